@@ -1,0 +1,82 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
+import { argKey, checkRegion, checkRoleArn, Problems } from "./validation";
+
+export interface ExistingClusterArgs {
+    /** The EKS cluster's name in this account and region. */
+    readonly clusterName: string;
+    /** The cluster's region, for the kubeconfig's token command. */
+    readonly region: string;
+    /**
+     * Roles of the cluster's nodes. EKS does not report them for the cluster as
+     * a whole (each node group has its own), so they are given.
+     */
+    readonly nodeRoleArns: readonly string[];
+}
+
+/**
+ * Adopts a cluster that exists already (most users have one): reads its
+ * issuer with `aws.eks.getCluster` and connects to it with a kubeconfig that
+ * gets tokens from `aws eks get-token`, as `aws eks update-kubeconfig` does.
+ * Creates nothing in AWS.
+ */
+export class ExistingCluster extends pulumi.ComponentResource implements ClusterSource {
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly oidcIssuerUrl: pulumi.Output<string>;
+    public readonly nodeRoleArns: pulumi.Output<string[]>;
+    public readonly kubernetesProvider: k8s.Provider;
+
+    constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecrpull:cluster:ExistingCluster", name, {}, opts);
+        const problems = new Problems(argKey);
+        if (typeof args.clusterName !== "string" || !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
+            problems.add("clusterName", args.clusterName, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
+        }
+        checkRegion(problems, "region", args.region);
+        (Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns]).forEach((arn, i) =>
+            checkRoleArn(problems, `nodeRoleArns[${i}]`, arn),
+        );
+        problems.throwIfAny(`ExistingCluster "${name}"`);
+
+        const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
+        this.clusterName = pulumi.output(args.clusterName);
+        this.oidcIssuerUrl = cluster.identities.apply((identities) => {
+            const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
+            if (!issuer) {
+                throw new pulumi.ResourceError(`ExistingCluster "${name}": EKS cluster ${args.clusterName} reports no OIDC issuer.`, this);
+            }
+            return normalizeIssuerUrl(issuer);
+        });
+        this.nodeRoleArns = pulumi.output([...args.nodeRoleArns].sort());
+        const kubeconfig = pulumi
+            .all([cluster.endpoint, cluster.certificateAuthorities])
+            .apply(([endpoint, authorities]) => kubeconfigFor(args.clusterName, args.region, endpoint, authorities[0]?.data ?? ""));
+        this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this });
+        this.registerOutputs({ clusterName: this.clusterName, oidcIssuerUrl: this.oidcIssuerUrl, nodeRoleArns: this.nodeRoleArns });
+    }
+}
+
+/** A kubeconfig as `aws eks update-kubeconfig` writes it: the AWS CLI mints the token. */
+export function kubeconfigFor(clusterName: string, region: string, endpoint: string, certificateAuthorityData: string): string {
+    return JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": certificateAuthorityData } }],
+        contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+        "current-context": clusterName,
+        users: [
+            {
+                name: clusterName,
+                user: {
+                    exec: {
+                        apiVersion: "client.authentication.k8s.io/v1beta1",
+                        command: "aws",
+                        args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"],
+                    },
+                },
+            },
+        ],
+    });
+}

@@ -1,0 +1,93 @@
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
+import { serializePolicy } from "./policies";
+
+export interface ManagedClusterArgs {
+    /** The EKS cluster's name. */
+    readonly clusterName: string;
+    /** Kubernetes version. Default: EKS's default. */
+    readonly version?: pulumi.Input<string>;
+    /** Node instance type. Default `t3.large`. */
+    readonly instanceType?: pulumi.Input<string>;
+    /** Nodes in the default node group. Defaults 2, 1 and 4. */
+    readonly desiredCapacity?: pulumi.Input<number>;
+    readonly minSize?: pulumi.Input<number>;
+    readonly maxSize?: pulumi.Input<number>;
+    /** VPC and subnets. Default: the account's default VPC. */
+    readonly vpcId?: pulumi.Input<string>;
+    readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** `aws`, `aws-cn` or `aws-us-gov`, for managed policy ARNs. Default `aws`. */
+    readonly partition?: string;
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * Node role policies. `AmazonEC2ContainerRegistryPullOnly` is the node side of
+ * a cross-account pull: the kubelet pulls with the node role, and both this
+ * policy and the registry's repository policy must allow it (facts.md, path 1).
+ */
+const NODE_MANAGED_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"];
+
+/**
+ * A new EKS cluster (@pulumi/eks) with an OIDC issuer and a node role this
+ * component owns, so its ARN is known without reading the cluster back.
+ */
+export class ManagedCluster extends pulumi.ComponentResource implements ClusterSource {
+    public readonly cluster: eks.Cluster;
+    public readonly nodeRole: aws.iam.Role;
+    public readonly clusterName: pulumi.Output<string>;
+    public readonly oidcIssuerUrl: pulumi.Output<string>;
+    public readonly nodeRoleArns: pulumi.Output<string[]>;
+    public readonly kubernetesProvider: k8s.Provider;
+
+    constructor(name: string, args: ManagedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecrpull:cluster:ManagedCluster", name, {}, opts);
+        const partition = args.partition ?? "aws";
+        this.nodeRole = new aws.iam.Role(
+            `${name}-node-role`,
+            {
+                assumeRolePolicy: serializePolicy({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Sid: "Ec2Nodes", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: ["sts:AssumeRole"] },
+                    ],
+                }),
+                description: `Nodes of EKS cluster ${args.clusterName}`,
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        for (const policy of NODE_MANAGED_POLICIES) {
+            new aws.iam.RolePolicyAttachment(
+                `${name}-node-${policy}`,
+                { role: this.nodeRole.name, policyArn: `arn:${partition}:iam::aws:policy/${policy}` },
+                { parent: this },
+            );
+        }
+        this.cluster = new eks.Cluster(
+            `${name}-cluster`,
+            {
+                name: args.clusterName,
+                version: args.version,
+                createOidcProvider: true,
+                instanceRole: this.nodeRole,
+                instanceType: args.instanceType ?? "t3.large",
+                desiredCapacity: args.desiredCapacity ?? 2,
+                minSize: args.minSize ?? 1,
+                maxSize: args.maxSize ?? 4,
+                vpcId: args.vpcId,
+                subnetIds: args.subnetIds,
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.cluster.kubeconfigJson }, { parent: this });
+        this.clusterName = pulumi.output(args.clusterName);
+        this.oidcIssuerUrl = this.cluster.oidcIssuer.apply(normalizeIssuerUrl);
+        this.nodeRoleArns = this.nodeRole.arn.apply((arn) => [arn]);
+        this.registerOutputs({ clusterName: this.clusterName, oidcIssuerUrl: this.oidcIssuerUrl, nodeRoleArns: this.nodeRoleArns });
+    }
+}

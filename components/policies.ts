@@ -1,0 +1,269 @@
+/**
+ * IAM and ECR policy documents as typed data, and their one serialisation.
+ *
+ * AWS returns policy JSON reordered; a program that emits statements,
+ * principals or actions in a varying order shows a diff on every preview and
+ * rewrites the policy forever (facts.md: pulumi/pulumi-aws#2491,
+ * crossplane-contrib/provider-aws#700). So every document goes through
+ * `serializePolicy`, which sorts and de-duplicates every list, drops empty
+ * fields and writes keys in a fixed order: the same intent always gives the
+ * same bytes.
+ */
+import {
+    accountIdOfArn,
+    accountRootArn,
+    issuerHostPath,
+    STS_AUDIENCE,
+} from "./names";
+import { createHash } from "crypto";
+
+/** The actions a cross-account pull needs, and nothing more (facts.md). */
+export const ECR_PULL_ACTIONS: readonly string[] = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+];
+
+/** Cannot be scoped to a repository: identity policy only, resource `*` (facts.md). */
+export const ECR_AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken";
+
+/** Defaults from the IAM and ECR quota pages (facts.md). */
+export const POLICY_LIMITS = {
+    trustPolicy: 2048,
+    inlineRolePolicies: 10240,
+    repositoryPolicy: 10240,
+    lifecyclePolicy: 30720,
+} as const;
+
+export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike";
+
+export interface Principal {
+    readonly AWS?: readonly string[];
+    readonly Federated?: readonly string[];
+    readonly Service?: readonly string[];
+}
+
+export interface PolicyStatement {
+    /** Alphanumeric and stable: derived from what the statement is for, never from its position. */
+    readonly Sid: string;
+    readonly Effect: "Allow" | "Deny";
+    readonly Principal?: Principal;
+    readonly Action: readonly string[];
+    readonly Resource?: readonly string[];
+    readonly Condition?: Partial<Record<ConditionOperator, Record<string, readonly string[]>>>;
+}
+
+export interface PolicyDocument {
+    readonly Version: "2012-10-17";
+    readonly Statement: readonly PolicyStatement[];
+}
+
+const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
+
+/** One value is written as a string, several as a sorted array: the form AWS itself returns. */
+const compact = (values: readonly string[]): string | string[] => {
+    const unique = sortedUnique(values);
+    return unique.length === 1 ? unique[0] : unique;
+};
+
+function canonicalPrincipal(principal: Principal): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const kind of ["AWS", "Federated", "Service"] as const) {
+        const values = principal[kind];
+        if (values && values.length > 0) {
+            out[kind] = compact(values);
+        }
+    }
+    return out;
+}
+
+function canonicalCondition(condition: PolicyStatement["Condition"]): Record<string, Record<string, string | string[]>> | undefined {
+    if (!condition) {
+        return undefined;
+    }
+    const out: Record<string, Record<string, string | string[]>> = {};
+    for (const operator of Object.keys(condition).sort() as ConditionOperator[]) {
+        const keys = condition[operator] ?? {};
+        const block: Record<string, string | string[]> = {};
+        for (const key of Object.keys(keys).sort()) {
+            if (keys[key].length > 0) {
+                block[key] = compact(keys[key]);
+            }
+        }
+        if (Object.keys(block).length > 0) {
+            out[operator] = block;
+        }
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The canonical JSON text of a policy: statements sorted by Sid, every list
+ * sorted and de-duplicated, keys in a fixed order, no white space.
+ * Throws when two statements share a Sid, which would make the order ambiguous.
+ */
+export function serializePolicy(document: PolicyDocument): string {
+    const sids = document.Statement.map((s) => s.Sid);
+    const duplicate = sids.find((sid, i) => sids.indexOf(sid) !== i);
+    if (duplicate !== undefined) {
+        throw new Error(`Policy statements must have distinct Sids; "${duplicate}" appears twice.`);
+    }
+    const statements = [...document.Statement]
+        .sort((a, b) => (a.Sid < b.Sid ? -1 : a.Sid > b.Sid ? 1 : 0))
+        .map((s) => ({
+            Sid: s.Sid,
+            Effect: s.Effect,
+            Principal: s.Principal ? canonicalPrincipal(s.Principal) : undefined,
+            Action: compact(s.Action),
+            Resource: s.Resource ? compact(s.Resource) : undefined,
+            Condition: canonicalCondition(s.Condition),
+        }));
+    return JSON.stringify({ Version: document.Version, Statement: statements });
+}
+
+/** The length AWS checks against a policy quota: white space is not counted (IAM quotas page). */
+export function policySize(json: string): number {
+    return json.replace(/\s/g, "").length;
+}
+
+/** A short stable suffix for Sids that must tell clusters apart (alphanumeric, as IAM requires). */
+export function sidSuffix(text: string): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, 10).toUpperCase();
+}
+
+// ---- Trust policies --------------------------------------------------------
+
+/** The service accounts of one cluster that may assume a pull role through its issuer. */
+export interface FederatedTrustEntry {
+    /** ARN of the registry account's OIDC provider for this issuer. */
+    readonly providerArn: string;
+    readonly issuerUrl: string;
+    /** `system:serviceaccount:<namespace>:<name>` values. */
+    readonly subjects: readonly string[];
+}
+
+/**
+ * IRSA federated straight into the registry account (facts.md, path 2): one
+ * statement per issuer, pinning `sub` to exactly the listed service accounts
+ * and `aud` to STS. A trust without these conditions would let every service
+ * account of the cluster in, so an entry without subjects is refused here.
+ */
+export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]): PolicyDocument {
+    if (entries.length === 0) {
+        throw new Error("A web-identity trust policy needs at least one issuer with service accounts.");
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: entries.map((entry) => {
+            if (entry.subjects.length === 0) {
+                throw new Error(`The trust for issuer ${entry.issuerUrl} names no service account; a trust without a sub condition would admit the whole cluster.`);
+            }
+            const issuer = issuerHostPath(entry.issuerUrl);
+            return {
+                Sid: `Irsa${sidSuffix(issuer)}`,
+                Effect: "Allow" as const,
+                Principal: { Federated: [entry.providerArn] },
+                Action: ["sts:AssumeRoleWithWebIdentity"],
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:aud`]: [STS_AUDIENCE],
+                        [`${issuer}:sub`]: entry.subjects,
+                    },
+                },
+            };
+        }),
+    };
+}
+
+// ---- Identity and resource policies --------------------------------------
+
+/**
+ * The pull role's own permissions: an authorization token (account-wide by
+ * nature) and the three pull actions on the grant's repositories only.
+ */
+export function pullRolePolicy(repositoryArns: readonly string[]): PolicyDocument {
+    if (repositoryArns.length === 0) {
+        throw new Error("A pull role policy needs at least one repository.");
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "EcrAuthorizationToken", Effect: "Allow", Action: [ECR_AUTH_TOKEN_ACTION], Resource: ["*"] },
+            { Sid: "EcrPull", Effect: "Allow", Action: ECR_PULL_ACTIONS, Resource: repositoryArns },
+        ],
+    };
+}
+
+export interface RepositoryPullPolicyArgs {
+    readonly partition: string;
+    /** Pull roles (registry account) of the grants that name this repository. */
+    readonly grantRoleArns: readonly string[];
+    /** Node roles (cluster accounts) of the clusters of those grants: the kubelet pulls with them. */
+    readonly nodeRoleArns: readonly string[];
+}
+
+/**
+ * The repository policy: the pull actions, to exactly the listed roles.
+ *
+ * Principals are the roles' account roots, narrowed by `ArnEquals` on
+ * `aws:PrincipalArn`. Naming the role ARNs as principals instead would make
+ * ECR reject the policy while a role does not exist yet, and would leave a
+ * dangling unique ID behind a role that is deleted and re-created (facts.md,
+ * terraform-aws-modules/terraform-aws-ecr#19; aws-cdk's Repository.grant does
+ * the same). Returns undefined when nobody is granted: no policy at all is
+ * then the least privilege.
+ */
+export function repositoryPullPolicy(args: RepositoryPullPolicyArgs): PolicyDocument | undefined {
+    const statement = (sid: string, roleArns: readonly string[]): PolicyStatement => ({
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { AWS: roleArns.map((arn) => accountRootArn(args.partition, accountOf(arn))) },
+        Action: ECR_PULL_ACTIONS,
+        Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } },
+    });
+    const statements: PolicyStatement[] = [];
+    if (args.grantRoleArns.length > 0) {
+        statements.push(statement("PullByGrantRoles", args.grantRoleArns));
+    }
+    if (args.nodeRoleArns.length > 0) {
+        statements.push(statement("PullByNodeRoles", args.nodeRoleArns));
+    }
+    return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
+}
+
+function accountOf(roleArn: string): string {
+    const account = accountIdOfArn(roleArn);
+    if (!account) {
+        throw new Error(`"${roleArn}" is not an IAM role ARN with an account ID.`);
+    }
+    return account;
+}
+
+// ---- Lifecycle policy ------------------------------------------------------
+
+export interface LifecycleRules {
+    /** Keep at most this many images; older ones expire. */
+    readonly keepLastImages: number;
+    /** Untagged images expire after this many days. */
+    readonly untaggedExpiryDays: number;
+}
+
+/** ECR lifecycle policy: expire untagged images first, then cap the image count. */
+export function lifecyclePolicy(rules: LifecycleRules): string {
+    return JSON.stringify({
+        rules: [
+            {
+                rulePriority: 1,
+                description: `Expire untagged images after ${rules.untaggedExpiryDays} days`,
+                selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: rules.untaggedExpiryDays },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
+                description: `Keep the last ${rules.keepLastImages} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: rules.keepLastImages },
+                action: { type: "expire" },
+            },
+        ],
+    });
+}

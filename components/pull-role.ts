@@ -1,0 +1,49 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface PullRoleArgs {
+    /** IAM role name; use `pullRoleName(grant)` so the EKS stack can derive the ARN. */
+    readonly roleName: string;
+    /** Canonical JSON trust policy (see `policies.ts`). */
+    readonly trustPolicy: pulumi.Input<string>;
+    /** Canonical JSON permissions, attached inline so they live and die with the role. */
+    readonly rolePolicy: pulumi.Input<string>;
+    /** Role description. Default: none. */
+    readonly description?: pulumi.Input<string>;
+    /** Tags for the role. */
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A role in the registry account that workloads of other accounts assume to
+ * pull images. Sessions last an hour at most: pull credentials have no reason
+ * to outlive that.
+ */
+export class PullRole extends pulumi.ComponentResource {
+    public readonly role: aws.iam.Role;
+    public readonly arn: pulumi.Output<string>;
+    public readonly name: pulumi.Output<string>;
+
+    constructor(name: string, args: PullRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecrpull:registry:PullRole", name, {}, opts);
+        this.role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: args.roleName,
+                assumeRolePolicy: args.trustPolicy,
+                description: args.description,
+                maxSessionDuration: 3600,
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-pull`,
+            { role: this.role.name, name: "ecr-pull", policy: args.rolePolicy },
+            { parent: this },
+        );
+        this.arn = this.role.arn;
+        this.name = this.role.name;
+        this.registerOutputs({ arn: this.arn, name: this.name });
+    }
+}

@@ -1,0 +1,118 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { partitionOfRegion, STS_AUDIENCE } from "./names";
+import { PullRepository } from "./pull-repository";
+import { PullRole } from "./pull-role";
+import { oversizedPolicies, planRegistry, RegistryPlan } from "./registry-plan";
+import { ClusterSpec, GrantSpec, RepositorySpec, validateRegistrySpec } from "./registry-spec";
+import { argKey, checkAccountId, checkRegion, Problems } from "./validation";
+
+export interface RegistryAccessArgs {
+    /** The registry account's ID (where this component runs). */
+    readonly registryAccountId: string;
+    /** The registry's region, for repository ARNs. */
+    readonly region: string;
+    /** `aws`, `aws-cn` or `aws-us-gov`. Default: the partition of `region`. */
+    readonly partition?: string;
+    /** Clusters whose workloads and nodes pull: usually built from EKS stack references. */
+    readonly clusters: readonly ClusterSpec[];
+    /** Repositories this registry account owns. */
+    readonly repositories: readonly RepositorySpec[];
+    /** Who may pull what. */
+    readonly grants: readonly GrantSpec[];
+    /** Tags for every taggable resource. */
+    readonly tags?: Record<string, string>;
+}
+
+/**
+ * Everything the registry account needs so that service accounts of EKS
+ * clusters in other accounts (IRSA federated into this account) and those
+ * clusters' nodes can pull: one OIDC provider per issuer, one pull role per
+ * grant, and the repositories with policies that admit exactly those roles.
+ *
+ * All values are checked, and every document measured against its AWS limit,
+ * before any resource is created.
+ */
+export class RegistryAccess extends pulumi.ComponentResource {
+    /** The computed documents: what `npm run plan` prints. */
+    public readonly plan: RegistryPlan;
+    public readonly oidcProviderArns: pulumi.Output<Record<string, string>>;
+    public readonly pullRoleArns: pulumi.Output<Record<string, string>>;
+    public readonly repositoryUrls: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: RegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ecrpull:registry:RegistryAccess", name, {}, opts);
+        const problems = new Problems(argKey);
+        checkAccountId(problems, "registryAccountId", args.registryAccountId);
+        checkRegion(problems, "region", args.region);
+        validateRegistrySpec(args, problems);
+        problems.throwIfAny(`RegistryAccess "${name}"`);
+
+        this.plan = planRegistry(args, {
+            registryAccountId: args.registryAccountId,
+            region: args.region,
+            partition: args.partition ?? partitionOfRegion(args.region),
+        });
+        const oversized = oversizedPolicies(this.plan);
+        if (oversized.length > 0) {
+            throw new pulumi.ResourceError(`RegistryAccess "${name}": ${oversized.join(" ")}`, this);
+        }
+
+        const providers = new Map(
+            this.plan.providers.map((p) => [
+                p.issuerUrl,
+                new aws.iam.OpenIdConnectProvider(
+                    `${name}-oidc-${p.issuerUrl.replace(/^https:\/\//, "")}`,
+                    {
+                        url: p.issuerUrl,
+                        clientIdLists: [STS_AUDIENCE],
+                        // Left out when empty: IAM then verifies the issuer's chain itself (facts.md).
+                        thumbprintLists: p.thumbprints.length > 0 ? [...p.thumbprints] : undefined,
+                        tags: args.tags,
+                    },
+                    { parent: this },
+                ),
+            ]),
+        );
+
+        const roles = this.plan.roles.map(
+            (r) =>
+                new PullRole(
+                    `${name}-${r.grant}`,
+                    {
+                        roleName: r.roleName,
+                        trustPolicy: r.trustPolicy,
+                        rolePolicy: r.rolePolicy,
+                        description: `Pulls the ECR repositories of grant "${r.grant}" for EKS service accounts in other accounts.`,
+                        tags: args.tags,
+                    },
+                    // The trust names providers by ARN: IAM wants them to exist first.
+                    { parent: this, dependsOn: r.issuerUrls.map((url) => providers.get(url)!) },
+                ),
+        );
+
+        const repositories = this.plan.repositories.map(
+            (r) =>
+                new PullRepository(
+                    `${name}-${r.settings.name}`,
+                    { repository: r.settings, repositoryPolicy: r.repositoryPolicy, tags: args.tags },
+                    { parent: this },
+                ),
+        );
+
+        this.oidcProviderArns = recordOf([...providers.entries()].map(([url, p]) => [url, p.arn]));
+        this.pullRoleArns = recordOf(roles.map((role, i) => [this.plan.roles[i].grant, role.arn]));
+        this.repositoryUrls = recordOf(repositories.map((repo, i) => [this.plan.repositories[i].settings.name, repo.url]));
+        this.registerOutputs({
+            oidcProviderArns: this.oidcProviderArns,
+            pullRoleArns: this.pullRoleArns,
+            repositoryUrls: this.repositoryUrls,
+        });
+    }
+}
+
+function recordOf(entries: [string, pulumi.Output<string>][]): pulumi.Output<Record<string, string>> {
+    return pulumi
+        .all(entries.map(([key, value]) => pulumi.all([key, value])))
+        .apply((pairs) => Object.fromEntries(pairs));
+}

@@ -1,0 +1,258 @@
+/**
+ * The plain-data description of a registry account's cross-account access,
+ * and its validation. The `RegistryAccess` component takes this as its args,
+ * and the ECR stack builds it from config and stack references; both run the
+ * same checks, so a bad value reads the same from either.
+ */
+import {
+    asArray,
+    asRecord,
+    checkAccountId,
+    checkBoolean,
+    checkGrantName,
+    checkIntegerInRange,
+    checkIssuerUrl,
+    checkKmsKeyArn,
+    checkKnownKeys,
+    checkNamespace,
+    checkOneOf,
+    checkRepositoryName,
+    checkRoleArn,
+    checkServiceAccountName,
+    checkUnique,
+    Problems,
+} from "./validation";
+import { accountIdOfArn } from "./names";
+
+/** A Kubernetes service account, by namespace and name. */
+export interface ServiceAccountRef {
+    readonly namespace: string;
+    readonly name: string;
+}
+
+/** A cluster whose workloads pull from the registry: what its EKS stack exported. */
+export interface ClusterSpec {
+    /** How grants refer to the cluster: the EKS stack's name in the ECR stack. */
+    readonly name: string;
+    /** The cluster's account, which owns its node roles. */
+    readonly accountId: string;
+    /** `https://oidc.eks.<region>.amazonaws.com/id/<id>` */
+    readonly issuerUrl: string;
+    /** SHA-1 of the issuer's top CA certificate; empty or absent to let IAM verify the chain itself. */
+    readonly thumbprint?: string;
+    /** Roles the cluster's kubelets pull images with. */
+    readonly nodeRoleArns: readonly string[];
+}
+
+/** An ECR repository the registry account owns, with its settings. */
+export interface RepositorySpec {
+    /** ECR repository name, e.g. `team-a/api`. */
+    readonly name: string;
+    /** `IMMUTABLE` (default) or `MUTABLE`. */
+    readonly imageTagMutability?: string;
+    /** Scan each image on push. Default true. */
+    readonly scanOnPush?: boolean;
+    /** Encrypt with this KMS key instead of AES-256. Default: AES-256. */
+    readonly kmsKeyArn?: string;
+    /** Lifecycle: keep at most this many images. Default 200. */
+    readonly keepLastImages?: number;
+    /** Lifecycle: expire untagged images after this many days. Default 14. */
+    readonly untaggedExpiryDays?: number;
+    /** Keep the repository in AWS when it leaves the config or the stack is destroyed. Default true. */
+    readonly retainOnDelete?: boolean;
+    /** Let a delete remove a repository that still holds images. Default false. */
+    readonly forceDelete?: boolean;
+}
+
+/** A tenant: which service accounts of which clusters may pull which repositories. */
+export interface GrantSpec {
+    /** Lowercase name; the pull role is `ecr-pull-<name>`. */
+    readonly name: string;
+    /** Names of clusters (see `ClusterSpec.name`). */
+    readonly clusters: readonly string[];
+    /** Exact service accounts; each is admitted in every listed cluster. */
+    readonly serviceAccounts: readonly ServiceAccountRef[];
+    /** Names of repositories (see `RepositorySpec.name`). */
+    readonly repositories: readonly string[];
+}
+
+export interface RegistrySpec {
+    readonly clusters: readonly ClusterSpec[];
+    readonly repositories: readonly RepositorySpec[];
+    readonly grants: readonly GrantSpec[];
+}
+
+export const REPOSITORY_DEFAULTS = {
+    imageTagMutability: "IMMUTABLE",
+    scanOnPush: true,
+    keepLastImages: 200,
+    untaggedExpiryDays: 14,
+    retainOnDelete: true,
+    forceDelete: false,
+} as const;
+
+export type ResolvedRepositorySpec = Required<Omit<RepositorySpec, "kmsKeyArn">> & { readonly kmsKeyArn?: string };
+
+export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepositorySpec {
+    return {
+        name: repository.name,
+        imageTagMutability: repository.imageTagMutability ?? REPOSITORY_DEFAULTS.imageTagMutability,
+        scanOnPush: repository.scanOnPush ?? REPOSITORY_DEFAULTS.scanOnPush,
+        kmsKeyArn: repository.kmsKeyArn,
+        keepLastImages: repository.keepLastImages ?? REPOSITORY_DEFAULTS.keepLastImages,
+        untaggedExpiryDays: repository.untaggedExpiryDays ?? REPOSITORY_DEFAULTS.untaggedExpiryDays,
+        retainOnDelete: repository.retainOnDelete ?? REPOSITORY_DEFAULTS.retainOnDelete,
+        forceDelete: repository.forceDelete ?? REPOSITORY_DEFAULTS.forceDelete,
+    };
+}
+
+const THUMBPRINT = /^[0-9a-f]{40}$/;
+
+const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleArns"];
+const REPOSITORY_KEYS = ["name", "imageTagMutability", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
+const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories"];
+const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
+
+/**
+ * Checks a registry spec whose values may come straight from untyped config.
+ * `clusterPath` says where clusters came from, since the ECR stack builds them
+ * from stack references rather than from a config key.
+ */
+export function validateRegistrySpec(spec: { clusters: unknown; repositories: unknown; grants: unknown }, problems: Problems, clusterPath = "clusters"): void {
+    const clusterNames = validateClusters(spec.clusters, problems, clusterPath);
+    const repositoryNames = validateRepositories(spec.repositories, problems);
+    validateGrants(spec.grants, problems, clusterNames, repositoryNames);
+}
+
+function validateClusters(value: unknown, problems: Problems, path: string): Set<string> {
+    const names = new Set<string>();
+    const clusters = asArray(problems, path, value, "clusters");
+    if (!clusters) {
+        return names;
+    }
+    clusters.forEach((item, i) => {
+        const at = `${path}[${i}]`;
+        const cluster = asRecord(problems, at, item, "name, accountId, issuerUrl, nodeRoleArns");
+        if (!cluster) {
+            return;
+        }
+        checkKnownKeys(problems, at, cluster, CLUSTER_KEYS);
+        if (typeof cluster.name !== "string" || cluster.name.length === 0) {
+            problems.add(`${at}.name`, cluster.name, "is not a cluster name: use the EKS stack's name (e.g. \"acme/ecrpull/eks\").");
+        } else {
+            names.add(cluster.name);
+        }
+        checkAccountId(problems, `${at}.accountId`, cluster.accountId);
+        checkIssuerUrl(problems, `${at}.issuerUrl`, cluster.issuerUrl);
+        if (cluster.thumbprint !== undefined && cluster.thumbprint !== "" && (typeof cluster.thumbprint !== "string" || !THUMBPRINT.test(cluster.thumbprint))) {
+            problems.add(`${at}.thumbprint`, cluster.thumbprint, "is not a thumbprint: use 40 lowercase hex digits (the SHA-1 of the issuer's top CA certificate), or leave it empty.");
+        }
+        const roles = asArray(problems, `${at}.nodeRoleArns`, cluster.nodeRoleArns, "node role ARNs");
+        roles?.forEach((arn, j) => {
+            const before = problems.list.length;
+            checkRoleArn(problems, `${at}.nodeRoleArns[${j}]`, arn);
+            const account = typeof arn === "string" ? accountIdOfArn(arn) : undefined;
+            if (problems.list.length === before && account !== cluster.accountId && typeof cluster.accountId === "string") {
+                problems.add(`${at}.nodeRoleArns[${j}]`, arn, `is not in the cluster's account ${cluster.accountId}: node roles live in the cluster's account.`);
+            }
+        });
+    });
+    const named = clusters.filter((c): c is { name: string } => typeof (c as { name?: unknown })?.name === "string");
+    checkUnique(problems, path, named, (c) => c.name, "cluster");
+    return names;
+}
+
+function validateRepositories(value: unknown, problems: Problems): Set<string> {
+    const names = new Set<string>();
+    const repositories = asArray(problems, "repositories", value, "repositories");
+    if (!repositories) {
+        return names;
+    }
+    repositories.forEach((item, i) => {
+        const at = `repositories[${i}]`;
+        const repository = asRecord(problems, at, item, "name and optional settings");
+        if (!repository) {
+            return;
+        }
+        checkKnownKeys(problems, at, repository, REPOSITORY_KEYS);
+        checkRepositoryName(problems, `${at}.name`, repository.name);
+        if (typeof repository.name === "string") {
+            names.add(repository.name);
+        }
+        if (repository.imageTagMutability !== undefined) {
+            checkOneOf(problems, `${at}.imageTagMutability`, repository.imageTagMutability, ["IMMUTABLE", "MUTABLE"]);
+        }
+        for (const key of ["scanOnPush", "retainOnDelete", "forceDelete"]) {
+            if (repository[key] !== undefined) {
+                checkBoolean(problems, `${at}.${key}`, repository[key]);
+            }
+        }
+        if (repository.kmsKeyArn !== undefined) {
+            checkKmsKeyArn(problems, `${at}.kmsKeyArn`, repository.kmsKeyArn);
+        }
+        if (repository.keepLastImages !== undefined) {
+            checkIntegerInRange(problems, `${at}.keepLastImages`, repository.keepLastImages, 1, 10000);
+        }
+        if (repository.untaggedExpiryDays !== undefined) {
+            checkIntegerInRange(problems, `${at}.untaggedExpiryDays`, repository.untaggedExpiryDays, 1, 3650);
+        }
+    });
+    const named = repositories.filter((r): r is { name: string } => typeof (r as { name?: unknown })?.name === "string");
+    checkUnique(problems, "repositories", named, (r) => r.name, "repository");
+    return names;
+}
+
+function validateGrants(value: unknown, problems: Problems, clusterNames: Set<string>, repositoryNames: Set<string>): void {
+    const grants = asArray(problems, "grants", value, "grants");
+    if (!grants) {
+        return;
+    }
+    grants.forEach((item, i) => {
+        const at = `grants[${i}]`;
+        const grant = asRecord(problems, at, item, "name, clusters, serviceAccounts, repositories");
+        if (!grant) {
+            return;
+        }
+        checkKnownKeys(problems, at, grant, GRANT_KEYS);
+        checkGrantName(problems, `${at}.name`, grant.name);
+        validateReferences(problems, `${at}.clusters`, grant.clusters, clusterNames, "cluster", "clusters");
+        validateReferences(problems, `${at}.repositories`, grant.repositories, repositoryNames, "repository", "repositories");
+        const accounts = asArray(problems, `${at}.serviceAccounts`, grant.serviceAccounts, "{ namespace, name } service accounts");
+        if (accounts) {
+            if (accounts.length === 0) {
+                problems.raw(`${at}.serviceAccounts`, "is empty: a grant must name at least one service account as { namespace, name }.");
+            }
+            accounts.forEach((sa, j) => {
+                const saAt = `${at}.serviceAccounts[${j}]`;
+                const ref = asRecord(problems, saAt, sa, "namespace and name");
+                if (!ref) {
+                    return;
+                }
+                checkKnownKeys(problems, saAt, ref, SERVICE_ACCOUNT_KEYS);
+                checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
+                checkServiceAccountName(problems, `${saAt}.name`, ref.name);
+            });
+            const refs = accounts.filter((a): a is ServiceAccountRef => typeof (a as ServiceAccountRef)?.namespace === "string" && typeof (a as ServiceAccountRef)?.name === "string");
+            checkUnique(problems, `${at}.serviceAccounts`, refs, (a) => `${a.namespace}/${a.name}`, "service account");
+        }
+    });
+    const named = grants.filter((g): g is { name: string } => typeof (g as { name?: unknown })?.name === "string");
+    checkUnique(problems, "grants", named, (g) => g.name, "grant");
+}
+
+function validateReferences(problems: Problems, path: string, value: unknown, known: Set<string>, what: string, plural: string): void {
+    const names = asArray(problems, path, value, `${what} names`);
+    if (!names) {
+        return;
+    }
+    if (names.length === 0) {
+        problems.raw(path, `is empty: a grant must name at least one ${what}.`);
+    }
+    names.forEach((name, j) => {
+        if (typeof name !== "string" || !known.has(name)) {
+            const choices = [...known].sort().map((k) => JSON.stringify(k)).join(", ");
+            problems.add(`${path}[${j}]`, name, `is not a known ${what}: use one of the ${plural} listed (${choices || "none are"}).`);
+        }
+    });
+    checkUnique(problems, path, names.filter((n): n is string => typeof n === "string"), (n) => n, what);
+}

@@ -1,0 +1,238 @@
+/**
+ * Plain-value validation shared by the components and the stack programs.
+ *
+ * Every check reports into a `Problems` collector instead of throwing, so one
+ * run shows every bad value at once; the caller throws a single
+ * `ValidationError` before it creates any resource. Each message names the key,
+ * the bad value and what a valid one looks like.
+ */
+import { IAM_ROLE_NAME_MAX_LENGTH, pullRoleName } from "./names";
+
+/** Thrown once, with every problem found, before anything is created. */
+export class ValidationError extends Error {
+    constructor(
+        readonly subject: string,
+        readonly problems: readonly string[],
+    ) {
+        super(
+            problems.length === 1
+                ? `${subject}: ${problems[0]}`
+                : `${subject}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
+        this.name = "ValidationError";
+    }
+}
+
+/** Renders a value for a message; never prints a bare `undefined`. */
+export function describeValue(value: unknown): string {
+    if (value === undefined) {
+        return "(missing)";
+    }
+    if (typeof value === "string") {
+        return JSON.stringify(value);
+    }
+    if (typeof value === "number" || typeof value === "boolean" || value === null) {
+        return String(value);
+    }
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Collects problems. `keyOf` turns a path such as `grants[0].name` into the
+ * form the reader knows: `ecrpull:grants[0].name` for stack config,
+ * `[grants[0].name]` for component args.
+ */
+export class Problems {
+    private readonly found: string[] = [];
+
+    constructor(private readonly keyOf: (path: string) => string) {}
+
+    /** Records `<key> <value> <explanation>`. */
+    add(path: string, value: unknown, explanation: string): void {
+        this.found.push(`${this.keyOf(path)} ${describeValue(value)} ${explanation}`);
+    }
+
+    /** Records a problem about a key that is missing. */
+    missing(path: string, whatToSet: string): void {
+        this.found.push(`${this.keyOf(path)} is missing: ${whatToSet}`);
+    }
+
+    /** Records a problem whose text already says everything. */
+    raw(path: string, message: string): void {
+        this.found.push(`${this.keyOf(path)} ${message}`);
+    }
+
+    get list(): readonly string[] {
+        return this.found;
+    }
+
+    throwIfAny(subject: string): void {
+        if (this.found.length > 0) {
+            throw new ValidationError(subject, [...this.found]);
+        }
+    }
+}
+
+export const configKey = (namespace: string) => (path: string) => `${namespace}:${path}`;
+export const argKey = (path: string) => `[${path}]`;
+
+// ---- Value rules (each cites where the rule comes from) -------------------
+
+const ACCOUNT_ID = /^\d{12}$/;
+/** Kubernetes docs: a namespace is an RFC 1123 label. */
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Kubernetes docs: a service account name is an RFC 1123 subdomain. */
+const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** ECR API reference, CreateRepository `repositoryName`. */
+const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** A grant name becomes part of a role name and of Pulumi names: keep it plain. */
+const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Pulumi stack names: `stack`, `project/stack` or `org/project/stack`. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+
+export function checkAccountId(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !ACCOUNT_ID.test(value)) {
+        problems.add(path, value, "is not an AWS account ID: use the 12 digits, as a quoted string (e.g. \"111122223333\").");
+    }
+}
+
+export function checkRegion(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !REGION.test(value)) {
+        problems.add(path, value, "is not an AWS region: use a region code such as \"eu-west-1\".");
+    }
+}
+
+/** IAM wants the issuer exactly as the cluster reports it: https, a host, no trailing slash. */
+export function checkIssuerUrl(problems: Problems, path: string, value: unknown): void {
+    const good = "use the cluster's issuer as `aws eks describe-cluster` prints it, e.g. \"https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\" (https, no trailing slash).";
+    if (typeof value !== "string") {
+        problems.add(path, value, `is not an issuer URL: ${good}`);
+        return;
+    }
+    let url: URL | undefined;
+    try {
+        url = new URL(value);
+    } catch {
+        url = undefined;
+    }
+    if (!url || url.protocol !== "https:" || !url.hostname || url.search || url.hash || url.username || value.endsWith("/")) {
+        problems.add(path, value, `is not a valid OIDC issuer URL: ${good}`);
+    }
+}
+
+export function checkNamespace(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || value.length > 63 || !RFC1123_LABEL.test(value)) {
+        problems.add(path, value, "is not a valid namespace: use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123 label, at most 63 characters).");
+    }
+}
+
+export function checkServiceAccountName(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || value.length > 253 || !RFC1123_SUBDOMAIN.test(value)) {
+        problems.add(path, value, "is not a valid service account name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (RFC 1123 subdomain, at most 253 characters).");
+    }
+}
+
+export function checkRepositoryName(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || value.length < 2 || value.length > 256 || !ECR_REPOSITORY_NAME.test(value)) {
+        problems.add(path, value, "is not a valid ECR repository name: use 2 to 256 lowercase letters, digits and '.', '_', '-' between them, with '/' between path parts (e.g. \"team-a/api\").");
+    }
+}
+
+/** A grant name must also fit in the pull role's name (IAM: 64 characters). */
+export function checkGrantName(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !GRANT_NAME.test(value)) {
+        problems.add(path, value, "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").");
+        return;
+    }
+    const roleName = pullRoleName(value);
+    if (roleName.length > IAM_ROLE_NAME_MAX_LENGTH) {
+        problems.add(
+            path,
+            value,
+            `makes the role name "${roleName}" ${roleName.length} characters long; IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}: use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - (roleName.length - value.length)} characters.`,
+        );
+    }
+}
+
+export function checkStackName(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !STACK_NAME.test(value)) {
+        problems.add(path, value, "is not a Pulumi stack name: use \"<organization>/<project>/<stack>\" (e.g. \"acme/ecrpull/eks\").");
+    }
+}
+
+export function checkRoleArn(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !ROLE_ARN.test(value)) {
+        problems.add(path, value, "is not an IAM role ARN: use \"arn:aws:iam::<12-digit account>:role/<name>\".");
+    }
+}
+
+export function checkKmsKeyArn(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !KMS_KEY_ARN.test(value)) {
+        problems.add(path, value, "is not a KMS key ARN: use \"arn:aws:kms:<region>:<account>:key/<key-id>\".");
+    }
+}
+
+export function checkBoolean(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "boolean") {
+        problems.add(path, value, "is not a boolean: use true or false.");
+    }
+}
+
+export function checkIntegerInRange(problems: Problems, path: string, value: unknown, min: number, max: number): void {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        problems.add(path, value, `is not a whole number from ${min} to ${max}.`);
+    }
+}
+
+export function checkOneOf(problems: Problems, path: string, value: unknown, allowed: readonly string[]): void {
+    if (typeof value !== "string" || !allowed.includes(value)) {
+        problems.add(path, value, `is not one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}.`);
+    }
+}
+
+/**
+ * Reports a value that appears more than once in a list. `keyOf` gives the
+ * identity of an item (e.g. `namespace/name`).
+ */
+export function checkUnique<T>(problems: Problems, path: string, items: readonly T[], keyOf: (item: T) => string, what: string): void {
+    const firstIndex = new Map<string, number>();
+    items.forEach((item, index) => {
+        const key = keyOf(item);
+        const first = firstIndex.get(key);
+        if (first === undefined) {
+            firstIndex.set(key, index);
+        } else {
+            problems.add(`${path}[${index}]`, key, `repeats ${what} ${path}[${first}]: list each ${what} once.`);
+        }
+    });
+}
+
+/** Narrowing helpers for untyped config: report and return undefined when the shape is wrong. */
+export function asArray(problems: Problems, path: string, value: unknown, what: string): readonly unknown[] | undefined {
+    if (!Array.isArray(value)) {
+        problems.add(path, value, `is not a list: use a YAML list of ${what}.`);
+        return undefined;
+    }
+    return value;
+}
+
+export function asRecord(problems: Problems, path: string, value: unknown, what: string): Record<string, unknown> | undefined {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        problems.add(path, value, `is not an object: use a YAML mapping with ${what}.`);
+        return undefined;
+    }
+    return value as Record<string, unknown>;
+}
+
+/** Reports keys a mapping should not have (usually a typo of a real key). */
+export function checkKnownKeys(problems: Problems, path: string, record: Record<string, unknown>, known: readonly string[]): void {
+    for (const key of Object.keys(record)) {
+        if (!known.includes(key)) {
+            problems.raw(path ? `${path}.${key}` : key, `is not a known setting: use one of ${known.join(", ")}.`);
+        }
+    }
+}
