@@ -25,7 +25,7 @@ export const CONFIG_NAMESPACE = "ecrpull";
 
 /** The stack's config in the `ecrpull` namespace. */
 export interface ConfigReader {
-    /** A key's value as structured YAML/JSON, or as a plain string when it is not JSON. */
+    /** A key's value: lists, mappings and booleans parsed, everything else as written. */
     get(key: string): unknown;
     /** The keys that are set, without the namespace. */
     keys(): string[];
@@ -39,11 +39,17 @@ export function pulumiConfigReader(): ConfigReader {
             if (text === undefined) {
                 return undefined;
             }
-            try {
-                return JSON.parse(text);
-            } catch {
-                return text;
+            // The CLI hands every value over as text: structured values as
+            // JSON, scalars as they were written. Parse only what is
+            // structured, so that "111122223333" stays a string, not a number.
+            if (/^\s*[[{]/.test(text) || text === "true" || text === "false") {
+                try {
+                    return JSON.parse(text);
+                } catch {
+                    return text;
+                }
             }
+            return text;
         },
         keys: () =>
             Object.keys(pulumi.runtime.allConfig())

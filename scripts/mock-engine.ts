@@ -1,0 +1,230 @@
+/**
+ * Runs a stack program in-process on the Pulumi SDK's mock engine, the way
+ * `pulumi preview`/`up` would run it, and records every resource it
+ * registers. Used by the tests and by `npm run plan`; needs no CLI, no
+ * plugin, no credentials and no network.
+ *
+ * Config is handed over as the CLI does it: structured values as JSON text,
+ * scalars as strings. Outputs that only a provider would compute (ARNs, URLs,
+ * the EKS issuer) are filled in with realistic values.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    /** URN of the parent; the stack itself when empty. */
+    readonly parent: string;
+    /** Provider reference (`urn::id`), when one was passed. */
+    readonly provider: string;
+    readonly custom: boolean;
+    readonly retainOnDelete: boolean;
+    readonly protect: boolean;
+    /** URNs this resource explicitly depends on. */
+    readonly dependsOn: readonly string[];
+    readonly inputs: Record<string, any>;
+}
+
+/** What `aws.eks.getCluster` answers for an adopted cluster. */
+export interface ExistingClusterFixture {
+    readonly issuerUrl: string;
+    readonly endpoint?: string;
+}
+
+export interface RunOptions {
+    readonly stack: string;
+    /** Keys with their namespace (`ecrpull:workloads`, `aws:region`). */
+    readonly config: Readonly<Record<string, unknown>>;
+    /** The account the program's credentials belong to. */
+    readonly accountId: string;
+    readonly region: string;
+    /** Outputs of referenced stacks, by stack name. */
+    readonly stackReferences?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+    /** Clusters `aws.eks.getCluster` knows, by name. */
+    readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+    /** Run as a preview: outputs the mocks do not return stay unknown. */
+    readonly preview?: boolean;
+    readonly project?: string;
+    readonly organization?: string;
+}
+
+export interface ProgramRun<T> {
+    /** Stack outputs with every Output resolved (undefined where unknown in a preview). */
+    readonly outputs: T;
+    readonly resources: readonly RecordedResource[];
+}
+
+export const PROJECT = "ecrpull";
+
+/** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
+export function fakeIssuerId(seed: string): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, 32).toUpperCase();
+}
+
+/** Config as the CLI hands it to a program: every value a string. */
+function asCliConfig(config: Readonly<Record<string, unknown>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+export async function runProgram<T>(program: () => Promise<T>, options: RunOptions): Promise<ProgramRun<Resolved<T>>> {
+    const recorded: RecordedResource[] = [];
+    const { accountId, region } = options;
+    const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+    const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs">>();
+
+    const mocks: pulumi.runtime.Mocks = {
+        call(args) {
+            switch (args.token) {
+                case "aws:index/getCallerIdentity:getCallerIdentity":
+                    return { accountId, arn: `arn:${partition}:iam::${accountId}:role/deployer`, userId: "AROAEXAMPLE:deployer", id: accountId };
+                case "aws:index/getRegion:getRegion":
+                    return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+                case "aws:eks/getCluster:getCluster": {
+                    const cluster = options.existingClusters?.[args.inputs.name];
+                    if (!cluster) {
+                        throw new Error(`reading EKS Cluster (${args.inputs.name}): couldn't find resource`);
+                    }
+                    return {
+                        name: args.inputs.name,
+                        arn: `arn:${partition}:eks:${region}:${accountId}:cluster/${args.inputs.name}`,
+                        endpoint: cluster.endpoint ?? `https://${fakeIssuerId(args.inputs.name)}.gr7.${region}.eks.amazonaws.com`,
+                        certificateAuthorities: [{ data: Buffer.from("fake-ca").toString("base64") }],
+                        identities: [{ oidcs: [{ issuer: cluster.issuerUrl }] }],
+                        id: args.inputs.name,
+                    };
+                }
+                default:
+                    throw new Error(`The mock engine has no answer for invoke ${args.token}.`);
+            }
+        },
+        newResource(args) {
+            const inputs = args.inputs as Record<string, any>;
+            const state = mockState(args.type, args.name, inputs, { accountId, region, partition }, options);
+            const id = args.type === "pulumi:pulumi:StackReference" ? inputs.name : `${args.name}-id`;
+            const meta = pending.get(`${args.type}::${args.name}`);
+            recorded.push({
+                type: args.type,
+                name: args.name,
+                urn: "",
+                parent: meta?.parent ?? "",
+                provider: args.provider ?? "",
+                custom: args.custom ?? true,
+                retainOnDelete: meta?.retainOnDelete ?? false,
+                protect: meta?.protect ?? false,
+                dependsOn: meta?.dependsOn ?? [],
+                inputs,
+            });
+            return { id, state };
+        },
+    };
+
+    pulumi.runtime.setAllConfig(asCliConfig({ "aws:region": region, ...options.config }));
+    await pulumi.runtime.setMocks(mocks, options.project ?? PROJECT, options.stack, options.preview ?? false, options.organization ?? "acme");
+
+    // The Mocks interface does not see parents or resource options; the
+    // monitor's request does, so read them there before the mock runs.
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, res: any) => void) => {
+        pending.set(`${req.getType()}::${req.getName()}`, {
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent(),
+            provider: req.getProvider(),
+            custom: req.getCustom(),
+            retainOnDelete: req.getRetainondelete?.() ?? false,
+            protect: req.getProtect?.() ?? false,
+            dependsOn: req.getDependenciesList(),
+        });
+        return register(req, (err: any, res: any) => {
+            if (res) {
+                const urn: string = res.getUrn();
+                const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
+                if (entry) {
+                    (entry as { urn: string }).urn = urn;
+                }
+            }
+            callback(err, res);
+        });
+    };
+
+    const outputs = await resolveDeep(await program());
+    await pulumi.runtime.disconnect();
+    return { outputs: outputs as Resolved<T>, resources: recorded };
+}
+
+interface Where {
+    readonly accountId: string;
+    readonly region: string;
+    readonly partition: string;
+}
+
+/** The state a provider would return: the inputs plus the outputs it computes. */
+function mockState(type: string, name: string, inputs: Record<string, any>, where: Where, options: RunOptions): Record<string, any> {
+    const { accountId, region, partition } = where;
+    switch (type) {
+        case "pulumi:pulumi:StackReference": {
+            const outputs = options.stackReferences?.[inputs.name];
+            if (!outputs) {
+                throw new Error(`unknown stack "${inputs.name}"`);
+            }
+            return { name: inputs.name, outputs, secretOutputNames: [] };
+        }
+        case "aws:iam/role:Role": {
+            const roleName = inputs.name ?? `${name}-${fakeIssuerId(name).slice(0, 7).toLowerCase()}`;
+            return { ...inputs, name: roleName, arn: `arn:${partition}:iam::${accountId}:role/${roleName}`, uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}` };
+        }
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            return { ...inputs, arn: `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
+        case "aws:ecr/repository:Repository":
+            return {
+                ...inputs,
+                arn: `arn:${partition}:ecr:${region}:${accountId}:repository/${inputs.name}`,
+                repositoryUrl: `${accountId}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`,
+                registryId: accountId,
+            };
+        case "eks:index:Cluster": {
+            const issuerId = fakeIssuerId(`${accountId}/${inputs.name ?? name}`);
+            return {
+                ...inputs,
+                oidcIssuer: `oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                oidcProviderUrl: `https://oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                oidcProviderArn: `arn:${partition}:iam::${accountId}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }),
+            };
+        }
+        default:
+            return inputs;
+    }
+}
+
+export type Resolved<T> = T extends pulumi.Output<infer U> ? Resolved<U> : T extends Promise<infer U> ? Resolved<U> : T extends object ? { [K in keyof T]: Resolved<T[K]> } : T;
+
+/** Waits for an Output's value; undefined when it is unknown (a preview). */
+export async function promiseOf<T>(output: pulumi.Output<T>): Promise<T | undefined> {
+    return (await resolveDeep(output)) as T | undefined;
+}
+
+async function resolveDeep(value: unknown): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) {
+        const known = await (value as any).isKnown;
+        return known ? resolveDeep(await (value as any).promise()) : undefined;
+    }
+    if (value instanceof Promise) {
+        return resolveDeep(await value);
+    }
+    if (Array.isArray(value)) {
+        return Promise.all(value.map(resolveDeep));
+    }
+    if (value !== null && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
+        return Object.fromEntries(entries);
+    }
+    return value;
+}

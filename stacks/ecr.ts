@@ -1,0 +1,89 @@
+/**
+ * The registry account's program: reads every EKS stack it serves through a
+ * StackReference, checks their outputs and its own config together, then
+ * creates the OIDC providers, pull roles and repositories.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    checkWorkloadsAgainstGrants,
+    EcrStackOutputs,
+    EKS_OUTPUT_KEYS,
+    readEksStackOutputs,
+    ReferencedCluster,
+} from "../components/contract";
+import { partitionOfRegion, pullRoleArn } from "../components/names";
+import { RegistryAccess } from "../components/registry-access";
+import { validateRegistrySpec } from "../components/registry-spec";
+import { configKey, Problems, ValidationError } from "../components/validation";
+import { CONFIG_NAMESPACE, ConfigReader, readEcrStackConfig } from "./config";
+
+export type EcrProgramOutputs = { [K in keyof EcrStackOutputs]: pulumi.Input<EcrStackOutputs[K]> };
+
+export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutputs> {
+    const stack = pulumi.getStack();
+    const configProblems = new Problems(configKey(CONFIG_NAMESPACE));
+    const settings = readEcrStackConfig(config, configProblems);
+    const [identity, region] = await Promise.all([aws.getCallerIdentity(), aws.getRegion()]);
+    const registryAccountId = identity.accountId;
+    const partition = partitionOfRegion(region.region);
+
+    const referenced: ReferencedCluster[] = [];
+    const referenceProblems: string[] = [];
+    for (const stackName of settings.clusterStacks) {
+        const problems = new Problems((path) => `stack "${stackName}" output ${path}`);
+        const values = await readStackOutputs(stackName);
+        const cluster = readEksStackOutputs(stackName, values, problems);
+        if (cluster) {
+            referenced.push(cluster);
+        }
+        referenceProblems.push(...problems.list);
+    }
+
+    const spec = { clusters: referenced.map((r) => r.cluster), repositories: settings.repositories, grants: settings.grants };
+    // Clusters come from references, which report their own problems; only
+    // check the registry's side here when every reference could be read.
+    if (referenceProblems.length === 0) {
+        validateRegistrySpec(spec, configProblems, "clusterStacks");
+        if (configProblems.list.length === 0) {
+            const crossProblems = new Problems((path) => path);
+            checkWorkloadsAgainstGrants(referenced, settings.grants, (grant) => pullRoleArn({ partition, registryAccountId, grant }), crossProblems);
+            referenceProblems.push(...crossProblems.list);
+        }
+    }
+    const all = [...configProblems.list, ...referenceProblems];
+    if (all.length > 0) {
+        throw new ValidationError(`Stack "${stack}" (ECR program)`, all);
+    }
+
+    const registry = new RegistryAccess("registry", {
+        registryAccountId,
+        region: region.region,
+        partition,
+        ...spec,
+        tags: Object.keys(settings.tags).length > 0 ? { ...settings.tags } : undefined,
+    });
+
+    return {
+        registryAccountId,
+        region: region.region,
+        repositoryUrls: registry.repositoryUrls,
+        pullRoleArns: registry.pullRoleArns,
+        oidcProviderArns: registry.oidcProviderArns,
+    };
+}
+
+/**
+ * Reads every contract key of an EKS stack. Secret outputs are read as plain
+ * values: none of the contract's values is sensitive, and the documents built
+ * from them must be readable in previews.
+ */
+async function readStackOutputs(stackName: string): Promise<Record<string, unknown>> {
+    const reference = new pulumi.StackReference(stackName);
+    const values: Record<string, unknown> = {};
+    for (const key of EKS_OUTPUT_KEYS) {
+        const details = await reference.getOutputDetails(key);
+        values[key] = details.value ?? details.secretValue;
+    }
+    return values;
+}

@@ -1,0 +1,68 @@
+/**
+ * The cluster account's program: creates or adopts the EKS cluster, creates
+ * the workloads' ServiceAccounts annotated with their registry pull roles, and
+ * exports the wire contract the ECR stack reads.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSource } from "../components/cluster-source";
+import { CONTRACT_VERSION, EksStackOutputs } from "../components/contract";
+import { ExistingCluster } from "../components/existing-cluster";
+import { ManagedCluster } from "../components/managed-cluster";
+import { partitionOfRegion } from "../components/names";
+import { fetchOidcThumbprint } from "../components/thumbprint";
+import { WorkloadServiceAccounts } from "../components/workload-service-accounts";
+import { ConfigReader, readEksStackConfig } from "./config";
+
+export type EksProgramOutputs = { [K in keyof EksStackOutputs]: pulumi.Input<EksStackOutputs[K]> };
+
+export async function eksProgram(config: ConfigReader): Promise<EksProgramOutputs> {
+    const settings = readEksStackConfig(config, pulumi.getStack());
+    const [identity, region] = await Promise.all([aws.getCallerIdentity(), aws.getRegion()]);
+    const regionName = region.region;
+
+    const cluster: ClusterSource = settings.cluster.create
+        ? new ManagedCluster("cluster", {
+              clusterName: settings.cluster.name,
+              version: settings.cluster.version,
+              instanceType: settings.cluster.instanceType,
+              desiredCapacity: settings.cluster.desiredCapacity,
+              minSize: settings.cluster.minSize,
+              maxSize: settings.cluster.maxSize,
+              vpcId: settings.cluster.vpcId,
+              subnetIds: settings.cluster.subnetIds ? [...settings.cluster.subnetIds] : undefined,
+              partition: partitionOfRegion(regionName),
+          })
+        : new ExistingCluster("cluster", {
+              clusterName: settings.cluster.name,
+              region: regionName,
+              nodeRoleArns: settings.cluster.nodeRoleArns,
+          });
+
+    const serviceAccounts = new WorkloadServiceAccounts(
+        "workloads",
+        {
+            registryAccountId: settings.registryAccountId,
+            registryRegion: regionName,
+            workloads: settings.workloads,
+            createNamespaces: settings.createNamespaces,
+        },
+        { provider: cluster.kubernetesProvider },
+    );
+
+    // Fetched on every run, so a rotated issuer CA is picked up; "" when the
+    // stack is told to leave it out (IAM then verifies the chain itself).
+    const oidcThumbprint =
+        settings.oidcThumbprint === "omit" ? "" : cluster.oidcIssuerUrl.apply((url) => fetchOidcThumbprint(url));
+
+    return {
+        contractVersion: CONTRACT_VERSION,
+        oidcIssuerUrl: cluster.oidcIssuerUrl,
+        oidcThumbprint,
+        accountId: identity.accountId,
+        region: regionName,
+        clusterName: cluster.clusterName,
+        nodeRoleArns: cluster.nodeRoleArns,
+        workloads: serviceAccounts.workloads,
+    };
+}
