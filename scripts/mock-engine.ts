@@ -105,7 +105,12 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         },
         newResource(args) {
             const inputs = args.inputs as Record<string, any>;
-            const state = mockState(args.type, args.name, inputs, { accountId, region, partition }, options);
+            // A first preview knows only inputs: what a provider computes (ARNs,
+            // the EKS issuer) stays unknown, as it does before anything exists.
+            const state =
+                options.preview && args.type !== "pulumi:pulumi:StackReference"
+                    ? inputs
+                    : mockState(args.type, args.name, inputs, { accountId, region, partition }, options);
             const id = args.type === "pulumi:pulumi:StackReference" ? inputs.name : `${args.name}-id`;
             const meta = pending.get(`${args.type}::${args.name}`);
             recorded.push({

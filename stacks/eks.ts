@@ -16,7 +16,13 @@ import { ConfigReader, readEksStackConfig } from "./config";
 
 export type EksProgramOutputs = { [K in keyof EksStackOutputs]: pulumi.Input<EksStackOutputs[K]> };
 
-export async function eksProgram(config: ConfigReader): Promise<EksProgramOutputs> {
+export interface EksProgramOptions {
+    /** How the issuer's thumbprint is fetched. Default: over TLS from the issuer host (`fetchOidcThumbprint`). */
+    readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
+}
+
+export async function eksProgram(config: ConfigReader, options: EksProgramOptions = {}): Promise<EksProgramOutputs> {
+    const fetchThumbprint = options.fetchThumbprint ?? ((url: string) => fetchOidcThumbprint(url));
     const settings = readEksStackConfig(config, pulumi.getStack());
     const [identity, region] = await Promise.all([aws.getCallerIdentity(), aws.getRegion()]);
     const regionName = region.region;
@@ -53,7 +59,7 @@ export async function eksProgram(config: ConfigReader): Promise<EksProgramOutput
     // Fetched on every run, so a rotated issuer CA is picked up; "" when the
     // stack is told to leave it out (IAM then verifies the chain itself).
     const oidcThumbprint =
-        settings.oidcThumbprint === "omit" ? "" : cluster.oidcIssuerUrl.apply((url) => fetchOidcThumbprint(url));
+        settings.oidcThumbprint === "omit" ? "" : cluster.oidcIssuerUrl.apply(fetchThumbprint);
 
     return {
         contractVersion: CONTRACT_VERSION,

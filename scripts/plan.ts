@@ -1,0 +1,155 @@
+/**
+ * `npm run plan`: what `pulumi up` would create in each account, from the
+ * example stack files, with no CLI, no credentials and no network.
+ *
+ * Runs the EKS program for every stack the ECR stack references (its config
+ * is read from `Pulumi.<stack>.yaml`, by the last part of the name), then the
+ * ECR program with their outputs behind its stack references, and prints the
+ * resources, the rendered policies and each policy's size against its limit.
+ *
+ *   npm run plan                       # Pulumi.ecr.yaml and the eks stacks it lists
+ *   npm run plan -- --ecr Pulumi.ecr.yaml
+ */
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { POLICY_LIMITS, policySize } from "../components/policies";
+import { RecordedResource } from "./mock-engine";
+import { runEcrStack, runEksStack } from "./two-stacks";
+
+/** Accounts stand in for the credentials each `pulumi up` would run with. */
+const EXAMPLE_CLUSTER_ACCOUNTS = ["444455556666", "777788889999", "123456789012"];
+
+function readStackConfig(file: string): Record<string, unknown> {
+    const document = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
+    return document?.config ?? {};
+}
+
+function argument(flag: string, fallback: string): string {
+    const i = process.argv.indexOf(flag);
+    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** Resources as a tree, children under their component. */
+function tree(resources: readonly RecordedResource[]): string[] {
+    const lines: string[] = [];
+    const children = (parent: string) => resources.filter((r) => r.parent === parent && r.urn !== "");
+    const walk = (parent: string, depth: number) => {
+        for (const r of children(parent)) {
+            lines.push(`${"    ".repeat(depth)}+ ${r.type.padEnd(Math.max(0, 52 - depth * 4))} ${r.name}`);
+            walk(r.urn, depth + 1);
+        }
+    };
+    walk("", 1);
+    const references = resources.filter((r) => r.type === "pulumi:pulumi:StackReference");
+    for (const r of references) {
+        lines.push(`    > ${"pulumi:pulumi:StackReference (read)".padEnd(52)} ${r.name}`);
+    }
+    return lines;
+}
+
+function sizeLine(kind: string, owner: string, size: number, limit: number): string {
+    const percent = Math.round((size / limit) * 100);
+    const flag = size > limit ? "  OVER THE LIMIT" : "";
+    return `    ${`${kind} of ${owner}`.padEnd(58)} ${String(size).padStart(6)} / ${String(limit).padEnd(6)} (${percent}%)${flag}`;
+}
+
+function indentJson(json: string): string {
+    return JSON.stringify(JSON.parse(json), null, 2)
+        .split("\n")
+        .map((l) => `        ${l}`)
+        .join("\n");
+}
+
+async function main(): Promise<void> {
+    const root = path.resolve(__dirname, "..");
+    const ecrFile = path.resolve(root, argument("--ecr", "Pulumi.ecr.yaml"));
+    const ecrConfig = readStackConfig(ecrFile);
+    const region = String(ecrConfig["aws:region"] ?? "us-east-1");
+    const clusterStacks = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
+
+    const out: string[] = [];
+    out.push("Plan: what `pulumi up` would do in each account (in-process mock engine: no CLI, no credentials, no network)", "");
+
+    let registryAccountId = "";
+    const references: Record<string, Record<string, unknown>> = {};
+    for (const [i, stackName] of clusterStacks.entries()) {
+        const file = path.join(path.dirname(ecrFile), `Pulumi.${stackName.split("/").pop()}.yaml`);
+        const config = readStackConfig(file);
+        registryAccountId ||= String(config["ecrpull:registryAccountId"] ?? "");
+        const accountId = EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
+        const issuers: string[] = [];
+        const run = await runEksStack({
+            name: stackName,
+            config,
+            accountId,
+            region: String(config["aws:region"] ?? region),
+            // The plan never touches the network: it says what `pulumi up` would fetch instead.
+            fetchThumbprint: async (url) => (issuers.push(url), ""),
+        });
+        references[stackName] = run.outputs as Record<string, unknown>;
+        out.push(`== Cluster account ${accountId} (example) -- stack ${stackName} (${path.basename(file)}), program eks`);
+        out.push("  Resources:", ...tree(run.resources), "");
+        out.push("  ServiceAccounts:");
+        for (const sa of run.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
+            const m = sa.inputs.metadata;
+            out.push(`    ${`${m.namespace}/${m.name}`.padEnd(34)} eks.amazonaws.com/role-arn: ${m.annotations["eks.amazonaws.com/role-arn"]}`);
+        }
+        out.push("", "  Outputs (the wire contract the ecr stack reads):");
+        for (const [key, value] of Object.entries(run.outputs)) {
+            out.push(`    ${key.padEnd(16)} ${key === "workloads" ? `${(value as unknown[]).length} workloads (above)` : JSON.stringify(value)}`);
+        }
+        if (issuers.length > 0) {
+            out.push(`    (oidcThumbprint: \`pulumi up\` fetches it over TLS from ${new URL(issuers[0]).host}; the plan does not touch the network)`);
+        }
+        out.push("");
+    }
+
+    const registryAccount = registryAccountId || "111122223333";
+    const ecr = await runEcrStack({ config: ecrConfig, accountId: registryAccount, region }, references);
+    out.push(`== Registry account ${registryAccount} -- stack ecr (${path.basename(ecrFile)}), program ecr`);
+    out.push("  Resources:", ...tree(ecr.resources), "");
+
+    // Everything below is read from the inputs the resources were registered
+    // with: what is printed is exactly what `pulumi up` would send to AWS.
+    const inputsOf = (type: string) => ecr.resources.filter((r) => r.type === type);
+    const sizes: string[] = [];
+    out.push("  Pull roles:");
+    for (const role of inputsOf("aws:iam/role:Role")) {
+        const policy = inputsOf("aws:iam/rolePolicy:RolePolicy").find((p) => p.parent === role.parent)!;
+        out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
+        sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), POLICY_LIMITS.trustPolicy));
+        sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), POLICY_LIMITS.inlineRolePolicies));
+    }
+    out.push("", "  Repositories and their policies:");
+    for (const repository of inputsOf("aws:ecr/repository:Repository")) {
+        const name = repository.inputs.name;
+        const policy = inputsOf("aws:ecr/repositoryPolicy:RepositoryPolicy").find((p) => p.parent === repository.parent);
+        const lifecycle = inputsOf("aws:ecr/lifecyclePolicy:LifecyclePolicy").find((p) => p.parent === repository.parent)!;
+        const settings = [
+            repository.inputs.imageTagMutability,
+            repository.inputs.imageScanningConfiguration.scanOnPush ? "scan on push" : "no scan on push",
+            repository.inputs.encryptionConfigurations[0].encryptionType,
+            repository.retainOnDelete ? "retained on delete" : "deleted with the stack",
+        ].join(", ");
+        out.push(`    ${name} (${settings})`);
+        if (policy) {
+            out.push(indentJson(policy.inputs.policy));
+            sizes.push(sizeLine("repository policy", name, policySize(policy.inputs.policy), POLICY_LIMITS.repositoryPolicy));
+        } else {
+            out.push("        no repository policy: no grant names it, so only this account may pull");
+        }
+        sizes.push(sizeLine("lifecycle policy", name, policySize(lifecycle.inputs.policy), POLICY_LIMITS.lifecyclePolicy));
+    }
+    out.push("", "  Policy sizes against their AWS limits (characters, white space not counted):", ...sizes);
+    out.push("", "  Outputs:");
+    for (const [key, value] of Object.entries(ecr.outputs)) {
+        out.push(`    ${key.padEnd(18)} ${JSON.stringify(value)}`);
+    }
+    console.log(out.join("\n"));
+}
+
+main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});

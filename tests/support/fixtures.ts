@@ -1,0 +1,83 @@
+/**
+ * A realistic fleet for the two-stack tests: a registry account, a cluster
+ * this package creates (account A) and an existing cluster it adopts
+ * (account B), with workloads on both and three grants.
+ */
+import { EcrStackRun, EksStackRun } from "../../scripts/two-stacks";
+
+export const REGISTRY_ACCOUNT = "111122223333";
+export const ACCOUNT_A = "444455556666";
+export const ACCOUNT_B = "777788889999";
+export const REGION = "eu-west-1";
+
+export const STACK_A = "acme/ecrpull/eks-a";
+export const STACK_B = "acme/ecrpull/eks-b";
+export const ISSUER_B = "https://oidc.eks.eu-west-1.amazonaws.com/id/B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0";
+export const NODE_ROLE_B = `arn:aws:iam::${ACCOUNT_B}:role/apps-b-nodes`;
+
+export function clusterA(overrides: Record<string, unknown> = {}): EksStackRun {
+    return {
+        name: STACK_A,
+        accountId: ACCOUNT_A,
+        region: REGION,
+        config: {
+            "ecrpull:registryAccountId": REGISTRY_ACCOUNT,
+            "ecrpull:cluster": { name: "apps-a", create: true, version: "1.31" },
+            "ecrpull:oidcThumbprint": "omit",
+            "ecrpull:workloads": [
+                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" },
+                { namespace: "payments", serviceAccount: "deployer", grant: "payments" },
+            ],
+            ...overrides,
+        },
+    };
+}
+
+export function clusterB(overrides: Record<string, unknown> = {}): EksStackRun {
+    return {
+        name: STACK_B,
+        accountId: ACCOUNT_B,
+        region: REGION,
+        existingClusters: { "apps-b": { issuerUrl: ISSUER_B } },
+        config: {
+            "ecrpull:registryAccountId": REGISTRY_ACCOUNT,
+            "ecrpull:cluster": { name: "apps-b", create: false, nodeRoleArns: [NODE_ROLE_B] },
+            "ecrpull:oidcThumbprint": "omit",
+            "ecrpull:workloads": [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" }],
+            ...overrides,
+        },
+    };
+}
+
+export const GRANTS = [
+    {
+        name: "ci-builders",
+        clusters: [STACK_A, STACK_B],
+        serviceAccounts: [{ namespace: "ci", name: "image-builder" }],
+        repositories: ["platform/base", "ci/cache"],
+    },
+    {
+        name: "payments",
+        clusters: [STACK_A],
+        serviceAccounts: [{ namespace: "payments", name: "deployer" }],
+        repositories: ["payments/api", "platform/base"],
+    },
+];
+
+export function registry(overrides: Record<string, unknown> = {}): EcrStackRun {
+    return {
+        accountId: REGISTRY_ACCOUNT,
+        region: REGION,
+        config: {
+            "ecrpull:clusterStacks": [STACK_A, STACK_B],
+            "ecrpull:repositories": [
+                { name: "platform/base" },
+                { name: "ci/cache", imageTagMutability: "MUTABLE" },
+                { name: "payments/api", retainOnDelete: false },
+                { name: "archive/legacy" },
+            ],
+            "ecrpull:grants": GRANTS,
+            ...overrides,
+        },
+    };
+}
