@@ -63,6 +63,11 @@ export class Problems {
         this.found.push(`${this.keyOf(path)} ${message}`);
     }
 
+    /** How the reader knows `path`: for messages that point at a second key. */
+    key(path: string): string {
+        return this.keyOf(path);
+    }
+
     get list(): readonly string[] {
         return this.found;
     }
@@ -206,7 +211,7 @@ export function checkUnique<T>(problems: Problems, path: string, items: readonly
         if (first === undefined) {
             firstIndex.set(key, index);
         } else {
-            problems.add(`${path}[${index}]`, key, `repeats ${what} ${path}[${first}]: list each ${what} once.`);
+            problems.add(`${path}[${index}]`, key, `is the same ${what} as ${problems.key(`${path}[${first}]`)}: list each ${what} once.`);
         }
     });
 }
