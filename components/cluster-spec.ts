@@ -11,6 +11,7 @@ import {
     checkNamespace,
     checkServiceAccountName,
     checkUnique,
+    pairField,
     Problems,
 } from "./validation";
 
@@ -41,10 +42,7 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
         checkGrantName(problems, `${at}.grant`, workload.grant);
     });
     // One ServiceAccount can carry one role annotation, so it can belong to one grant only.
-    const named = workloads.filter(
-        (w): w is WorkloadSpec => typeof (w as WorkloadSpec)?.namespace === "string" && typeof (w as WorkloadSpec)?.serviceAccount === "string",
-    );
-    checkUnique(problems, path, named, (w) => `${w.namespace}/${w.serviceAccount}`, "service account");
+    checkUnique(problems, path, workloads, (w) => pairField(w, "namespace", "serviceAccount"), "service account");
 }
 
 export function validateRegistryAccountId(value: unknown, problems: Problems, path = "registryAccountId"): void {

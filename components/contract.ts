@@ -109,7 +109,11 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
     } else {
         workloads.forEach((w, i) => {
             const fields = ["namespace", "serviceAccount", "grant", "roleArn"] as const;
-            const workload = (typeof w === "object" && w !== null ? w : {}) as Record<string, unknown>;
+            if (typeof w !== "object" || w === null || Array.isArray(w)) {
+                problems.add(`workloads[${i}]`, w, "is not an object: expected { namespace, serviceAccount, grant, roleArn }.");
+                return;
+            }
+            const workload = w as Record<string, unknown>;
             for (const field of fields) {
                 if (typeof workload[field] !== "string") {
                     problems.add(`workloads[${i}].${field}`, workload[field], "is not a string: expected { namespace, serviceAccount, grant, roleArn }.");

@@ -86,9 +86,12 @@ function canonicalCondition(condition: PolicyStatement["Condition"]): Record<str
         const keys = condition[operator] ?? {};
         const block: Record<string, string | string[]> = {};
         for (const key of Object.keys(keys).sort()) {
-            if (keys[key].length > 0) {
-                block[key] = compact(keys[key]);
+            // Dropping an empty condition would widen the statement (an account
+            // root principal would then admit every role of the account).
+            if (keys[key].length === 0) {
+                throw new Error(`Condition ${operator} on ${key} has no values; a condition that matches nothing must not be dropped.`);
             }
+            block[key] = compact(keys[key]);
         }
         if (Object.keys(block).length > 0) {
             out[operator] = block;

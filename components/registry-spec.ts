@@ -20,7 +20,10 @@ import {
     checkRoleArn,
     checkServiceAccountName,
     checkUnique,
+    pairField,
     Problems,
+    stringField,
+    stringItem,
 } from "./validation";
 import { accountIdOfArn } from "./names";
 
@@ -116,10 +119,18 @@ const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
 /**
  * Checks a registry spec whose values may come straight from untyped config.
  * `clusterPath` says where clusters came from, since the ECR stack builds them
- * from stack references rather than from a config key.
+ * from stack references rather than from a config key; `unreadableClusters`
+ * names clusters whose references could not be read.
  */
-export function validateRegistrySpec(spec: { clusters: unknown; repositories: unknown; grants: unknown }, problems: Problems, clusterPath = "clusters"): void {
-    const clusterNames = validateClusters(spec.clusters, problems, clusterPath);
+export function validateRegistrySpec(
+    spec: { clusters: unknown; repositories: unknown; grants: unknown },
+    problems: Problems,
+    clusterPath = "clusters",
+    unreadableClusters: readonly string[] = [],
+): void {
+    // Clusters that exist but could not be read (their problems are reported
+    // elsewhere) still count as known, so grants naming them add no noise.
+    const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterPath), ...unreadableClusters]);
     const repositoryNames = validateRepositories(spec.repositories, problems);
     validateGrants(spec.grants, problems, clusterNames, repositoryNames);
 }
@@ -152,13 +163,13 @@ function validateClusters(value: unknown, problems: Problems, path: string): Set
             const before = problems.list.length;
             checkRoleArn(problems, `${at}.nodeRoleArns[${j}]`, arn);
             const account = typeof arn === "string" ? accountIdOfArn(arn) : undefined;
-            if (problems.list.length === before && account !== cluster.accountId && typeof cluster.accountId === "string") {
+            const accountIsValid = typeof cluster.accountId === "string" && /^\d{12}$/.test(cluster.accountId);
+            if (problems.list.length === before && accountIsValid && account !== cluster.accountId) {
                 problems.add(`${at}.nodeRoleArns[${j}]`, arn, `is not in the cluster's account ${cluster.accountId}: node roles live in the cluster's account.`);
             }
         });
     });
-    const named = clusters.filter((c): c is { name: string } => typeof (c as { name?: unknown })?.name === "string");
-    checkUnique(problems, path, named, (c) => c.name, "cluster");
+    checkUnique(problems, path, clusters, (c) => stringField(c, "name"), "cluster");
     return names;
 }
 
@@ -197,8 +208,7 @@ function validateRepositories(value: unknown, problems: Problems): Set<string> {
             checkIntegerInRange(problems, `${at}.untaggedExpiryDays`, repository.untaggedExpiryDays, 1, 3650);
         }
     });
-    const named = repositories.filter((r): r is { name: string } => typeof (r as { name?: unknown })?.name === "string");
-    checkUnique(problems, "repositories", named, (r) => r.name, "repository");
+    checkUnique(problems, "repositories", repositories, (r) => stringField(r, "name"), "repository");
     return names;
 }
 
@@ -232,12 +242,10 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                 checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
                 checkServiceAccountName(problems, `${saAt}.name`, ref.name);
             });
-            const refs = accounts.filter((a): a is ServiceAccountRef => typeof (a as ServiceAccountRef)?.namespace === "string" && typeof (a as ServiceAccountRef)?.name === "string");
-            checkUnique(problems, `${at}.serviceAccounts`, refs, (a) => `${a.namespace}/${a.name}`, "service account");
+            checkUnique(problems, `${at}.serviceAccounts`, accounts, (a) => pairField(a, "namespace", "name"), "service account");
         }
     });
-    const named = grants.filter((g): g is { name: string } => typeof (g as { name?: unknown })?.name === "string");
-    checkUnique(problems, "grants", named, (g) => g.name, "grant");
+    checkUnique(problems, "grants", grants, (g) => stringField(g, "name"), "grant");
 }
 
 function validateReferences(problems: Problems, path: string, value: unknown, known: Set<string>, what: string, plural: string): void {
@@ -254,5 +262,5 @@ function validateReferences(problems: Problems, path: string, value: unknown, kn
             problems.add(`${path}[${j}]`, name, `is not a known ${what}: use one of the ${plural} listed (${choices || "none are"}).`);
         }
     });
-    checkUnique(problems, path, names.filter((n): n is string => typeof n === "string"), (n) => n, what);
+    checkUnique(problems, path, names, stringItem, what);
 }

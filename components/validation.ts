@@ -96,6 +96,7 @@ const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Pulumi stack names: `stack`, `project/stack` or `org/project/stack`. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+const ISSUER_URL = /^https:\/\/[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\/[A-Za-z0-9._~-]+)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
 
@@ -118,13 +119,11 @@ export function checkIssuerUrl(problems: Problems, path: string, value: unknown)
         problems.add(path, value, `is not an issuer URL: ${good}`);
         return;
     }
-    let url: URL | undefined;
-    try {
-        url = new URL(value);
-    } catch {
-        url = undefined;
-    }
-    if (!url || url.protocol !== "https:" || !url.hostname || url.search || url.hash || url.username || value.endsWith("/")) {
+    // Checked as text, not with `new URL`: the URL parser forgives white space,
+    // a missing "//", an empty "?" and more, but the raw text is what ends up
+    // in the provider's URL, its ARN and the trust's condition keys. IAM wants
+    // no port either (CreateOpenIDConnectProvider).
+    if (!ISSUER_URL.test(value)) {
         problems.add(path, value, `is not a valid OIDC issuer URL: ${good}`);
     }
 }
@@ -201,12 +200,17 @@ export function checkOneOf(problems: Problems, path: string, value: unknown, all
 
 /**
  * Reports a value that appears more than once in a list. `keyOf` gives the
- * identity of an item (e.g. `namespace/name`).
+ * identity of an item (e.g. `namespace/name`), or undefined for a malformed
+ * item, which is skipped (it is reported elsewhere) without shifting the
+ * indexes of the others.
  */
-export function checkUnique<T>(problems: Problems, path: string, items: readonly T[], keyOf: (item: T) => string, what: string): void {
+export function checkUnique(problems: Problems, path: string, items: readonly unknown[], keyOf: (item: unknown) => string | undefined, what: string): void {
     const firstIndex = new Map<string, number>();
     items.forEach((item, index) => {
         const key = keyOf(item);
+        if (key === undefined) {
+            return;
+        }
         const first = firstIndex.get(key);
         if (first === undefined) {
             firstIndex.set(key, index);
@@ -216,8 +220,28 @@ export function checkUnique<T>(problems: Problems, path: string, items: readonly
     });
 }
 
+/** The string a field of an untyped record holds, or undefined. */
+export function stringField(item: unknown, field: string): string | undefined {
+    const value = typeof item === "object" && item !== null ? (item as Record<string, unknown>)[field] : undefined;
+    return typeof value === "string" ? value : undefined;
+}
+
+/** A list item itself when it is a string. */
+export const stringItem = (item: unknown): string | undefined => (typeof item === "string" ? item : undefined);
+
+/** `namespace/name` of a service account given as an untyped record. */
+export function pairField(item: unknown, first: string, second: string): string | undefined {
+    const a = stringField(item, first);
+    const b = stringField(item, second);
+    return a !== undefined && b !== undefined ? `${a}/${b}` : undefined;
+}
+
 /** Narrowing helpers for untyped config: report and return undefined when the shape is wrong. */
 export function asArray(problems: Problems, path: string, value: unknown, what: string): readonly unknown[] | undefined {
+    if (value === undefined) {
+        problems.missing(path, `set it to a YAML list of ${what}.`);
+        return undefined;
+    }
     if (!Array.isArray(value)) {
         problems.add(path, value, `is not a list: use a YAML list of ${what}.`);
         return undefined;
@@ -226,6 +250,10 @@ export function asArray(problems: Problems, path: string, value: unknown, what: 
 }
 
 export function asRecord(problems: Problems, path: string, value: unknown, what: string): Record<string, unknown> | undefined {
+    if (value === undefined) {
+        problems.missing(path, `set it to a YAML mapping with ${what}.`);
+        return undefined;
+    }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         problems.add(path, value, `is not an object: use a YAML mapping with ${what}.`);
         return undefined;

@@ -18,6 +18,7 @@ import {
     checkUnique,
     configKey,
     Problems,
+    stringItem,
 } from "../components/validation";
 
 /** The config namespace: the project's name in Pulumi.yaml. */
@@ -145,7 +146,7 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
         const list = asArray(problems, "cluster.nodeRoleArns", record.nodeRoleArns ?? [], "node role ARNs");
         list?.forEach((arn, i) => checkRoleArn(problems, `cluster.nodeRoleArns[${i}]`, arn));
         if (list) {
-            checkUnique(problems, "cluster.nodeRoleArns", list.filter((a): a is string => typeof a === "string"), (a) => a, "node role");
+            checkUnique(problems, "cluster.nodeRoleArns", list, stringItem, "node role");
         }
         nodeRoleArns = list ?? [];
     }
@@ -160,13 +161,19 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
             checkIntegerInRange(problems, `cluster.${key}`, value, 0, 450);
         }
     }
-    if (typeof sizes.minSize === "number" && typeof sizes.maxSize === "number" && sizes.minSize > sizes.maxSize) {
-        problems.add("cluster.minSize", sizes.minSize, `is larger than cluster.maxSize ${sizes.maxSize}: use minSize <= desiredCapacity <= maxSize.`);
+    const { desiredCapacity, minSize, maxSize } = sizes;
+    const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
+    if (isCount(minSize) && isCount(maxSize) && minSize > maxSize) {
+        problems.add("cluster.minSize", minSize, `is larger than cluster.maxSize ${maxSize}: use minSize <= desiredCapacity <= maxSize.`);
+    } else if (isCount(desiredCapacity) && isCount(maxSize) && desiredCapacity > maxSize) {
+        problems.add("cluster.desiredCapacity", desiredCapacity, `is larger than cluster.maxSize ${maxSize}: use minSize <= desiredCapacity <= maxSize.`);
+    } else if (isCount(desiredCapacity) && isCount(minSize) && desiredCapacity < minSize) {
+        problems.add("cluster.desiredCapacity", desiredCapacity, `is smaller than cluster.minSize ${minSize}: use minSize <= desiredCapacity <= maxSize.`);
     }
     if (record.subnetIds !== undefined) {
         const subnets = asArray(problems, "cluster.subnetIds", record.subnetIds, "subnet IDs");
         subnets?.forEach((id, i) => {
-            if (typeof id !== "string" || !/^subnet-[0-9a-f]{8,17}$/.test(id)) {
+            if (typeof id !== "string" || !/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) {
                 problems.add(`cluster.subnetIds[${i}]`, id, "is not a subnet ID: use \"subnet-\" and 8 or 17 hex digits.");
             }
         });
@@ -214,7 +221,7 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
         list?.forEach((name, i) => checkStackName(problems, `clusterStacks[${i}]`, name));
         if (list) {
             stacks = list.filter((n): n is string => typeof n === "string");
-            checkUnique(problems, "clusterStacks", stacks, (n) => n, "stack");
+            checkUnique(problems, "clusterStacks", list, stringItem, "stack");
         }
     }
     const repositories = read("repositories");
@@ -226,7 +233,7 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
     if (tagRecord) {
         for (const [key, value] of Object.entries(tagRecord)) {
             if (typeof value !== "string") {
-                problems.add(`tags.${key}`, value, "is not a string: tag values are strings.");
+                problems.add(`tags.${key}`, value, `is not a string: tag values are strings, so quote it (e.g. ${key}: "${String(value)}").`);
             }
         }
     }

@@ -29,6 +29,7 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     const partition = partitionOfRegion(region.region);
 
     const referenced: ReferencedCluster[] = [];
+    const unreadable: string[] = [];
     const referenceProblems: string[] = [];
     for (const stackName of settings.clusterStacks) {
         const problems = new Problems((path) => `stack "${stackName}" output ${path}`);
@@ -36,20 +37,19 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
         const cluster = readEksStackOutputs(stackName, values, problems);
         if (cluster) {
             referenced.push(cluster);
+        } else {
+            unreadable.push(stackName);
         }
         referenceProblems.push(...problems.list);
     }
 
     const spec = { clusters: referenced.map((r) => r.cluster), repositories: settings.repositories, grants: settings.grants };
-    // Clusters come from references, which report their own problems; only
-    // check the registry's side here when every reference could be read.
-    if (referenceProblems.length === 0) {
-        validateRegistrySpec(spec, configProblems, "clusterStacks");
-        if (configProblems.list.length === 0) {
-            const crossProblems = new Problems((path) => path);
-            checkWorkloadsAgainstGrants(referenced, settings.grants, (grant) => pullRoleArn({ partition, registryAccountId, grant }), crossProblems);
-            referenceProblems.push(...crossProblems.list);
-        }
+    validateRegistrySpec(spec, configProblems, "clusterStacks", unreadable);
+    // Workloads are checked against grants only once both sides are sound.
+    if (configProblems.list.length === 0 && referenceProblems.length === 0) {
+        const crossProblems = new Problems((path) => path);
+        checkWorkloadsAgainstGrants(referenced, settings.grants, (grant) => pullRoleArn({ partition, registryAccountId, grant }), crossProblems);
+        referenceProblems.push(...crossProblems.list);
     }
     const all = [...configProblems.list, ...referenceProblems];
     if (all.length > 0) {

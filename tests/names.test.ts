@@ -55,9 +55,9 @@ describe("names", () => {
             });
         }
 
-        // BUG: the newer isolated partitions fall through to "aws": eu-isoe-west-1 is in
+        // Regression, fixed: the newer isolated partitions fall through to "aws": eu-isoe-west-1 is in
         // aws-iso-e and us-isof-south-1 in aws-iso-f, so every ARN built for them is wrong.
-        it.skip("knows the aws-iso-e and aws-iso-f partitions", () => {
+        it("knows the aws-iso-e and aws-iso-f partitions", () => {
             expect(partitionOfRegion("eu-isoe-west-1")).to.equal("aws-iso-e");
             expect(partitionOfRegion("us-isof-south-1")).to.equal("aws-iso-f");
         });

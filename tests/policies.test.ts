@@ -133,13 +133,13 @@ describe("policies", () => {
             expect(() => serializePolicy(doc)).to.throw(Error, 'Policy statements must have distinct Sids; "Same" appears twice.');
         });
 
-        // BUG: a condition key whose value list is empty is silently dropped, which
+        // Regression, fixed: a condition key whose value list is empty is silently dropped, which
         // WIDENS the statement (IAM treats a key with no values as matching nothing;
         // without the key the statement matches everyone). E.g. ArnEquals
         // aws:PrincipalArn [] under an account-root principal becomes "the whole account".
         // webIdentityTrustPolicy and repositoryPullPolicy guard against it today, but
         // serializePolicy should refuse rather than widen.
-        it.skip("refuses a condition key with no values instead of dropping it", () => {
+        it("refuses a condition key with no values instead of dropping it", () => {
             expect(() =>
                 serializePolicy({
                     Version: "2012-10-17",

@@ -349,9 +349,19 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         expect(message.split("\n")).to.deep.equal([
             `Stack "ecr" (ECR program): 3 problems:`,
             `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, tags.`,
-            `  - ecrpull:tags.team 7 is not a string: tag values are strings.`,
+            `  - ecrpull:tags.team 7 is not a string: tag values are strings, so quote it (e.g. team: "7").`,
             `  - stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, nodeRoleArns, workloads.`,
         ]);
+    });
+
+    it("still checks the registry's own grants when a referenced stack is broken", async () => {
+        const { oidcIssuerUrl: _dropped, ...withoutIssuer } = outputsA;
+        const grants = [{ ...GRANTS[1], repositories: ["payments/apii"] }];
+        const { message } = await ecrError({ [STACK_A]: withoutIssuer, [STACK_B]: outputsB }, { "ecrpull:grants": grants });
+        expect(message).to.contain(`ecrpull:grants[0].repositories[0] "payments/apii" is not a known repository`);
+        expect(message).to.contain(`stack "${STACK_A}" output oidcIssuerUrl is missing`);
+        // The grant names the broken stack's cluster, which is not reported as unknown.
+        expect(message).not.to.contain("is not a known cluster");
     });
 
     it("reads stack outputs that are secrets", async () => {
