@@ -10,10 +10,13 @@ import {
     checkKnownKeys,
     checkNamespace,
     checkServiceAccountName,
+    checkOneOf,
     checkUnique,
     pairField,
     Problems,
+    stringField,
 } from "./validation";
+import { ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH } from "./names";
 
 /** A ServiceAccount to create, and the grant whose pull role it assumes. */
 export interface WorkloadSpec {
@@ -21,12 +24,16 @@ export interface WorkloadSpec {
     readonly serviceAccount: string;
     /** The grant's name in the ECR stack's config. */
     readonly grant: string;
+    /** `federation` (default), `chaining` or `podIdentity`: the same as the grant's path in the ECR stack. */
+    readonly path?: string;
 }
 
-const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant"];
+const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant", "path"];
+/** `ecr-chain-` / `ecr-podid-` before the grant, `-` and 6 hex digits after it (see `clusterRoleName`). */
+const CLUSTER_ROLE_NAME_OVERHEAD = 17;
 
 export function validateWorkloads(value: unknown, problems: Problems, path = "workloads"): void {
-    const workloads = asArray(problems, path, value, "{ namespace, serviceAccount, grant } workloads");
+    const workloads = asArray(problems, path, value, "{ namespace, serviceAccount, grant, path } workloads");
     if (!workloads) {
         return;
     }
@@ -40,6 +47,35 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
         checkNamespace(problems, `${at}.namespace`, workload.namespace);
         checkServiceAccountName(problems, `${at}.serviceAccount`, workload.serviceAccount);
         checkGrantName(problems, `${at}.grant`, workload.grant);
+        const accessPath = workload.path ?? DEFAULT_ACCESS_PATH;
+        if (!(ACCESS_PATHS as readonly unknown[]).includes(accessPath)) {
+            checkOneOf(problems, `${at}.path`, accessPath, ACCESS_PATHS);
+        } else if (accessPath !== "federation" && typeof workload.grant === "string" && workload.grant.length + CLUSTER_ROLE_NAME_OVERHEAD > IAM_ROLE_NAME_MAX_LENGTH) {
+            problems.add(
+                `${at}.grant`,
+                workload.grant,
+                `is too long for path "${accessPath}": its cluster-account role name would be ${workload.grant.length + CLUSTER_ROLE_NAME_OVERHEAD} characters, and IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}; use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - CLUSTER_ROLE_NAME_OVERHEAD} characters.`,
+            );
+        }
+    });
+    // A grant has one path: its pull role's trust is written for that path.
+    const firstOfGrant = new Map<string, { path: unknown; index: number }>();
+    workloads.forEach((item, i) => {
+        const grant = stringField(item, "grant");
+        if (grant === undefined) {
+            return;
+        }
+        const itemPath = (item as Record<string, unknown>).path ?? DEFAULT_ACCESS_PATH;
+        const first = firstOfGrant.get(grant);
+        if (!first) {
+            firstOfGrant.set(grant, { path: itemPath, index: i });
+        } else if (first.path !== itemPath) {
+            problems.add(
+                `${path}[${i}].path`,
+                itemPath,
+                `differs from the path ${JSON.stringify(first.path)} of ${problems.key(`${path}[${first.index}]`)}, which has the same grant "${grant}": all workloads of a grant use its one path.`,
+            );
+        }
     });
     // One ServiceAccount can carry one role annotation, so it can belong to one grant only.
     checkUnique(problems, path, workloads, (w) => pairField(w, "namespace", "serviceAccount"), "service account");

@@ -4,18 +4,24 @@
  * Both stacks import this module, so an export and the `getOutputDetails` that
  * reads it cannot drift apart.
  */
-import { ClusterSpec, GrantSpec } from "./registry-spec";
+import { DEFAULT_ACCESS_PATH } from "./names";
+import { ClusterRoleSpec, ClusterSpec, GrantSpec } from "./registry-spec";
 import { checkAccountId, checkIssuerUrl, checkRegion, checkRoleArn, Problems } from "./validation";
 
 /** Bumped when an output changes meaning; the ECR stack refuses versions it does not know. */
 export const CONTRACT_VERSION = 1;
 
-/** One ServiceAccount the EKS stack created, and the registry role its annotation names. */
+/** One ServiceAccount the EKS stack created, and how it reaches its grant's pull role. */
 export interface WorkloadExport {
     readonly namespace: string;
     readonly serviceAccount: string;
     readonly grant: string;
+    /** `federation`, `chaining` or `podIdentity`. */
+    readonly path: string;
+    /** The registry pull role the workload ends up with. */
     readonly roleArn: string;
+    /** The cluster-account role on the way (chaining: the IRSA role; Pod Identity: the association role); "" for federation. */
+    readonly clusterRoleArn: string;
 }
 
 /** What an EKS stack exports, by key. */
@@ -28,6 +34,8 @@ export interface EksStackOutputs {
     readonly accountId: string;
     readonly region: string;
     readonly clusterName: string;
+    /** `arn:aws:eks:<region>:<account>:cluster/<name>`: Pod Identity sessions are tagged with it. */
+    readonly clusterArn: string;
     /** Roles of the nodes whose kubelet pulls the images named in Pod specs. */
     readonly nodeRoleArns: readonly string[];
     readonly workloads: readonly WorkloadExport[];
@@ -41,6 +49,7 @@ export const EKS_OUTPUT_KEYS: readonly (keyof EksStackOutputs)[] = [
     "accountId",
     "region",
     "clusterName",
+    "clusterArn",
     "nodeRoleArns",
     "workloads",
 ];
@@ -105,22 +114,27 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
     }
     const workloads = values.workloads;
     if (!Array.isArray(workloads)) {
-        problems.add("workloads", workloads, "is not a list of { namespace, serviceAccount, grant, roleArn }.");
+        problems.add("workloads", workloads, "is not a list of { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.");
     } else {
         workloads.forEach((w, i) => {
-            const fields = ["namespace", "serviceAccount", "grant", "roleArn"] as const;
+            const fields = ["namespace", "serviceAccount", "grant", "path", "roleArn", "clusterRoleArn"] as const;
             if (typeof w !== "object" || w === null || Array.isArray(w)) {
-                problems.add(`workloads[${i}]`, w, "is not an object: expected { namespace, serviceAccount, grant, roleArn }.");
+                problems.add(`workloads[${i}]`, w, "is not an object: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.");
                 return;
             }
             const workload = w as Record<string, unknown>;
             for (const field of fields) {
                 if (typeof workload[field] !== "string") {
-                    problems.add(`workloads[${i}].${field}`, workload[field], "is not a string: expected { namespace, serviceAccount, grant, roleArn }.");
+                    problems.add(`workloads[${i}].${field}`, workload[field], "is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.");
                 }
             }
         });
     }
+    checkClusterArn(problems, values.clusterArn);
+    if (problems.list.length > before) {
+        return undefined;
+    }
+    const clusterRoles = clusterRolesOf(workloads as WorkloadExport[], problems);
     if (problems.list.length > before) {
         return undefined;
     }
@@ -131,6 +145,8 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
             issuerUrl: values.oidcIssuerUrl as string,
             thumbprint: thumbprint as string,
             nodeRoleArns: [...(nodeRoleArns as string[])].sort(),
+            clusterArn: values.clusterArn as string,
+            clusterRoles,
         },
         region: values.region as string,
         clusterName: values.clusterName as string,
@@ -161,15 +177,42 @@ export function checkWorkloadsAgainstGrants(
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which this registry does not have: add it to ecrpull:grants, or use one of ${names || "(none defined)"} in that stack's ecrpull:workloads.`);
                 return;
             }
-            if (!grant.clusters.includes(cluster.name)) {
+            const grantPath = grant.path ?? DEFAULT_ACCESS_PATH;
+            if (w.path !== grantPath) {
+                problems.raw(at, `(${who}) reaches grant "${w.grant}" by path "${w.path}", but that grant's path is "${grantPath}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`);
+            } else if (!grant.clusters.includes(cluster.name)) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not list cluster "${cluster.name}": add it to that grant's clusters.`);
             } else if (!grant.serviceAccounts.some((sa) => sa.namespace === w.namespace && sa.name === w.serviceAccount)) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not admit service account ${who}: add { namespace: ${w.namespace}, name: ${w.serviceAccount} } to that grant's serviceAccounts.`);
             }
             const expected = roleArnOf(w.grant);
             if (w.roleArn !== expected) {
-                problems.raw(at, `(${who}) is annotated with role "${w.roleArn}", but this registry creates "${expected}": set ecrpull:registryAccountId in stack "${cluster.name}" to this registry's account.`);
+                problems.raw(at, `(${who}) expects the pull role "${w.roleArn}", but this registry creates "${expected}": set ecrpull:registryAccountId in stack "${cluster.name}" to this registry's account.`);
             }
         });
     }
+}
+
+function checkClusterArn(problems: Problems, value: unknown): void {
+    if (typeof value !== "string" || !/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(value)) {
+        problems.add("clusterArn", value, "is not an EKS cluster ARN: expected \"arn:aws:eks:<region>:<account>:cluster/<name>\".");
+    }
+}
+
+/** The one cluster-account role per chained or Pod Identity grant that the workloads name. */
+function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems): ClusterRoleSpec[] {
+    const roles = new Map<string, ClusterRoleSpec>();
+    workloads.forEach((w, i) => {
+        if (w.path === "federation") {
+            return;
+        }
+        const key = `${w.grant}/${w.path}`;
+        const known = roles.get(key);
+        if (known && known.roleArn !== w.clusterRoleArn) {
+            problems.add(`workloads[${i}].clusterRoleArn`, w.clusterRoleArn, `differs from ${JSON.stringify(known.roleArn)} of another workload of grant "${w.grant}": a cluster has one ${w.path} role per grant.`);
+        } else if (!known) {
+            roles.set(key, { grant: w.grant, path: w.path, roleArn: w.clusterRoleArn });
+        }
+    });
+    return [...roles.values()].sort((a, b) => (a.grant + a.path < b.grant + b.path ? -1 : 1));
 }

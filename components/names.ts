@@ -8,6 +8,7 @@
  * creates the role under exactly this name and checks at plan time that the
  * ARNs the EKS stack exported match it.
  */
+import { createHash } from "crypto";
 
 /** Every pull role's name starts with this, which keeps them easy to find and to match with `ArnLike`. */
 export const PULL_ROLE_NAME_PREFIX = "ecr-pull-";
@@ -89,4 +90,36 @@ export function accountRootArn(partition: string, accountId: string): string {
 export function accountIdOfArn(arn: string): string | undefined {
     const match = /^arn:[a-z-]+:iam::(\d{12}):/.exec(arn);
     return match ? match[1] : undefined;
+}
+
+/**
+ * How a grant's workloads reach the pull role (facts.md, paths 2 to 4):
+ * - `federation`: IRSA straight into the registry account (an OIDC provider there per cluster);
+ * - `chaining`: an IRSA role in the cluster account assumes the pull role;
+ * - `podIdentity`: an EKS Pod Identity association whose target role is the pull role.
+ */
+export const ACCESS_PATHS = ["federation", "chaining", "podIdentity"] as const;
+export type AccessPath = (typeof ACCESS_PATHS)[number];
+export const DEFAULT_ACCESS_PATH: AccessPath = "federation";
+
+/** The kind of cluster-account role each path needs, in its role name. */
+const CLUSTER_ROLE_KIND: Record<Exclude<AccessPath, "federation">, string> = { chaining: "chain", podIdentity: "podid" };
+
+/** Length of the cluster suffix in cluster-account role names. */
+const CLUSTER_SUFFIX_LENGTH = 6;
+
+/**
+ * The cluster-account role of a chained or Pod Identity grant:
+ * `ecr-<kind>-<grant>-<6 hex of region/cluster>`. IAM names are global to an
+ * account, and one account may run several clusters (or one name in two
+ * regions), so the name carries a short digest of which cluster it serves.
+ */
+export function clusterRoleName(path: Exclude<AccessPath, "federation">, grant: string, region: string, clusterName: string): string {
+    const digest = createHash("sha256").update(`${region}/${clusterName}`).digest("hex").slice(0, CLUSTER_SUFFIX_LENGTH);
+    return `ecr-${CLUSTER_ROLE_KIND[path]}-${grant}-${digest}`;
+}
+
+/** The ARN of an EKS cluster. */
+export function clusterArn(partition: string, region: string, accountId: string, clusterName: string): string {
+    return `arn:${partition}:eks:${region}:${accountId}:cluster/${clusterName}`;
 }

@@ -178,6 +178,138 @@ export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]):
     };
 }
 
+/** A cluster's roles that chain into a pull role (path 3). */
+export interface ChainingTrustEntry {
+    /** IRSA roles in the cluster's account, one per cluster for the grant. */
+    readonly roleArns: readonly string[];
+}
+
+/**
+ * Role chaining (facts.md, path 3): the pull role trusts exactly the
+ * cluster-account IRSA roles, with `sts:AssumeRole` and nothing wider. The
+ * principal is each role's account root narrowed by `aws:PrincipalArn`, so a
+ * role that does not exist yet does not make IAM refuse the trust, and a
+ * re-created role is trusted again by its ARN.
+ */
+export function chainingTrustPolicy(partition: string, roleArns: readonly string[]): PolicyDocument {
+    if (roleArns.length === 0) {
+        throw new Error("A chaining trust policy needs at least one cluster-account role.");
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ChainFromClusterRoles",
+                Effect: "Allow",
+                Principal: { AWS: roleArns.map((arn) => accountRootArn(partition, accountOf(arn))) },
+                Action: ["sts:AssumeRole"],
+                Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } },
+            },
+        ],
+    };
+}
+
+/** The Pod Identity sessions of one cluster that may reach a pull role (path 4). */
+export interface PodIdentityTrustEntry {
+    readonly clusterArn: string;
+    /** The cluster-account role of the association. */
+    readonly roleArns: readonly string[];
+    readonly serviceAccounts: readonly { readonly namespace: string; readonly name: string }[];
+}
+
+/** Session tags EKS Pod Identity sets (EKS user guide, pod-id-abac). */
+export const POD_IDENTITY_TAGS = {
+    clusterArn: "aws:RequestTag/eks-cluster-arn",
+    namespace: "aws:RequestTag/kubernetes-namespace",
+    serviceAccount: "aws:RequestTag/kubernetes-service-account",
+} as const;
+
+/** One statement per (cluster, namespace): tags AND-ed, so no namespace borrows another's service-account names. */
+function podIdentityStatements(entry: PodIdentityTrustEntry, sidPrefix: string, principal: Principal, extra: Record<string, readonly string[]>): PolicyStatement[] {
+    const byNamespace = new Map<string, string[]>();
+    for (const sa of entry.serviceAccounts) {
+        byNamespace.set(sa.namespace, [...(byNamespace.get(sa.namespace) ?? []), sa.name]);
+    }
+    return [...byNamespace.entries()].map(([namespace, names]) => ({
+        Sid: `${sidPrefix}${sidSuffix(`${entry.clusterArn}/${namespace}`)}`,
+        Effect: "Allow" as const,
+        Principal: principal,
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: {
+            ...(Object.keys(extra).length > 0 ? { ArnEquals: extra } : {}),
+            StringEquals: {
+                [POD_IDENTITY_TAGS.clusterArn]: [entry.clusterArn],
+                [POD_IDENTITY_TAGS.namespace]: [namespace],
+                [POD_IDENTITY_TAGS.serviceAccount]: names,
+            },
+        },
+    }));
+}
+
+/**
+ * EKS Pod Identity with a target role (facts.md, path 4), registry side: the
+ * pull role trusts the association roles of the grant's clusters, and only
+ * for sessions whose tags name one of the grant's clusters, namespaces and
+ * service accounts.
+ */
+export function podIdentityTargetTrustPolicy(partition: string, entries: readonly PodIdentityTrustEntry[]): PolicyDocument {
+    if (entries.length === 0) {
+        throw new Error("A Pod Identity trust policy needs at least one cluster.");
+    }
+    return {
+        Version: "2012-10-17",
+        Statement: entries.flatMap((entry) => {
+            if (entry.roleArns.length === 0 || entry.serviceAccounts.length === 0) {
+                throw new Error(`The Pod Identity trust for ${entry.clusterArn} needs a role and at least one service account.`);
+            }
+            return podIdentityStatements(
+                entry,
+                "PodIdentity",
+                { AWS: entry.roleArns.map((arn) => accountRootArn(partition, accountOf(arn))) },
+                { "aws:PrincipalArn": entry.roleArns },
+            );
+        }),
+    };
+}
+
+/**
+ * EKS Pod Identity, cluster side: the association's own role, trusted by the
+ * EKS Pod Identity service of this account only, for the grant's service
+ * accounts of this cluster (EKS user guide, pod-id-role).
+ */
+export function podIdentityServiceTrustPolicy(clusterAccountId: string, entry: Omit<PodIdentityTrustEntry, "roleArns">): PolicyDocument {
+    if (entry.serviceAccounts.length === 0) {
+        throw new Error(`The Pod Identity role for ${entry.clusterArn} needs at least one service account.`);
+    }
+    const statements = podIdentityStatements({ ...entry, roleArns: [] }, "PodIdentity", { Service: ["pods.eks.amazonaws.com"] }, {});
+    return {
+        Version: "2012-10-17",
+        Statement: statements.map((s) => ({
+            ...s,
+            Condition: { ...s.Condition, StringEquals: { ...s.Condition!.StringEquals, "aws:SourceAccount": [clusterAccountId] } },
+        })),
+    };
+}
+
+/**
+ * The only permission of a cluster-account role of a chained or Pod Identity
+ * grant: assuming the grant's pull role (and, for Pod Identity, passing the
+ * session tags the pull role's trust checks).
+ */
+export function assumePullRolePolicy(pullRoleArn: string, tagSession: boolean): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AssumeRegistryPullRole",
+                Effect: "Allow",
+                Action: tagSession ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"],
+                Resource: [pullRoleArn],
+            },
+        ],
+    };
+}
+
 // ---- Identity and resource policies --------------------------------------
 
 /**

@@ -10,7 +10,10 @@
  * prints it, and tests read it directly.
  */
 import {
+    chainingTrustPolicy,
     FederatedTrustEntry,
+    PolicyDocument,
+    podIdentityTargetTrustPolicy,
     lifecyclePolicy,
     POLICY_LIMITS,
     policySize,
@@ -19,8 +22,8 @@ import {
     serializePolicy,
     webIdentityTrustPolicy,
 } from "./policies";
-import { oidcProviderArn, pullRoleArn, pullRoleName, repositoryArn, serviceAccountSubject } from "./names";
-import { RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./registry-spec";
+import { AccessPath, DEFAULT_ACCESS_PATH, oidcProviderArn, pullRoleArn, pullRoleName, repositoryArn, serviceAccountSubject } from "./names";
+import { ClusterSpec, GrantSpec, RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./registry-spec";
 
 export interface RegistryContext {
     readonly registryAccountId: string;
@@ -39,6 +42,7 @@ export interface OidcProviderPlan {
 
 export interface PullRolePlan {
     readonly grant: string;
+    readonly path: AccessPath;
     readonly roleName: string;
     readonly roleArn: string;
     readonly trustPolicy: string;
@@ -79,10 +83,14 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     const { partition, registryAccountId, region } = context;
     const clustersByName = new Map(spec.clusters.map((c) => [c.name, c]));
 
+    const pathOf = (grant: GrantSpec) => (grant.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
+
     // One provider per issuer, however many clusters or grants use it: IAM
-    // refuses a second provider for the same URL.
+    // refuses a second provider for the same URL. Only federated grants need
+    // one; chaining and Pod Identity spend none of the registry's 100.
+    const federatedClusters = new Set(spec.grants.filter((g) => pathOf(g) === "federation").flatMap((g) => g.clusters));
     const issuers = new Map<string, { thumbprints: Set<string>; clusters: string[] }>();
-    for (const cluster of spec.clusters) {
+    for (const cluster of spec.clusters.filter((c) => federatedClusters.has(c.name))) {
         const entry = issuers.get(cluster.issuerUrl) ?? { thumbprints: new Set<string>(), clusters: [] };
         if (cluster.thumbprint) {
             entry.thumbprints.add(cluster.thumbprint);
@@ -104,18 +112,15 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
 
     const roles: PullRolePlan[] = spec.grants
         .map((grant) => {
-            const subjects = grant.serviceAccounts.map((sa) => serviceAccountSubject(sa.namespace, sa.name));
-            const issuerUrls = [...new Set(grant.clusters.map((name) => clustersByName.get(name)!.issuerUrl))].sort();
-            const trust: FederatedTrustEntry[] = issuerUrls.map((issuerUrl) => ({
-                providerArn: providerArnOf.get(issuerUrl)!,
-                issuerUrl,
-                subjects,
-            }));
+            const path = pathOf(grant);
+            const clusters = grant.clusters.map((name) => clustersByName.get(name)!);
+            const issuerUrls = path === "federation" ? [...new Set(clusters.map((c) => c.issuerUrl))].sort() : [];
             return {
                 grant: grant.name,
+                path,
                 roleName: pullRoleName(grant.name),
                 roleArn: pullRoleArn({ partition, registryAccountId, grant: grant.name }),
-                trustPolicy: serializePolicy(webIdentityTrustPolicy(trust)),
+                trustPolicy: serializePolicy(pullRoleTrust(grant, path, clusters, issuerUrls, providerArnOf, partition)),
                 rolePolicy: serializePolicy(pullRolePolicy(grant.repositories.map(repositoryArnOf))),
                 issuerUrls,
             };
@@ -158,9 +163,36 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     return { providers, roles, repositories, sizes };
 }
 
+/** The pull role's trust for the grant's path (facts.md, paths 2 to 4). */
+function pullRoleTrust(
+    grant: GrantSpec,
+    path: AccessPath,
+    clusters: readonly ClusterSpec[],
+    issuerUrls: readonly string[],
+    providerArnOf: ReadonlyMap<string, string>,
+    partition: string,
+): PolicyDocument {
+    const roleOf = (cluster: ClusterSpec) => cluster.clusterRoles!.find((r) => r.grant === grant.name && r.path === path)!.roleArn;
+    switch (path) {
+        case "federation": {
+            const subjects = grant.serviceAccounts.map((sa) => serviceAccountSubject(sa.namespace, sa.name));
+            const entries: FederatedTrustEntry[] = issuerUrls.map((issuerUrl) => ({ providerArn: providerArnOf.get(issuerUrl)!, issuerUrl, subjects }));
+            return webIdentityTrustPolicy(entries);
+        }
+        case "chaining":
+            return chainingTrustPolicy(partition, clusters.map(roleOf));
+        case "podIdentity":
+            return podIdentityTargetTrustPolicy(
+                partition,
+                clusters.map((cluster) => ({ clusterArn: cluster.clusterArn!, roleArns: [roleOf(cluster)], serviceAccounts: grant.serviceAccounts })),
+            );
+    }
+}
+
 /** Remedies, by kind, for a document over its quota. */
 const REMEDIES: Record<PolicyKind, string> = {
-    "trust policy": "list fewer clusters or service accounts in the grant, split it into two grants, or raise the IAM quota \"Role trust policy length\" (L-C07B4B0D) to 4,096",
+    "trust policy":
+        "list fewer clusters or service accounts in the grant, split it into two grants, switch a federated grant to path \"chaining\" (one short statement for all clusters), or raise the IAM quota \"Role trust policy length\" (L-C07B4B0D) to 4,096",
     "role policy": "split the grant's repositories into two grants",
     "repository policy": "name the repository in fewer grants, or give clusters fewer node roles",
     "lifecycle policy": "shorten the lifecycle rules",

@@ -25,7 +25,7 @@ import {
     stringField,
     stringItem,
 } from "./validation";
-import { accountIdOfArn } from "./names";
+import { accountIdOfArn, ACCESS_PATHS, DEFAULT_ACCESS_PATH } from "./names";
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
@@ -45,6 +45,18 @@ export interface ClusterSpec {
     readonly thumbprint?: string;
     /** Roles the cluster's kubelets pull images with. */
     readonly nodeRoleArns: readonly string[];
+    /** The cluster's ARN: Pod Identity sessions carry it as a tag. Needed by `podIdentity` grants. */
+    readonly clusterArn?: string;
+    /** The cluster-account roles of its chained and Pod Identity grants. */
+    readonly clusterRoles?: readonly ClusterRoleSpec[];
+}
+
+/** A cluster-account role that assumes a grant's pull role (chaining) or is its Pod Identity association role. */
+export interface ClusterRoleSpec {
+    readonly grant: string;
+    /** `chaining` or `podIdentity`. */
+    readonly path: string;
+    readonly roleArn: string;
 }
 
 /** An ECR repository the registry account owns, with its settings. */
@@ -77,6 +89,8 @@ export interface GrantSpec {
     readonly serviceAccounts: readonly ServiceAccountRef[];
     /** Names of repositories (see `RepositorySpec.name`). */
     readonly repositories: readonly string[];
+    /** `federation` (default), `chaining` or `podIdentity`: how the workloads reach the pull role. */
+    readonly path?: string;
 }
 
 export interface RegistrySpec {
@@ -111,9 +125,11 @@ export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepo
 
 const THUMBPRINT = /^[0-9a-f]{40}$/;
 
-const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleArns"];
+const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleArns", "clusterArn", "clusterRoles"];
+const CLUSTER_ROLE_KEYS = ["grant", "path", "roleArn"];
+const EKS_CLUSTER_ARN = /^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REPOSITORY_KEYS = ["name", "imageTagMutability", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
-const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories"];
+const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path"];
 const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
 
 /**
@@ -130,9 +146,53 @@ export function validateRegistrySpec(
 ): void {
     // Clusters that exist but could not be read (their problems are reported
     // elsewhere) still count as known, so grants naming them add no noise.
+    const before = problems.list.length;
     const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterPath), ...unreadableClusters]);
     const repositoryNames = validateRepositories(spec.repositories, problems);
     validateGrants(spec.grants, problems, clusterNames, repositoryNames);
+    // Only a well-formed spec can be checked for what its paths need.
+    if (problems.list.length === before) {
+        checkPathsAreServed(spec as RegistrySpec, problems);
+    }
+}
+
+/**
+ * A chained or Pod Identity grant needs, from each of its clusters, the
+ * cluster-account role the EKS stack created for it (and for Pod Identity the
+ * cluster's ARN); without them its pull role could trust nobody there.
+ */
+function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
+    const clusters = new Map(spec.clusters.map((c) => [c.name, c]));
+    spec.grants.forEach((grant, i) => {
+        const path = grant.path ?? DEFAULT_ACCESS_PATH;
+        if (path === "federation") {
+            return;
+        }
+        grant.clusters.forEach((name, j) => {
+            const cluster = clusters.get(name);
+            if (!cluster) {
+                return; // unreadable: reported with its reference
+            }
+            const role = cluster.clusterRoles?.find((r) => r.grant === grant.name && r.path === path);
+            const otherPath = cluster.clusterRoles?.find((r) => r.grant === grant.name && r.path !== path);
+            if (!role && otherPath) {
+                problems.add(
+                    `grants[${i}].clusters[${j}]`,
+                    name,
+                    `provides a ${otherPath.path} role for grant "${grant.name}", whose path here is "${path}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
+                );
+            } else if (!role) {
+                problems.add(
+                    `grants[${i}].clusters[${j}]`,
+                    name,
+                    `provides no ${path} role for grant "${grant.name}": add a workload of grant "${grant.name}" with path "${path}" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn).`,
+                );
+            }
+            if (path === "podIdentity" && !cluster.clusterArn) {
+                problems.add(`grants[${i}].clusters[${j}]`, name, `has no clusterArn, which grant "${grant.name}" (path "podIdentity") needs to pin its session tags: deploy that cluster's stack with this release (output clusterArn).`);
+            }
+        });
+    });
 }
 
 function validateClusters(value: unknown, problems: Problems, path: string): Set<string> {
@@ -157,6 +217,26 @@ function validateClusters(value: unknown, problems: Problems, path: string): Set
         checkIssuerUrl(problems, `${at}.issuerUrl`, cluster.issuerUrl);
         if (cluster.thumbprint !== undefined && cluster.thumbprint !== "" && (typeof cluster.thumbprint !== "string" || !THUMBPRINT.test(cluster.thumbprint))) {
             problems.add(`${at}.thumbprint`, cluster.thumbprint, "is not a thumbprint: use 40 lowercase hex digits (the SHA-1 of the issuer's top CA certificate), or leave it empty.");
+        }
+        if (cluster.clusterArn !== undefined && cluster.clusterArn !== "" && (typeof cluster.clusterArn !== "string" || !EKS_CLUSTER_ARN.test(cluster.clusterArn))) {
+            problems.add(`${at}.clusterArn`, cluster.clusterArn, "is not an EKS cluster ARN: use \"arn:aws:eks:<region>:<account>:cluster/<name>\".");
+        }
+        if (cluster.clusterRoles !== undefined) {
+            const clusterRoles = asArray(problems, `${at}.clusterRoles`, cluster.clusterRoles, "{ grant, path, roleArn } roles");
+            clusterRoles?.forEach((item, j) => {
+                const roleAt = `${at}.clusterRoles[${j}]`;
+                const role = asRecord(problems, roleAt, item, "grant, path and roleArn");
+                if (!role) {
+                    return;
+                }
+                checkKnownKeys(problems, roleAt, role, CLUSTER_ROLE_KEYS);
+                checkGrantName(problems, `${roleAt}.grant`, role.grant);
+                checkOneOf(problems, `${roleAt}.path`, role.path, ["chaining", "podIdentity"]);
+                checkRoleArn(problems, `${roleAt}.roleArn`, role.roleArn);
+            });
+            if (clusterRoles) {
+                checkUnique(problems, `${at}.clusterRoles`, clusterRoles, (r) => pairField(r, "grant", "path"), "grant and path");
+            }
         }
         const roles = asArray(problems, `${at}.nodeRoleArns`, cluster.nodeRoleArns, "node role ARNs");
         roles?.forEach((arn, j) => {
@@ -225,6 +305,9 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
         }
         checkKnownKeys(problems, at, grant, GRANT_KEYS);
         checkGrantName(problems, `${at}.name`, grant.name);
+        if (grant.path !== undefined) {
+            checkOneOf(problems, `${at}.path`, grant.path, ACCESS_PATHS);
+        }
         validateReferences(problems, `${at}.clusters`, grant.clusters, clusterNames, "cluster", "clusters");
         validateReferences(problems, `${at}.repositories`, grant.repositories, repositoryNames, "repository", "repositories");
         const accounts = asArray(problems, `${at}.serviceAccounts`, grant.serviceAccounts, "{ namespace, name } service accounts");

@@ -27,10 +27,14 @@ export interface RecordedResource {
     readonly inputs: Record<string, any>;
 }
 
-/** What `aws.eks.getCluster` answers for an adopted cluster. */
+/** What AWS knows of an adopted cluster. */
 export interface ExistingClusterFixture {
     readonly issuerUrl: string;
     readonly endpoint?: string;
+    /** Whether the cluster account has an IAM OIDC provider for the issuer. Default true. */
+    readonly oidcProviderInAccount?: boolean;
+    /** Installed add-ons. Default none. */
+    readonly addons?: readonly string[];
 }
 
 export interface RunOptions {
@@ -99,6 +103,21 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                         id: args.inputs.name,
                     };
                 }
+                case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
+                    const cluster = Object.values(options.existingClusters ?? {}).find((c) => c.issuerUrl === args.inputs.url);
+                    if (!cluster || cluster.oidcProviderInAccount === false) {
+                        throw new Error(`finding IAM OIDC Provider (${args.inputs.url}): not found`);
+                    }
+                    const arn = `arn:${partition}:iam::${accountId}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
+                    return { arn, url: args.inputs.url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], id: arn };
+                }
+                case "aws:eks/getAddon:getAddon": {
+                    const cluster = options.existingClusters?.[args.inputs.clusterName];
+                    if (!cluster?.addons?.includes(args.inputs.addonName)) {
+                        throw new Error(`reading EKS Add-On (${args.inputs.clusterName}:${args.inputs.addonName}): couldn't find resource`);
+                    }
+                    return { addonName: args.inputs.addonName, clusterName: args.inputs.clusterName, addonVersion: "v1.3.4-eksbuild.1", id: `${args.inputs.clusterName}:${args.inputs.addonName}` };
+                }
                 default:
                     throw new Error(`The mock engine has no answer for invoke ${args.token}.`);
             }
@@ -159,9 +178,23 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         });
     };
 
-    const outputs = await resolveDeep(await program());
-    await pulumi.runtime.disconnect();
-    return { outputs: outputs as Resolved<T>, resources: recorded };
+    // A resource whose inputs fail (a check inside an apply) rejects a promise
+    // nobody awaits; the CLI fails the update on it, and so does this runner.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+        const outputs = await resolveDeep(await program());
+        await pulumi.runtime.disconnect();
+        // Let rejections of the last registrations surface before judging.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (unhandled.length > 0) {
+            throw unhandled[0];
+        }
+        return { outputs: outputs as Resolved<T>, resources: recorded };
+    } finally {
+        process.off("unhandledRejection", onUnhandled);
+    }
 }
 
 interface Where {

@@ -48,6 +48,40 @@ function tree(resources: readonly RecordedResource[]): string[] {
     return lines;
 }
 
+/**
+ * Each workload with what it needs at run time, by path: which
+ * ServiceAccount, which annotation or association, which environment.
+ */
+function workloadLines(resources: readonly RecordedResource[]): string[] {
+    const lines = ["  Workloads (how each reaches its grant's pull role in the registry account):"];
+    const accounts = resources
+        .filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")
+        .sort((a, b) => (`${a.inputs.metadata.namespace}/${a.inputs.metadata.name}` < `${b.inputs.metadata.namespace}/${b.inputs.metadata.name}` ? -1 : 1));
+    for (const sa of accounts) {
+        const { namespace, name, labels, annotations } = sa.inputs.metadata;
+        const path = labels["ecrpull.dev/path"];
+        lines.push(`    ${namespace}/${name} -- grant ${labels["ecrpull.dev/grant"]}, path ${path}`);
+        const annotation = annotations["eks.amazonaws.com/role-arn"];
+        if (path === "federation") {
+            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${annotation}`);
+            lines.push("        env, injected by EKS's IRSA webhook: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE");
+        } else if (path === "chaining") {
+            const config = resources.find(
+                (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.namespace === namespace && r.inputs.metadata.labels["ecrpull.dev/grant"] === labels["ecrpull.dev/grant"],
+            );
+            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${annotation} (the IRSA role of this account)`);
+            lines.push(`        mount ConfigMap ${namespace}/${config?.inputs.metadata.name} at /etc/ecr-pull; env AWS_CONFIG_FILE=/etc/ecr-pull/config, AWS_PROFILE=ecr-pull`);
+        } else {
+            const association = resources.find(
+                (r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.inputs.namespace === namespace && r.inputs.serviceAccount === name,
+            );
+            lines.push(`        PodIdentityAssociation role ${association?.inputs.roleArn}, target role ${association?.inputs.targetRoleArn}`);
+            lines.push("        env, injected by EKS Pod Identity: AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+        }
+    }
+    return lines;
+}
+
 function sizeLine(kind: string, owner: string, size: number, limit: number): string {
     const percent = Math.round((size / limit) * 100);
     const flag = size > limit ? "  OVER THE LIMIT" : "";
@@ -90,10 +124,16 @@ async function main(): Promise<void> {
         references[stackName] = run.outputs as Record<string, unknown>;
         out.push(`== Cluster account ${accountId} (example) -- stack ${stackName} (${path.basename(file)}), program eks`);
         out.push("  Resources:", ...tree(run.resources), "");
-        out.push("  ServiceAccounts:");
-        for (const sa of run.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
-            const m = sa.inputs.metadata;
-            out.push(`    ${`${m.namespace}/${m.name}`.padEnd(34)} eks.amazonaws.com/role-arn: ${m.annotations["eks.amazonaws.com/role-arn"]}`);
+        out.push(...workloadLines(run.resources), "");
+        const clusterRoles = run.resources.filter((r) => r.type === "aws:iam/role:Role" && /^ecr-(chain|podid)-/.test(String(r.inputs.name)));
+        if (clusterRoles.length > 0) {
+            out.push("  Cluster-account roles (their only permission: assume the grant's pull role):");
+            for (const role of clusterRoles) {
+                const policy = run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-assume`)!;
+                out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
+                out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), POLICY_LIMITS.trustPolicy));
+            }
+            out.push("");
         }
         out.push("", "  Outputs (the wire contract the ecr stack reads):");
         for (const [key, value] of Object.entries(run.outputs)) {

@@ -73,6 +73,10 @@ export interface ClusterConfig {
     readonly maxSize?: number;
     readonly vpcId?: string;
     readonly subnetIds?: readonly string[];
+    /** Adopted clusters, chained grants: "existing" (default) checks the cluster account's IAM OIDC provider; "create" creates it. */
+    readonly oidcProvider: string;
+    /** Adopted clusters, Pod Identity grants: "present" (default) checks the agent add-on; "install" installs it. */
+    readonly podIdentityAgent: string;
 }
 
 export interface EksStackConfig {
@@ -85,7 +89,20 @@ export interface EksStackConfig {
 }
 
 const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads"];
-const CLUSTER_KEYS = ["name", "create", "nodeRoleArns", "version", "instanceType", "desiredCapacity", "minSize", "maxSize", "vpcId", "subnetIds"];
+const CLUSTER_KEYS = [
+    "name",
+    "create",
+    "nodeRoleArns",
+    "oidcProvider",
+    "podIdentityAgent",
+    "version",
+    "instanceType",
+    "desiredCapacity",
+    "minSize",
+    "maxSize",
+    "vpcId",
+    "subnetIds",
+];
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 export function readEksStackConfig(config: ConfigReader, stack: string): EksStackConfig {
@@ -150,6 +167,14 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
         }
         nodeRoleArns = list ?? [];
     }
+    const adoptionKeys = { oidcProvider: ["existing", "create"], podIdentityAgent: ["present", "install"] };
+    for (const [key, allowed] of Object.entries(adoptionKeys)) {
+        if (record[key] !== undefined && create === true) {
+            problems.raw(`cluster.${key}`, "is set, but applies only to an existing cluster: a created cluster gets both. Remove it, or set cluster.create to false.");
+        } else if (record[key] !== undefined) {
+            checkOneOf(problems, `cluster.${key}`, record[key], allowed);
+        }
+    }
     for (const key of ["version", "instanceType", "vpcId"] as const) {
         if (record[key] !== undefined && (typeof record[key] !== "string" || record[key] === "")) {
             problems.add(`cluster.${key}`, record[key], "is not a string: quote it (e.g. version \"1.31\").");
@@ -189,6 +214,8 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
         maxSize: record.maxSize as number | undefined,
         vpcId: record.vpcId as string | undefined,
         subnetIds: record.subnetIds as string[] | undefined,
+        oidcProvider: (record.oidcProvider as string | undefined) ?? "existing",
+        podIdentityAgent: (record.podIdentityAgent as string | undefined) ?? "present",
     };
 }
 

@@ -11,7 +11,7 @@ import { ExistingCluster } from "../components/existing-cluster";
 import { ManagedCluster } from "../components/managed-cluster";
 import { partitionOfRegion } from "../components/names";
 import { fetchOidcThumbprint } from "../components/thumbprint";
-import { WorkloadServiceAccounts } from "../components/workload-service-accounts";
+import { ClusterPullAccess } from "../components/cluster-pull-access";
 import { ConfigReader, readEksStackConfig } from "./config";
 
 export type EksProgramOutputs = { [K in keyof EksStackOutputs]: pulumi.Input<EksStackOutputs[K]> };
@@ -45,15 +45,21 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
               nodeRoleArns: settings.cluster.nodeRoleArns,
           });
 
-    const serviceAccounts = new WorkloadServiceAccounts(
+    const access = new ClusterPullAccess(
         "workloads",
         {
             registryAccountId: settings.registryAccountId,
-            registryRegion: regionName,
+            clusterAccountId: identity.accountId,
+            region: regionName,
+            clusterName: settings.cluster.name,
+            oidcIssuerUrl: cluster.oidcIssuerUrl,
             workloads: settings.workloads,
             createNamespaces: settings.createNamespaces,
+            // A cluster created here has its IAM OIDC provider (createOidcProvider) and gets the agent installed.
+            clusterOidcProvider: settings.cluster.create ? "managed" : settings.cluster.oidcProvider,
+            podIdentityAgent: settings.cluster.create ? "install" : settings.cluster.podIdentityAgent,
         },
-        { provider: cluster.kubernetesProvider },
+        { providers: { kubernetes: cluster.kubernetesProvider } },
     );
 
     // Fetched on every run, so a rotated issuer CA is picked up; "" when the
@@ -68,7 +74,8 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
         accountId: identity.accountId,
         region: regionName,
         clusterName: cluster.clusterName,
+        clusterArn: access.clusterArn,
         nodeRoleArns: cluster.nodeRoleArns,
-        workloads: serviceAccounts.workloads,
+        workloads: access.workloads,
     };
 }

@@ -9,6 +9,7 @@ import { RecordedResource } from "../scripts/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
 import { selectProgram } from "../stacks/program";
 import { ValidationError } from "../components/validation";
+import { clusterRoleName } from "../components/names";
 import { allows, PULL_ACTIONS, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import {
     ACCOUNT_A,
@@ -25,6 +26,9 @@ import {
     STACK_B,
 } from "./support/fixtures";
 
+/** The cluster-account role the EKS program names for a chained or Pod Identity grant. */
+const clusterRole = (path: "chaining" | "podIdentity", grant: string, account: string, cluster: string) =>
+    `arn:aws:iam::${account}:role/${clusterRoleName(path, grant, REGION, cluster)}`;
 const byType = (resources: readonly RecordedResource[], type: string) => resources.filter((r) => r.type === type);
 const repoArn = (name: string) => `arn:aws:ecr:${REGION}:${REGISTRY_ACCOUNT}:repository/${name}`;
 const pullRole = (grant: string) => `arn:aws:iam::${REGISTRY_ACCOUNT}:role/ecr-pull-${grant}`;
@@ -60,21 +64,31 @@ describe("two stacks wired together", function () {
     describe("the EKS stack", () => {
         it("exports the whole wire contract", () => {
             const outputs = run.eks[0].outputs;
-            expect(outputs).to.include({ contractVersion: 1, accountId: ACCOUNT_A, region: REGION, clusterName: "apps-a", oidcThumbprint: "" });
+            expect(outputs).to.include({
+                contractVersion: 1,
+                accountId: ACCOUNT_A,
+                region: REGION,
+                clusterName: "apps-a",
+                clusterArn: `arn:aws:eks:${REGION}:${ACCOUNT_A}:cluster/apps-a`,
+                oidcThumbprint: "",
+            });
             expect(issuerA).to.match(/^https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/[0-9A-F]{32}$/);
             expect(nodeRoleA).to.match(new RegExp(`^arn:aws:iam::${ACCOUNT_A}:role/`));
             expect(outputs.workloads).to.deep.equal([
-                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", roleArn: pullRole("ci-builders") },
-                { namespace: "payments", serviceAccount: "deployer", grant: "payments", roleArn: pullRole("payments") },
+                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: pullRole("ci-builders"), clusterRoleArn: "" },
+                { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity", roleArn: pullRole("ml"), clusterRoleArn: clusterRole("podIdentity", "ml", ACCOUNT_A, "apps-a") },
+                { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pullRole("payments"), clusterRoleArn: clusterRole("chaining", "payments", ACCOUNT_A, "apps-a") },
             ]);
         });
 
-        it("annotates each ServiceAccount with the ARN of the role the ECR stack creates", () => {
+        it("annotates each federated ServiceAccount with the ARN of the role the ECR stack creates", () => {
             const createdRoleArns = new Map(
                 byType(run.ecr.resources, "aws:iam/role:Role").map((r) => [r.inputs.name as string, `arn:aws:iam::${REGISTRY_ACCOUNT}:role/${r.inputs.name}`]),
             );
-            const accounts = run.eks.flatMap((e) => byType(e.resources, "kubernetes:core/v1:ServiceAccount"));
-            expect(accounts).to.have.length(3);
+            const accounts = run.eks
+                .flatMap((e) => byType(e.resources, "kubernetes:core/v1:ServiceAccount"))
+                .filter((sa) => sa.inputs.metadata.labels["ecrpull.dev/path"] === "federation");
+            expect(accounts).to.have.length(2);
             for (const sa of accounts) {
                 const grant = sa.inputs.metadata.labels["ecrpull.dev/grant"];
                 const annotation = sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"];
@@ -99,7 +113,9 @@ describe("two stacks wired together", function () {
         it("adopts an existing cluster without creating one", () => {
             const b = run.eks[1];
             expect(byType(b.resources, "eks:index:Cluster")).to.be.empty;
-            expect(byType(b.resources, "aws:iam/role:Role")).to.be.empty;
+            // Only the Pod Identity role of grant ml: no node role, no add-on (it is present already).
+            expect(byType(b.resources, "aws:iam/role:Role").map((r) => r.inputs.name)).to.deep.equal([clusterRoleName("podIdentity", "ml", REGION, "apps-b")]);
+            expect(byType(b.resources, "aws:eks/addon:Addon")).to.be.empty;
             expect(b.outputs).to.include({ oidcIssuerUrl: ISSUER_B, clusterName: "apps-b", accountId: ACCOUNT_B });
             expect(b.outputs.nodeRoleArns).to.deep.equal([NODE_ROLE_B]);
             const kubeconfig = JSON.parse(byType(b.resources, "pulumi:providers:kubernetes")[0].inputs.kubeconfig);
@@ -121,8 +137,8 @@ describe("two stacks wired together", function () {
             const providerUrns = new Map(
                 byType(run.ecr.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => [p.inputs.url, p.urn]),
             );
-            const component = run.ecr.resources.find((r) => r.type === "ecrpull:registry:PullRole" && r.name === "registry-payments")!;
-            expect(component.dependsOn).to.deep.equal([providerUrns.get(issuerA)]);
+            const component = run.ecr.resources.find((r) => r.type === "ecrpull:registry:PullRole" && r.name === "registry-ci-builders")!;
+            expect([...component.dependsOn].sort()).to.deep.equal([providerUrns.get(issuerA), providerUrns.get(ISSUER_B)].sort());
         });
 
         it("lets exactly the granted service accounts of the granted clusters assume each pull role", () => {
@@ -134,22 +150,25 @@ describe("two stacks wired together", function () {
             expect(allows(trust, webIdentity(providerArn(issuerA), hostPath(issuerA), "ci", "default"))).to.equal(false);
             expect(allows(trust, webIdentity(providerArn(issuerA), hostPath(issuerA), "ci", "image-builder", "sigstore"))).to.equal(false);
 
-            const payments = role("payments").inputs.assumeRolePolicy;
-            expect(allows(payments, webIdentity(providerArn(issuerA), hostPath(issuerA), "payments", "deployer"))).to.equal(true);
-            // a cluster the grant does not list, even with the right service account
-            expect(allows(payments, webIdentity(providerArn(ISSUER_B), hostPath(ISSUER_B), "payments", "deployer"))).to.equal(false);
             // a token of cluster B presented as if cluster A's provider had issued it
-            expect(allows(payments, webIdentity(providerArn(ISSUER_B), hostPath(issuerA), "payments", "deployer"))).to.equal(false);
+            expect(allows(trust, webIdentity(providerArn(ISSUER_B), hostPath(issuerA), "ci", "image-builder"))).to.equal(false);
             // no other way in: a role session of any account
-            expect(allows(payments, { ...roleSession(`arn:aws:iam::${ACCOUNT_A}:role/admin`, "sts:AssumeRole") })).to.equal(false);
+            expect(allows(trust, roleSession(`arn:aws:iam::${ACCOUNT_A}:role/admin`, "sts:AssumeRole"))).to.equal(false);
         });
 
-        it("never writes a trust without sub and aud conditions", () => {
-            for (const r of byType(run.ecr.resources, "aws:iam/role:Role")) {
+        it("never writes a web-identity trust without sub and aud, nor a role trust without the role's ARN", () => {
+            const roles = [...run.eks.flatMap((e) => e.resources), ...run.ecr.resources].filter((r) => r.type === "aws:iam/role:Role");
+            for (const r of roles) {
                 for (const statement of JSON.parse(r.inputs.assumeRolePolicy).Statement) {
-                    const keys = Object.keys(statement.Condition.StringEquals);
-                    expect(keys.some((k) => k.endsWith(":sub")), r.name).to.equal(true);
-                    expect(keys.some((k) => k.endsWith(":aud")), r.name).to.equal(true);
+                    if (statement.Principal.Federated) {
+                        const keys = Object.keys(statement.Condition.StringEquals);
+                        expect(keys.some((k) => k.endsWith(":sub")), r.name).to.equal(true);
+                        expect(keys.some((k) => k.endsWith(":aud")), r.name).to.equal(true);
+                    } else if (statement.Principal.AWS) {
+                        expect(statement.Condition.ArnEquals["aws:PrincipalArn"], r.name).to.exist;
+                    } else {
+                        expect(statement.Principal.Service, r.name).to.be.oneOf(["ec2.amazonaws.com", "pods.eks.amazonaws.com"]);
+                    }
                 }
             }
         });
@@ -180,6 +199,10 @@ describe("two stacks wired together", function () {
                 ["payments/api", NODE_ROLE_B, false],
                 ["ci/cache", NODE_ROLE_B, true],
                 ["ci/cache", pullRole("payments"), false],
+                ["ml/models", pullRole("ml"), true],
+                ["ml/models", nodeRoleA, true],
+                ["ml/models", NODE_ROLE_B, true],
+                ["ml/models", pullRole("payments"), false],
                 // another role of a granted account
                 ["platform/base", `arn:aws:iam::${ACCOUNT_B}:role/admin`, false],
                 ["platform/base", `arn:aws:iam::${REGISTRY_ACCOUNT}:role/ecr-pull-other`, false],
@@ -198,7 +221,7 @@ describe("two stacks wired together", function () {
 
         it("keeps repositories when they leave the config, and never force-deletes images", () => {
             const repositories = byType(run.ecr.resources, "aws:ecr/repository:Repository");
-            expect(repositories).to.have.length(4);
+            expect(repositories).to.have.length(5);
             for (const repository of repositories) {
                 expect(repository.inputs.forceDelete, repository.name).to.equal(false);
                 expect(repository.retainOnDelete, repository.name).to.equal(repository.inputs.name !== "payments/api");
@@ -212,7 +235,7 @@ describe("two stacks wired together", function () {
         });
 
         it("exports repository URLs and pull role ARNs", () => {
-            expect(run.ecr.outputs.pullRoleArns).to.deep.equal({ "ci-builders": pullRole("ci-builders"), payments: pullRole("payments") });
+            expect(run.ecr.outputs.pullRoleArns).to.deep.equal({ "ci-builders": pullRole("ci-builders"), ml: pullRole("ml"), payments: pullRole("payments") });
             expect((run.ecr.outputs.repositoryUrls as Record<string, string>)["payments/api"]).to.equal(
                 `${REGISTRY_ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/payments/api`,
             );
@@ -273,7 +296,7 @@ describe("thumbprints between the stacks", () => {
         const preview = await runEksStack(a, true);
         expect(asked).to.deep.equal([]);
         expect(preview.outputs.oidcIssuerUrl).to.equal(undefined);
-        expect(byType(preview.resources, "kubernetes:core/v1:ServiceAccount")).to.have.length(2);
+        expect(byType(preview.resources, "kubernetes:core/v1:ServiceAccount")).to.have.length(3);
     });
 
     it("surfaces a failed fetch as the stack's error", async () => {
@@ -315,31 +338,41 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         const { oidcIssuerUrl: _dropped, ...withoutIssuer } = outputsA;
         const { message } = await ecrError({ [STACK_A]: withoutIssuer, [STACK_B]: outputsB });
         expect(message).to.equal(
-            `Stack "ecr" (ECR program): stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, nodeRoleArns, workloads.`,
+            `Stack "ecr" (ECR program): stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads.`,
         );
     });
 
     it("refuses a workload whose grant the registry does not have", async () => {
-        const workloads = [...(outputsB.workloads as object[]), { namespace: "ml", serviceAccount: "trainer", grant: "ml", roleArn: pullRole("ml") }];
+        const workloads = [
+            ...(outputsB.workloads as object[]),
+            { namespace: "search", serviceAccount: "indexer", grant: "search", path: "federation", roleArn: pullRole("search"), clusterRoleArn: "" },
+        ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });
         expect(message).to.equal(
-            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[1] (ml/trainer) uses grant "ml", which this registry does not have: add it to ecrpull:grants, or use one of "ci-builders", "payments" in that stack's ecrpull:workloads.`,
+            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[2] (search/indexer) uses grant "search", which this registry does not have: add it to ecrpull:grants, or use one of "ci-builders", "ml", "payments" in that stack's ecrpull:workloads.`,
         );
     });
 
     it("refuses a workload of a cluster its grant does not list", async () => {
-        const workloads = [...(outputsB.workloads as object[]), { namespace: "payments", serviceAccount: "deployer", grant: "payments", roleArn: pullRole("payments") }];
+        const chainRoleB = clusterRole("chaining", "payments", ACCOUNT_B, "apps-b");
+        const workloads = [
+            ...(outputsB.workloads as object[]),
+            { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pullRole("payments"), clusterRoleArn: chainRoleB },
+        ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });
         expect(message).to.equal(
-            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[1] (payments/deployer) uses grant "payments", which does not list cluster "${STACK_B}": add it to that grant's clusters.`,
+            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[2] (payments/deployer) uses grant "payments", which does not list cluster "${STACK_B}": add it to that grant's clusters.`,
         );
     });
 
     it("refuses a workload annotated for another registry account", async () => {
-        const workloads = [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", roleArn: "arn:aws:iam::999999999999:role/ecr-pull-ci-builders" }];
+        const workloads = [
+            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", clusterRoleArn: "" },
+            ...(outputsB.workloads as object[]).slice(1),
+        ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });
         expect(message).to.equal(
-            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[0] (ci/image-builder) is annotated with role "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", but this registry creates "${pullRole("ci-builders")}": set ecrpull:registryAccountId in stack "${STACK_B}" to this registry's account.`,
+            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", but this registry creates "${pullRole("ci-builders")}": set ecrpull:registryAccountId in stack "${STACK_B}" to this registry's account.`,
         );
     });
 
@@ -350,7 +383,7 @@ describe("the ECR stack refuses what would not work, before creating anything", 
             `Stack "ecr" (ECR program): 3 problems:`,
             `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, tags.`,
             `  - ecrpull:tags.team 7 is not a string: tag values are strings, so quote it (e.g. team: "7").`,
-            `  - stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, nodeRoleArns, workloads.`,
+            `  - stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads.`,
         ]);
     });
 

@@ -1,7 +1,9 @@
 /**
  * A realistic fleet for the two-stack tests: a registry account, a cluster
  * this package creates (account A) and an existing cluster it adopts
- * (account B), with workloads on both and three grants.
+ * (account B), with workloads on both and one grant per access path:
+ * ci-builders (federation, both clusters), payments (chaining, cluster A),
+ * ml (Pod Identity, both clusters).
  */
 import { EcrStackRun, EksStackRun } from "../../scripts/two-stacks";
 
@@ -26,7 +28,8 @@ export function clusterA(overrides: Record<string, unknown> = {}): EksStackRun {
             "ecrpull:oidcThumbprint": "omit",
             "ecrpull:workloads": [
                 { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" },
-                { namespace: "payments", serviceAccount: "deployer", grant: "payments" },
+                { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining" },
+                { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity" },
             ],
             ...overrides,
         },
@@ -38,12 +41,15 @@ export function clusterB(overrides: Record<string, unknown> = {}): EksStackRun {
         name: STACK_B,
         accountId: ACCOUNT_B,
         region: REGION,
-        existingClusters: { "apps-b": { issuerUrl: ISSUER_B } },
+        existingClusters: { "apps-b": { issuerUrl: ISSUER_B, addons: ["eks-pod-identity-agent"] } },
         config: {
             "ecrpull:registryAccountId": REGISTRY_ACCOUNT,
             "ecrpull:cluster": { name: "apps-b", create: false, nodeRoleArns: [NODE_ROLE_B] },
             "ecrpull:oidcThumbprint": "omit",
-            "ecrpull:workloads": [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" }],
+            "ecrpull:workloads": [
+                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" },
+                { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity" },
+            ],
             ...overrides,
         },
     };
@@ -58,9 +64,17 @@ export const GRANTS = [
     },
     {
         name: "payments",
+        path: "chaining",
         clusters: [STACK_A],
         serviceAccounts: [{ namespace: "payments", name: "deployer" }],
         repositories: ["payments/api", "platform/base"],
+    },
+    {
+        name: "ml",
+        path: "podIdentity",
+        clusters: [STACK_A, STACK_B],
+        serviceAccounts: [{ namespace: "ml", name: "trainer" }],
+        repositories: ["ml/models"],
     },
 ];
 
@@ -74,6 +88,7 @@ export function registry(overrides: Record<string, unknown> = {}): EcrStackRun {
                 { name: "platform/base" },
                 { name: "ci/cache", imageTagMutability: "MUTABLE" },
                 { name: "payments/api", retainOnDelete: false },
+                { name: "ml/models" },
                 { name: "archive/legacy" },
             ],
             "ecrpull:grants": GRANTS,
