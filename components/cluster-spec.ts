@@ -46,15 +46,17 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
         checkKnownKeys(problems, at, workload, WORKLOAD_KEYS);
         checkNamespace(problems, `${at}.namespace`, workload.namespace);
         checkServiceAccountName(problems, `${at}.serviceAccount`, workload.serviceAccount);
+        const grantProblems = problems.list.length;
         checkGrantName(problems, `${at}.grant`, workload.grant);
+        const grantIsValid = problems.list.length === grantProblems;
         const accessPath = workload.path ?? DEFAULT_ACCESS_PATH;
         if (!(ACCESS_PATHS as readonly unknown[]).includes(accessPath)) {
             checkOneOf(problems, `${at}.path`, accessPath, ACCESS_PATHS);
-        } else if (accessPath !== "federation" && typeof workload.grant === "string" && workload.grant.length + CLUSTER_ROLE_NAME_OVERHEAD > IAM_ROLE_NAME_MAX_LENGTH) {
+        } else if (accessPath !== "federation" && grantIsValid && String(workload.grant).length + CLUSTER_ROLE_NAME_OVERHEAD > IAM_ROLE_NAME_MAX_LENGTH) {
             problems.add(
                 `${at}.grant`,
                 workload.grant,
-                `is too long for path "${accessPath}": its cluster-account role name would be ${workload.grant.length + CLUSTER_ROLE_NAME_OVERHEAD} characters, and IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}; use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - CLUSTER_ROLE_NAME_OVERHEAD} characters.`,
+                `is too long for path "${accessPath}": its cluster-account role name would be ${String(workload.grant).length + CLUSTER_ROLE_NAME_OVERHEAD} characters, and IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}; use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - CLUSTER_ROLE_NAME_OVERHEAD} characters.`,
             );
         }
     });

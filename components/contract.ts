@@ -4,12 +4,16 @@
  * Both stacks import this module, so an export and the `getOutputDetails` that
  * reads it cannot drift apart.
  */
-import { DEFAULT_ACCESS_PATH } from "./names";
+import { ACCESS_PATHS, accountIdOfArn, clusterArn as clusterArnOf, DEFAULT_ACCESS_PATH, partitionOfRegion } from "./names";
 import { ClusterRoleSpec, ClusterSpec, GrantSpec } from "./registry-spec";
-import { checkAccountId, checkIssuerUrl, checkRegion, checkRoleArn, Problems } from "./validation";
+import { checkAccountId, checkIssuerUrl, checkOneOf, checkRegion, checkRoleArn, Problems } from "./validation";
 
-/** Bumped when an output changes meaning; the ECR stack refuses versions it does not know. */
-export const CONTRACT_VERSION = 1;
+/**
+ * Bumped when an output is added or changes meaning; the ECR stack refuses
+ * versions it does not know. 2: `clusterArn`, and each workload's `path` and
+ * `clusterRoleArn` (access paths).
+ */
+export const CONTRACT_VERSION = 2;
 
 /** One ServiceAccount the EKS stack created, and how it reaches its grant's pull role. */
 export interface WorkloadExport {
@@ -85,6 +89,15 @@ const THUMBPRINT = /^[0-9a-f]{40}$/;
  */
 export function readEksStackOutputs(stackName: string, values: Readonly<Record<string, unknown>>, problems: Problems): ReferencedCluster | undefined {
     const before = problems.list.length;
+    // Another release's outputs: say so once, instead of listing what differs.
+    if (typeof values.contractVersion === "number" && values.contractVersion !== CONTRACT_VERSION) {
+        problems.add(
+            "contractVersion",
+            values.contractVersion,
+            `is not the version this program reads (${CONTRACT_VERSION}): run \`pulumi up\` on stack "${stackName}" with this release of the package first, so that both stacks speak the same contract.`,
+        );
+        return undefined;
+    }
     for (const key of EKS_OUTPUT_KEYS) {
         if (values[key] === undefined && key !== "oidcThumbprint") {
             problems.missing(key, `run \`pulumi up\` on stack "${stackName}" with this package's EKS program first; it exports ${EKS_OUTPUT_KEYS.join(", ")}.`);
@@ -128,9 +141,26 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
                     problems.add(`workloads[${i}].${field}`, workload[field], "is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.");
                 }
             }
+            if (typeof workload.path === "string" && !(ACCESS_PATHS as readonly string[]).includes(workload.path)) {
+                checkOneOf(problems, `workloads[${i}].path`, workload.path, ACCESS_PATHS);
+            } else if (workload.path === "federation" && workload.clusterRoleArn !== "" && typeof workload.clusterRoleArn === "string") {
+                problems.add(`workloads[${i}].clusterRoleArn`, workload.clusterRoleArn, "should be \"\" for a federated workload, which has no cluster-account role.");
+            } else if (typeof workload.path === "string" && workload.path !== "federation" && typeof workload.clusterRoleArn === "string") {
+                const before = problems.list.length;
+                checkRoleArn(problems, `workloads[${i}].clusterRoleArn`, workload.clusterRoleArn);
+                if (problems.list.length === before && typeof values.accountId === "string" && accountIdOfArn(workload.clusterRoleArn) !== values.accountId) {
+                    problems.add(`workloads[${i}].clusterRoleArn`, workload.clusterRoleArn, `is not in the cluster's account ${values.accountId} (output accountId).`);
+                }
+            }
         });
     }
     checkClusterArn(problems, values.clusterArn);
+    if (problems.list.length === before) {
+        const expected = clusterArnOf(partitionOfRegion(values.region as string), values.region as string, values.accountId as string, values.clusterName as string);
+        if (values.clusterArn !== expected) {
+            problems.add("clusterArn", values.clusterArn, `does not match outputs accountId, region and clusterName (${JSON.stringify(expected)}): Pod Identity sessions would carry another cluster's tag. Redeploy that stack.`);
+        }
+    }
     if (problems.list.length > before) {
         return undefined;
     }
@@ -201,7 +231,7 @@ function checkClusterArn(problems: Problems, value: unknown): void {
 
 /** The one cluster-account role per chained or Pod Identity grant that the workloads name. */
 function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems): ClusterRoleSpec[] {
-    const roles = new Map<string, ClusterRoleSpec>();
+    const roles = new Map<string, ClusterRoleSpec & { index: number }>();
     workloads.forEach((w, i) => {
         if (w.path === "federation") {
             return;
@@ -209,10 +239,16 @@ function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems
         const key = `${w.grant}/${w.path}`;
         const known = roles.get(key);
         if (known && known.roleArn !== w.clusterRoleArn) {
-            problems.add(`workloads[${i}].clusterRoleArn`, w.clusterRoleArn, `differs from ${JSON.stringify(known.roleArn)} of another workload of grant "${w.grant}": a cluster has one ${w.path} role per grant.`);
+            problems.add(
+                `workloads[${i}].clusterRoleArn`,
+                w.clusterRoleArn,
+                `differs from ${JSON.stringify(known.roleArn)} of workloads[${known.index}], which has the same grant "${w.grant}": a cluster has one ${w.path} role per grant. Redeploy that stack with this release.`,
+            );
         } else if (!known) {
-            roles.set(key, { grant: w.grant, path: w.path, roleArn: w.clusterRoleArn });
+            roles.set(key, { grant: w.grant, path: w.path, roleArn: w.clusterRoleArn, index: i });
         }
     });
-    return [...roles.values()].sort((a, b) => (a.grant + a.path < b.grant + b.path ? -1 : 1));
+    return [...roles.values()]
+        .map(({ grant, path, roleArn }) => ({ grant, path, roleArn }))
+        .sort((a, b) => (`${a.grant}/${a.path}` < `${b.grant}/${b.path}` ? -1 : 1));
 }

@@ -64,6 +64,8 @@ export type PolicyKind = "trust policy" | "role policy" | "repository policy" | 
 
 export interface PolicySize {
     readonly kind: PolicyKind;
+    /** For trust policies: the path of the grant, which decides the remedy. */
+    readonly path?: AccessPath;
     /** The role or repository the document belongs to. */
     readonly owner: string;
     readonly size: number;
@@ -150,7 +152,7 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
 
     const sizes: PolicySize[] = [
         ...roles.flatMap((r) => [
-            { kind: "trust policy" as const, owner: r.roleName, size: policySize(r.trustPolicy), limit: POLICY_LIMITS.trustPolicy },
+            { kind: "trust policy" as const, path: r.path, owner: r.roleName, size: policySize(r.trustPolicy), limit: POLICY_LIMITS.trustPolicy },
             { kind: "role policy" as const, owner: r.roleName, size: policySize(r.rolePolicy), limit: POLICY_LIMITS.inlineRolePolicies },
         ]),
         ...repositories.flatMap((r) => [
@@ -189,10 +191,18 @@ function pullRoleTrust(
     }
 }
 
+const RAISE_TRUST_QUOTA = "raise the IAM quota \"Role trust policy length\" (L-C07B4B0D) to 4,096";
+
+/** Remedies for a trust policy over its quota, by the grant's path: each path grows differently. */
+const TRUST_REMEDIES: Record<AccessPath, string> = {
+    federation: `list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
+    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
+    chaining: `split the grant's clusters into two grants, or ${RAISE_TRUST_QUOTA}`,
+};
+
 /** Remedies, by kind, for a document over its quota. */
 const REMEDIES: Record<PolicyKind, string> = {
-    "trust policy":
-        "list fewer clusters or service accounts in the grant, split it into two grants, switch a federated grant to path \"chaining\" (one short statement for all clusters), or raise the IAM quota \"Role trust policy length\" (L-C07B4B0D) to 4,096",
+    "trust policy": TRUST_REMEDIES.federation,
     "role policy": "split the grant's repositories into two grants",
     "repository policy": "name the repository in fewer grants, or give clusters fewer node roles",
     "lifecycle policy": "shorten the lifecycle rules",
@@ -202,5 +212,5 @@ const REMEDIES: Record<PolicyKind, string> = {
 export function oversizedPolicies(plan: RegistryPlan): string[] {
     return plan.sizes
         .filter((s) => s.size > s.limit)
-        .map((s) => `the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+        .map((s) => `the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${s.path ? TRUST_REMEDIES[s.path] : REMEDIES[s.kind]}.`);
 }

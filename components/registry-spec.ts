@@ -134,20 +134,20 @@ const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
 
 /**
  * Checks a registry spec whose values may come straight from untyped config.
- * `clusterPath` says where clusters came from, since the ECR stack builds them
- * from stack references rather than from a config key; `unreadableClusters`
- * names clusters whose references could not be read.
+ * `clusterLabel` says where each cluster came from, since the ECR stack builds
+ * them from stack references rather than from a config key;
+ * `unreadableClusters` names clusters whose references could not be read.
  */
 export function validateRegistrySpec(
     spec: { clusters: unknown; repositories: unknown; grants: unknown },
     problems: Problems,
-    clusterPath = "clusters",
+    clusterLabel: (index: number) => string = (index) => `clusters[${index}]`,
     unreadableClusters: readonly string[] = [],
 ): void {
     // Clusters that exist but could not be read (their problems are reported
     // elsewhere) still count as known, so grants naming them add no noise.
     const before = problems.list.length;
-    const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterPath), ...unreadableClusters]);
+    const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterLabel), ...unreadableClusters]);
     const repositoryNames = validateRepositories(spec.repositories, problems);
     validateGrants(spec.grants, problems, clusterNames, repositoryNames);
     // Only a well-formed spec can be checked for what its paths need.
@@ -185,7 +185,7 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
                 problems.add(
                     `grants[${i}].clusters[${j}]`,
                     name,
-                    `provides no ${path} role for grant "${grant.name}": add a workload of grant "${grant.name}" with path "${path}" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn).`,
+                    `provides no ${path} role for grant "${grant.name}": add a workload of grant "${grant.name}" with path "${path}" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn; for RegistryAccess args, the cluster's clusterRoles).`,
                 );
             }
             if (path === "podIdentity" && !cluster.clusterArn) {
@@ -195,14 +195,15 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
     });
 }
 
-function validateClusters(value: unknown, problems: Problems, path: string): Set<string> {
+function validateClusters(value: unknown, problems: Problems, label: (index: number) => string): Set<string> {
     const names = new Set<string>();
-    const clusters = asArray(problems, path, value, "clusters");
+    const listPath = label(0).replace(/\[\d+\]$/, "");
+    const clusters = asArray(problems, listPath, value, "clusters");
     if (!clusters) {
         return names;
     }
     clusters.forEach((item, i) => {
-        const at = `${path}[${i}]`;
+        const at = label(i);
         const cluster = asRecord(problems, at, item, "name, accountId, issuerUrl, nodeRoleArns");
         if (!cluster) {
             return;
@@ -232,7 +233,13 @@ function validateClusters(value: unknown, problems: Problems, path: string): Set
                 checkKnownKeys(problems, roleAt, role, CLUSTER_ROLE_KEYS);
                 checkGrantName(problems, `${roleAt}.grant`, role.grant);
                 checkOneOf(problems, `${roleAt}.path`, role.path, ["chaining", "podIdentity"]);
+                const before = problems.list.length;
                 checkRoleArn(problems, `${roleAt}.roleArn`, role.roleArn);
+                // Like node roles, cluster roles live in the cluster's account (facts.md, paths 3 and 4).
+                const accountIsValid = typeof cluster.accountId === "string" && /^\d{12}$/.test(cluster.accountId);
+                if (problems.list.length === before && accountIsValid && accountIdOfArn(role.roleArn as string) !== cluster.accountId) {
+                    problems.add(`${roleAt}.roleArn`, role.roleArn, `is not in the cluster's account ${cluster.accountId}: the cluster-account role of a chained or Pod Identity grant lives in the cluster's account.`);
+                }
             });
             if (clusterRoles) {
                 checkUnique(problems, `${at}.clusterRoles`, clusterRoles, (r) => pairField(r, "grant", "path"), "grant and path");
@@ -249,7 +256,7 @@ function validateClusters(value: unknown, problems: Problems, path: string): Set
             }
         });
     });
-    checkUnique(problems, path, clusters, (c) => stringField(c, "name"), "cluster");
+    checkUnique(problems, listPath, clusters, (c) => stringField(c, "name"), "cluster");
     return names;
 }
 

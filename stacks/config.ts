@@ -170,7 +170,7 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
     const adoptionKeys = { oidcProvider: ["existing", "create"], podIdentityAgent: ["present", "install"] };
     for (const [key, allowed] of Object.entries(adoptionKeys)) {
         if (record[key] !== undefined && create === true) {
-            problems.raw(`cluster.${key}`, "is set, but applies only to an existing cluster: a created cluster gets both. Remove it, or set cluster.create to false.");
+            problems.raw(`cluster.${key}`, "is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false.");
         } else if (record[key] !== undefined) {
             checkOneOf(problems, `cluster.${key}`, record[key], allowed);
         }

@@ -1,8 +1,14 @@
 import { expect } from "chai";
+import { createHash } from "crypto";
 
 import {
+    ACCESS_PATHS,
     accountIdOfArn,
     accountRootArn,
+    clusterArn,
+    clusterRoleName,
+    DEFAULT_ACCESS_PATH,
+    IAM_ROLE_NAME_MAX_LENGTH,
     issuerHostPath,
     oidcProviderArn,
     partitionOfRegion,
@@ -105,6 +111,57 @@ describe("names", () => {
         it("accountRootArn", () => {
             expect(accountRootArn("aws", "444455556666")).to.equal("arn:aws:iam::444455556666:root");
             expect(accountRootArn("aws-cn", "444455556666")).to.equal("arn:aws-cn:iam::444455556666:root");
+        });
+    });
+
+    describe("access paths", () => {
+        it("are federation (the default), chaining and podIdentity", () => {
+            expect([...ACCESS_PATHS]).to.deep.equal(["federation", "chaining", "podIdentity"]);
+            expect(DEFAULT_ACCESS_PATH).to.equal("federation");
+        });
+    });
+
+    describe("clusterRoleName", () => {
+        const digest = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 6);
+
+        it("is ecr-<chain|podid>-<grant>-<6 hex of region/cluster>", () => {
+            expect(clusterRoleName("chaining", "payments", "eu-west-1", "apps-a")).to.equal(`ecr-chain-payments-${digest("eu-west-1/apps-a")}`);
+            expect(clusterRoleName("podIdentity", "ml", "us-east-1", "apps-b")).to.equal(`ecr-podid-ml-${digest("us-east-1/apps-b")}`);
+            expect(clusterRoleName("chaining", "payments", "eu-west-1", "apps-a")).to.match(/^ecr-chain-payments-[0-9a-f]{6}$/);
+        });
+
+        it("is deterministic", () => {
+            expect(clusterRoleName("chaining", "ci", "eu-west-1", "apps")).to.equal(clusterRoleName("chaining", "ci", "eu-west-1", "apps"));
+        });
+
+        it("differs between clusters, regions, paths and grants", () => {
+            const base = clusterRoleName("chaining", "ci", "eu-west-1", "apps");
+            const others = [
+                clusterRoleName("chaining", "ci", "eu-west-1", "apps-2"),
+                clusterRoleName("chaining", "ci", "eu-central-1", "apps"),
+                clusterRoleName("podIdentity", "ci", "eu-west-1", "apps"),
+                clusterRoleName("chaining", "cd", "eu-west-1", "apps"),
+            ];
+            expect(new Set([base, ...others]).size).to.equal(5);
+        });
+
+        it("is a valid IAM role name of at most 64 characters for a 47-character grant", () => {
+            const grant = "g".repeat(47);
+            for (const path of ["chaining", "podIdentity"] as const) {
+                const name = clusterRoleName(path, grant, "ap-southeast-2", "c".repeat(100));
+                expect(name.length, name).to.be.at.most(IAM_ROLE_NAME_MAX_LENGTH);
+                expect(name).to.match(/^[\w+=,.@-]+$/);
+            }
+            // 47 is the limit exactly: one more character goes past IAM's 64.
+            expect(clusterRoleName("chaining", grant, "eu-west-1", "apps")).to.have.lengthOf(64);
+            expect(clusterRoleName("chaining", `${grant}g`, "eu-west-1", "apps")).to.have.lengthOf(65);
+        });
+    });
+
+    describe("clusterArn", () => {
+        it("is arn:<partition>:eks:<region>:<account>:cluster/<name>", () => {
+            expect(clusterArn("aws", "eu-west-1", "444455556666", "apps-a")).to.equal("arn:aws:eks:eu-west-1:444455556666:cluster/apps-a");
+            expect(clusterArn("aws-cn", "cn-north-1", "777788889999", "apps_b")).to.equal("arn:aws-cn:eks:cn-north-1:777788889999:cluster/apps_b");
         });
     });
 

@@ -269,7 +269,22 @@ describe("access paths", () => {
                 message = (e as Error).message;
             }
             expect(message).to.equal(
-                `Stack "ecr" (ECR program): ecrpull:grants[1].clusters[1] "${STACK_B}" provides no chaining role for grant "payments": add a workload of grant "payments" with path "chaining" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn).`,
+                `Stack "ecr" (ECR program): ecrpull:grants[1].clusters[1] "${STACK_B}" provides no chaining role for grant "payments": add a workload of grant "payments" with path "chaining" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn; for RegistryAccess args, the cluster's clusterRoles).`,
+            );
+        });
+
+        it("refuses a clusterArn that does not match the stack's account, region and cluster name", async () => {
+            const outputsA = (await runEksStack(clusterA())).outputs as Record<string, unknown>;
+            const outputsB = (await runEksStack(clusterB())).outputs;
+            const wrong = clusterArnOf(ACCOUNT_B, "apps-a");
+            let message = "";
+            try {
+                await runEcrStack(registry(), { [STACK_A]: { ...outputsA, clusterArn: wrong }, [STACK_B]: outputsB as never });
+            } catch (e) {
+                message = (e as Error).message;
+            }
+            expect(message).to.equal(
+                `Stack "ecr" (ECR program): stack "${STACK_A}" output clusterArn "${wrong}" does not match outputs accountId, region and clusterName ("${clusterArnOf(ACCOUNT_A, "apps-a")}"): Pod Identity sessions would carry another cluster's tag. Redeploy that stack.`,
             );
         });
 

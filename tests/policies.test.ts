@@ -1,9 +1,14 @@
 import { expect } from "chai";
 
 import {
+    assumePullRolePolicy,
+    chainingTrustPolicy,
     ECR_AUTH_TOKEN_ACTION,
     ECR_PULL_ACTIONS,
     lifecyclePolicy,
+    POD_IDENTITY_TAGS,
+    podIdentityServiceTrustPolicy,
+    podIdentityTargetTrustPolicy,
     PolicyDocument,
     policySize,
     POLICY_LIMITS,
@@ -13,6 +18,7 @@ import {
     sidSuffix,
     webIdentityTrustPolicy,
 } from "../components/policies";
+import { allows, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the tests check its shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -236,6 +242,267 @@ describe("policies", () => {
 
         it("refuses an empty list of issuers", () => {
             expect(() => webIdentityTrustPolicy([])).to.throw(Error, "A web-identity trust policy needs at least one issuer with service accounts.");
+        });
+    });
+
+    // ---- Access paths 3 and 4 (facts.md): role chaining and Pod Identity -----
+
+    describe("chainingTrustPolicy", () => {
+        const chainA = "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa";
+        const chainA2 = "arn:aws:iam::444455556666:role/ecr-chain-payments-bbbbbb";
+        const chainB = "arn:aws:iam::777788889999:role/ecr-chain-payments-cccccc";
+        const json = serializePolicy(chainingTrustPolicy("aws", [chainB, chainA, chainA2, chainA]));
+
+        it("is one statement: sts:AssumeRole only, account roots narrowed by ArnEquals aws:PrincipalArn to exactly the roles", () => {
+            expect(JSON.parse(json).Statement).to.deep.equal([
+                {
+                    Sid: "ChainFromClusterRoles",
+                    Effect: "Allow",
+                    Principal: { AWS: ["arn:aws:iam::444455556666:root", "arn:aws:iam::777788889999:root"] },
+                    Action: "sts:AssumeRole",
+                    Condition: { ArnEquals: { "aws:PrincipalArn": [chainA, chainA2, chainB] } },
+                },
+            ]);
+        });
+
+        it("lets exactly the given roles assume the pull role", () => {
+            for (const role of [chainA, chainA2, chainB]) {
+                expect(allows(json, roleSession(role, "sts:AssumeRole")), role).to.equal(true);
+            }
+            // another role of a trusted account, a role of another account, the account root itself
+            expect(allows(json, roleSession("arn:aws:iam::444455556666:role/admin", "sts:AssumeRole"))).to.equal(false);
+            expect(allows(json, roleSession("arn:aws:iam::999988887777:role/ecr-chain-payments-aaaaaa", "sts:AssumeRole"))).to.equal(false);
+            expect(allows(json, roleSession("arn:aws:iam::444455556666:root", "sts:AssumeRole"))).to.equal(false);
+        });
+
+        it("admits no session tags, no web identity and nothing but sts:AssumeRole", () => {
+            for (const action of ["sts:TagSession", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "ecr:BatchGetImage", "iam:PassRole"]) {
+                expect(allows(json, roleSession(chainA, action)), action).to.equal(false);
+            }
+            const provider = "arn:aws:iam::444455556666:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AAAA";
+            expect(allows(json, webIdentity(provider, "oidc.eks.eu-west-1.amazonaws.com/id/AAAA", "payments", "deployer"))).to.equal(false);
+        });
+
+        it("uses the given partition for the account roots", () => {
+            const doc: Json = JSON.parse(serializePolicy(chainingTrustPolicy("aws-cn", ["arn:aws-cn:iam::444455556666:role/r"])));
+            expect(doc.Statement[0].Principal).to.deep.equal({ AWS: "arn:aws-cn:iam::444455556666:root" });
+        });
+
+        it("refuses an empty list of roles, and a role ARN without an account", () => {
+            expect(() => chainingTrustPolicy("aws", [])).to.throw(Error, "A chaining trust policy needs at least one cluster-account role.");
+            expect(() => chainingTrustPolicy("aws", ["ecr-chain-payments"])).to.throw(Error, '"ecr-chain-payments" is not an IAM role ARN with an account ID.');
+        });
+    });
+
+    describe("Pod Identity trust policies", () => {
+        const clusterA = "arn:aws:eks:eu-west-1:444455556666:cluster/apps-a";
+        const clusterB = "arn:aws:eks:eu-west-1:777788889999:cluster/apps-b";
+        const podRoleA = "arn:aws:iam::444455556666:role/ecr-podid-ml-aaaaaa";
+        const podRoleB = "arn:aws:iam::777788889999:role/ecr-podid-ml-bbbbbb";
+        const serviceAccounts = [
+            { namespace: "ml", name: "trainer" },
+            { namespace: "batch", name: "runner" },
+            { namespace: "ml", name: "scorer" },
+        ];
+
+        /** The request EKS Pod Identity makes: a session of the association role, with its session tags. */
+        function podSession(roleArn: string, cluster: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
+            return {
+                principalType: "AWS",
+                principal: roleArn,
+                action,
+                context: {
+                    "aws:PrincipalArn": roleArn,
+                    [POD_IDENTITY_TAGS.clusterArn]: cluster,
+                    [POD_IDENTITY_TAGS.namespace]: namespace,
+                    [POD_IDENTITY_TAGS.serviceAccount]: serviceAccount,
+                },
+            };
+        }
+
+        it("the session tags are the three EKS Pod Identity sets", () => {
+            expect(POD_IDENTITY_TAGS).to.deep.equal({
+                clusterArn: "aws:RequestTag/eks-cluster-arn",
+                namespace: "aws:RequestTag/kubernetes-namespace",
+                serviceAccount: "aws:RequestTag/kubernetes-service-account",
+            });
+        });
+
+        describe("podIdentityTargetTrustPolicy (the pull role, registry account)", () => {
+            const json = serializePolicy(
+                podIdentityTargetTrustPolicy("aws", [
+                    { clusterArn: clusterA, roleArns: [podRoleA], serviceAccounts },
+                    { clusterArn: clusterB, roleArns: [podRoleB], serviceAccounts },
+                ]),
+            );
+            const doc: Json = JSON.parse(json);
+
+            it("has one statement per (cluster, namespace), each AssumeRole + TagSession only, with the role and the three tags pinned", () => {
+                expect(doc.Statement).to.have.lengthOf(4);
+                const seen = doc.Statement.map((s: Json) => {
+                    expect(s.Effect).to.equal("Allow");
+                    expect(s.Action).to.deep.equal(["sts:AssumeRole", "sts:TagSession"]);
+                    expect(Object.keys(s.Condition).sort()).to.deep.equal(["ArnEquals", "StringEquals"]);
+                    expect(Object.keys(s.Condition.StringEquals).sort()).to.deep.equal([POD_IDENTITY_TAGS.clusterArn, POD_IDENTITY_TAGS.namespace, POD_IDENTITY_TAGS.serviceAccount]);
+                    expect(s.Sid).to.match(/^PodIdentity[0-9A-F]{10}$/);
+                    const role = s.Condition.ArnEquals["aws:PrincipalArn"];
+                    expect(s.Principal).to.deep.equal({ AWS: `arn:aws:iam::${role.split(":")[4]}:root` });
+                    const tags = s.Condition.StringEquals;
+                    return [role, tags[POD_IDENTITY_TAGS.clusterArn], tags[POD_IDENTITY_TAGS.namespace], tags[POD_IDENTITY_TAGS.serviceAccount]];
+                });
+                expect(seen.map((x: Json) => JSON.stringify(x)).sort()).to.deep.equal(
+                    [
+                        [podRoleA, clusterA, "batch", "runner"],
+                        [podRoleA, clusterA, "ml", ["scorer", "trainer"]],
+                        [podRoleB, clusterB, "batch", "runner"],
+                        [podRoleB, clusterB, "ml", ["scorer", "trainer"]],
+                    ]
+                        .map((x) => JSON.stringify(x))
+                        .sort(),
+                );
+                expect(json).to.not.include("*");
+                expect(json).to.not.include("StringLike");
+            });
+
+            it("admits each granted service account of each cluster through that cluster's association role", () => {
+                for (const [role, cluster] of [
+                    [podRoleA, clusterA],
+                    [podRoleB, clusterB],
+                ]) {
+                    for (const sa of serviceAccounts) {
+                        for (const action of ["sts:AssumeRole", "sts:TagSession"]) {
+                            expect(allows(json, podSession(role, cluster, sa.namespace, sa.name, action)), `${cluster} ${sa.namespace}/${sa.name} ${action}`).to.equal(true);
+                        }
+                    }
+                }
+            });
+
+            it("refuses another namespace, even one whose service-account names are granted elsewhere", () => {
+                expect(allows(json, podSession(podRoleA, clusterA, "default", "trainer"))).to.equal(false);
+                expect(allows(json, podSession(podRoleA, clusterA, "batch", "trainer"))).to.equal(false);
+                expect(allows(json, podSession(podRoleA, clusterA, "ml", "runner"))).to.equal(false);
+            });
+
+            it("refuses another service account in a granted namespace", () => {
+                expect(allows(json, podSession(podRoleA, clusterA, "ml", "default"))).to.equal(false);
+                expect(allows(json, podSession(podRoleB, clusterB, "batch", "runner-2"))).to.equal(false);
+            });
+
+            it("refuses another cluster ARN, including the other granted cluster's through this cluster's role", () => {
+                expect(allows(json, podSession(podRoleA, "arn:aws:eks:eu-west-1:444455556666:cluster/apps-c", "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podSession(podRoleA, clusterB, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podSession(podRoleB, clusterA, "ml", "trainer"))).to.equal(false);
+            });
+
+            it("refuses a role of another account, and another role of a granted account, even with the right tags", () => {
+                expect(allows(json, podSession("arn:aws:iam::999988887777:role/ecr-podid-ml-aaaaaa", clusterA, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podSession("arn:aws:iam::444455556666:role/admin", clusterA, "ml", "trainer"))).to.equal(false);
+            });
+
+            it("refuses a session without the tags, and any other action", () => {
+                expect(allows(json, roleSession(podRoleA, "sts:AssumeRole"))).to.equal(false);
+                for (const action of ["sts:AssumeRoleWithWebIdentity", "ecr:BatchGetImage", "iam:PassRole"]) {
+                    expect(allows(json, podSession(podRoleA, clusterA, "ml", "trainer", action)), action).to.equal(false);
+                }
+            });
+
+            it("refuses an empty list of clusters, and a cluster without a role or without service accounts", () => {
+                expect(() => podIdentityTargetTrustPolicy("aws", [])).to.throw(Error, "A Pod Identity trust policy needs at least one cluster.");
+                const message = `The Pod Identity trust for ${clusterA} needs a role and at least one service account.`;
+                expect(() => podIdentityTargetTrustPolicy("aws", [{ clusterArn: clusterA, roleArns: [], serviceAccounts }])).to.throw(Error, message);
+                expect(() => podIdentityTargetTrustPolicy("aws", [{ clusterArn: clusterA, roleArns: [podRoleA], serviceAccounts: [] }])).to.throw(Error, message);
+            });
+        });
+
+        describe("podIdentityServiceTrustPolicy (the association role, cluster account)", () => {
+            const json = serializePolicy(podIdentityServiceTrustPolicy("444455556666", { clusterArn: clusterA, serviceAccounts }));
+            const doc: Json = JSON.parse(json);
+            const service = (namespace: string, name: string, context: Record<string, string> = {}, action = "sts:AssumeRole"): Request => ({
+                principalType: "Service",
+                principal: "pods.eks.amazonaws.com",
+                action,
+                context: {
+                    "aws:SourceAccount": "444455556666",
+                    [POD_IDENTITY_TAGS.clusterArn]: clusterA,
+                    [POD_IDENTITY_TAGS.namespace]: namespace,
+                    [POD_IDENTITY_TAGS.serviceAccount]: name,
+                    ...context,
+                },
+            });
+
+            it("trusts only the service pods.eks.amazonaws.com, with AssumeRole + TagSession, the source account and the tags pinned", () => {
+                expect(doc.Statement).to.have.lengthOf(2);
+                for (const s of doc.Statement) {
+                    expect(s.Principal).to.deep.equal({ Service: "pods.eks.amazonaws.com" });
+                    expect(s.Action).to.deep.equal(["sts:AssumeRole", "sts:TagSession"]);
+                    expect(Object.keys(s.Condition)).to.deep.equal(["StringEquals"]);
+                    expect(s.Condition.StringEquals["aws:SourceAccount"]).to.equal("444455556666");
+                    expect(s.Condition.StringEquals[POD_IDENTITY_TAGS.clusterArn]).to.equal(clusterA);
+                }
+                const ml = doc.Statement.find((s: Json) => s.Condition.StringEquals[POD_IDENTITY_TAGS.namespace] === "ml");
+                expect(ml.Condition.StringEquals[POD_IDENTITY_TAGS.serviceAccount]).to.deep.equal(["scorer", "trainer"]);
+            });
+
+            it("admits the granted service accounts of this cluster, for AssumeRole and TagSession", () => {
+                for (const sa of serviceAccounts) {
+                    expect(allows(json, service(sa.namespace, sa.name))).to.equal(true);
+                    expect(allows(json, service(sa.namespace, sa.name, {}, "sts:TagSession"))).to.equal(true);
+                }
+            });
+
+            it("refuses another source account, cluster, namespace or service account, and any other principal", () => {
+                expect(allows(json, service("ml", "trainer", { "aws:SourceAccount": "777788889999" }))).to.equal(false);
+                expect(allows(json, service("ml", "trainer", { [POD_IDENTITY_TAGS.clusterArn]: clusterB }))).to.equal(false);
+                expect(allows(json, service("batch", "trainer"))).to.equal(false);
+                expect(allows(json, service("ml", "default"))).to.equal(false);
+                expect(allows(json, { ...service("ml", "trainer"), principal: "ec2.amazonaws.com" })).to.equal(false);
+                expect(allows(json, { ...service("ml", "trainer"), principalType: "AWS", principal: "arn:aws:iam::444455556666:role/admin" })).to.equal(false);
+                const { ["aws:SourceAccount"]: _dropped, ...withoutSource } = service("ml", "trainer").context!;
+                expect(_dropped).to.equal("444455556666");
+                expect(allows(json, { ...service("ml", "trainer"), context: withoutSource })).to.equal(false);
+            });
+
+            it("refuses a cluster without service accounts", () => {
+                expect(() => podIdentityServiceTrustPolicy("444455556666", { clusterArn: clusterA, serviceAccounts: [] })).to.throw(
+                    Error,
+                    `The Pod Identity role for ${clusterA} needs at least one service account.`,
+                );
+            });
+        });
+    });
+
+    describe("assumePullRolePolicy (the cluster-account role's only permission)", () => {
+        const pullRole = "arn:aws:iam::111122223333:role/ecr-pull-payments";
+        const otherPullRole = "arn:aws:iam::111122223333:role/ecr-pull-ml";
+        const repository = "arn:aws:ecr:eu-west-1:111122223333:repository/payments/api";
+        const chained = serializePolicy(assumePullRolePolicy(pullRole, false));
+        const podIdentity = serializePolicy(assumePullRolePolicy(pullRole, true));
+        const can = (json: string, action: string, resource: string) => allows(json, { action, resource });
+
+        it("allows sts:AssumeRole on the one pull role", () => {
+            expect(JSON.parse(chained).Statement).to.deep.equal([{ Sid: "AssumeRegistryPullRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: pullRole }]);
+            expect(can(chained, "sts:AssumeRole", pullRole)).to.equal(true);
+            expect(can(podIdentity, "sts:AssumeRole", pullRole)).to.equal(true);
+        });
+
+        it("allows sts:TagSession on it for Pod Identity only", () => {
+            expect(JSON.parse(podIdentity).Statement[0].Action).to.deep.equal(["sts:AssumeRole", "sts:TagSession"]);
+            expect(can(podIdentity, "sts:TagSession", pullRole)).to.equal(true);
+            expect(can(chained, "sts:TagSession", pullRole)).to.equal(false);
+        });
+
+        it("allows nothing else: no ECR, no S3, no other role", () => {
+            for (const json of [chained, podIdentity]) {
+                for (const action of ["ecr:*", ECR_AUTH_TOKEN_ACTION, ...PULL, ...WRITE_ACTIONS]) {
+                    expect(can(json, action, repository), action).to.equal(false);
+                    expect(can(json, action, "*"), action).to.equal(false);
+                }
+                expect(can(json, "s3:GetObject", "arn:aws:s3:::bucket/key")).to.equal(false);
+                expect(can(json, "sts:AssumeRole", otherPullRole)).to.equal(false);
+                expect(can(json, "sts:AssumeRole", "arn:aws:iam::111122223333:role/ecr-pull-payments-admin")).to.equal(false);
+                expect(can(json, "iam:PassRole", pullRole)).to.equal(false);
+                expect(json).to.not.include("*");
+            }
         });
     });
 

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 
-import { policySize } from "../components/policies";
+import { POD_IDENTITY_TAGS, policySize } from "../components/policies";
 import { oversizedPolicies, planRegistry, RegistryContext, RegistryPlan } from "../components/registry-plan";
 import { ClusterSpec, GrantSpec, RegistrySpec } from "../components/registry-spec";
+import { allows, Request, roleSession, webIdentity } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the helpers below check its shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -163,8 +164,10 @@ describe("planRegistry", () => {
             const s = spec();
             const shared: ClusterSpec = { name: "acme/ecrpull/eks-a2", accountId: "555566667777", issuerUrl: ISSUER_A, thumbprint: THUMB_0, nodeRoleArns: [] };
             const again: ClusterSpec = { name: "acme/ecrpull/eks-a3", accountId: "555566667777", issuerUrl: ISSUER_A, thumbprint: THUMB_1, nodeRoleArns: [] };
+            // Providers are made only for clusters a federated grant names, so team-a names all three.
+            const grants: GrantSpec[] = [{ ...s.grants[0], clusters: ["acme/ecrpull/eks-a3", "acme/ecrpull/eks-a", "acme/ecrpull/eks-a2"] }, s.grants[1]];
             // THUMB_1 is met before THUMB_0, and twice: the list must come out de-duplicated and sorted.
-            const p = planRegistry({ ...s, clusters: [again, ...s.clusters, shared] }, CONTEXT);
+            const p = planRegistry({ ...s, clusters: [again, ...s.clusters, shared], grants }, CONTEXT);
             expect(p.providers).to.have.lengthOf(2);
             expect(p.providers[0]).to.deep.equal({
                 issuerUrl: ISSUER_A,
@@ -313,9 +316,9 @@ describe("planRegistry", () => {
     describe("sizes", () => {
         it("reports the size of every document against its limit", () => {
             const expected = [
-                { kind: "trust policy", owner: "ecr-pull-team-a", size: policySize(role("team-a").trustPolicy), limit: 2048 },
+                { kind: "trust policy", path: "federation", owner: "ecr-pull-team-a", size: policySize(role("team-a").trustPolicy), limit: 2048 },
                 { kind: "role policy", owner: "ecr-pull-team-a", size: policySize(role("team-a").rolePolicy), limit: 10240 },
-                { kind: "trust policy", owner: "ecr-pull-team-b", size: policySize(role("team-b").trustPolicy), limit: 2048 },
+                { kind: "trust policy", path: "federation", owner: "ecr-pull-team-b", size: policySize(role("team-b").trustPolicy), limit: 2048 },
                 { kind: "role policy", owner: "ecr-pull-team-b", size: policySize(role("team-b").rolePolicy), limit: 10240 },
                 { kind: "lifecycle policy", owner: "orphan/cache", size: policySize(repository("orphan/cache").lifecyclePolicy), limit: 30720 },
                 { kind: "repository policy", owner: "shared/base", size: policySize(repository("shared/base").repositoryPolicy!), limit: 10240 },
@@ -360,7 +363,7 @@ describe("planRegistry", () => {
             expect(trust.size).to.be.greaterThan(2048);
             expect(trust.size).to.equal(policySize(p.roles[0].trustPolicy));
             expect(oversizedPolicies(p)).to.deep.equal([
-                `the trust policy of ecr-pull-big is ${trust.size} characters; AWS allows 2048: list fewer clusters or service accounts in the grant, split it into two grants, or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
+                `the trust policy of ecr-pull-big is ${trust.size} characters; AWS allows 2048: list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
             ]);
         });
 
@@ -406,5 +409,313 @@ describe("planRegistry", () => {
             const again = planRegistry(spec(), CONTEXT);
             expect(again.roles.map((r) => r.trustPolicy + r.rolePolicy)).to.deep.equal(plan.roles.map((r) => r.trustPolicy + r.rolePolicy));
         });
+    });
+
+    describe("access paths", () => {
+        const CLUSTER_A = "acme/ecrpull/eks-a";
+        const CLUSTER_B = "acme/ecrpull/eks-b";
+        const ARN_A = "arn:aws:eks:eu-west-1:444455556666:cluster/apps-a";
+        const ARN_B = "arn:aws:eks:us-east-1:777788889999:cluster/apps-b";
+        const CHAIN_A = "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa";
+        const CHAIN_B = "arn:aws:iam::777788889999:role/ecr-chain-payments-bbbbbb";
+        const POD_A = "arn:aws:iam::444455556666:role/ecr-podid-ml-aaaaaa";
+        const POD_B = "arn:aws:iam::777788889999:role/ecr-podid-ml-bbbbbb";
+        // Roles the clusters also export, so that a test can switch a grant's path without touching the clusters.
+        const CHAIN_ML_A = "arn:aws:iam::444455556666:role/ecr-chain-ml-aaaaaa";
+        const CHAIN_ML_B = "arn:aws:iam::777788889999:role/ecr-chain-ml-bbbbbb";
+        const POD_PAYMENTS_A = "arn:aws:iam::444455556666:role/ecr-podid-payments-aaaaaa";
+        const POD_PAYMENTS_B = "arn:aws:iam::777788889999:role/ecr-podid-payments-bbbbbb";
+        const ROLE_CI = "arn:aws:iam::111122223333:role/ecr-pull-ci-builders";
+        const ROLE_PAYMENTS = "arn:aws:iam::111122223333:role/ecr-pull-payments";
+        const ROLE_ML = "arn:aws:iam::111122223333:role/ecr-pull-ml";
+        const ML_ACCOUNTS = [
+            { namespace: "ml", name: "trainer" },
+            { namespace: "ml", name: "scorer" },
+            { namespace: "batch", name: "runner" },
+        ];
+
+        /** Two clusters, one grant per path: ci-builders (federation, A), payments (chaining, A and B), ml (Pod Identity, A and B). */
+        function pathsSpec(): RegistrySpec {
+            return {
+                clusters: [
+                    {
+                        name: CLUSTER_A,
+                        accountId: "444455556666",
+                        issuerUrl: ISSUER_A,
+                        thumbprint: THUMB_1,
+                        nodeRoleArns: [NODES_A],
+                        clusterArn: ARN_A,
+                        clusterRoles: [
+                            { grant: "payments", path: "chaining", roleArn: CHAIN_A },
+                            { grant: "ml", path: "podIdentity", roleArn: POD_A },
+                            { grant: "ml", path: "chaining", roleArn: CHAIN_ML_A },
+                            { grant: "payments", path: "podIdentity", roleArn: POD_PAYMENTS_A },
+                        ],
+                    },
+                    {
+                        name: CLUSTER_B,
+                        accountId: "777788889999",
+                        issuerUrl: ISSUER_B,
+                        nodeRoleArns: [NODES_B],
+                        clusterArn: ARN_B,
+                        clusterRoles: [
+                            { grant: "payments", path: "chaining", roleArn: CHAIN_B },
+                            { grant: "ml", path: "podIdentity", roleArn: POD_B },
+                            { grant: "ml", path: "chaining", roleArn: CHAIN_ML_B },
+                            { grant: "payments", path: "podIdentity", roleArn: POD_PAYMENTS_B },
+                        ],
+                    },
+                ],
+                repositories: [{ name: "shared/base" }, { name: "payments/api" }, { name: "ml/models" }],
+                grants: [
+                    { name: "ci-builders", clusters: [CLUSTER_A], serviceAccounts: [{ namespace: "ci", name: "image-builder" }], repositories: ["shared/base"] },
+                    {
+                        name: "payments",
+                        path: "chaining",
+                        clusters: [CLUSTER_A, CLUSTER_B],
+                        serviceAccounts: [{ namespace: "payments", name: "deployer" }],
+                        repositories: ["payments/api", "shared/base"],
+                    },
+                    { name: "ml", path: "podIdentity", clusters: [CLUSTER_A, CLUSTER_B], serviceAccounts: ML_ACCOUNTS, repositories: ["ml/models"] },
+                ],
+            };
+        }
+
+        const withPath = (s: RegistrySpec, grant: string, path: string | undefined): RegistrySpec => ({
+            ...s,
+            grants: s.grants.map((g) => (g.name === grant ? { ...g, path } : g)),
+        });
+
+        function podSession(roleArn: string, cluster: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
+            return {
+                principalType: "AWS",
+                principal: roleArn,
+                action,
+                context: {
+                    "aws:PrincipalArn": roleArn,
+                    [POD_IDENTITY_TAGS.clusterArn]: cluster,
+                    [POD_IDENTITY_TAGS.namespace]: namespace,
+                    [POD_IDENTITY_TAGS.serviceAccount]: serviceAccount,
+                },
+            };
+        }
+
+        let paths: RegistryPlan;
+        const pathRole = (grant: string) => paths.roles.find((r) => r.grant === grant)!;
+
+        beforeEach(() => {
+            paths = planRegistry(pathsSpec(), CONTEXT);
+        });
+
+        it("creates OIDC providers only for the clusters of federated grants", () => {
+            expect(paths.providers).to.deep.equal([{ issuerUrl: ISSUER_A, arn: PROVIDER_A, thumbprints: [THUMB_1], clusters: [CLUSTER_A] }]);
+            expect(paths.roles.map((r) => [r.grant, r.path, r.issuerUrls])).to.deep.equal([
+                ["ci-builders", "federation", [ISSUER_A]],
+                ["ml", "podIdentity", []],
+                ["payments", "chaining", []],
+            ]);
+        });
+
+        it("a cluster that no grant names gets no provider", () => {
+            const s = spec();
+            const idle: ClusterSpec = { name: "acme/ecrpull/eks-idle", accountId: "555566667777", issuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/IDLE", nodeRoleArns: [] };
+            expect(planRegistry({ ...s, clusters: [...s.clusters, idle] }, CONTEXT).providers).to.deep.equal(plan.providers);
+        });
+
+        it("every grant keeps its pull role name and ARN whatever its path", () => {
+            expect(paths.roles.map((r) => [r.roleName, r.roleArn])).to.deep.equal([
+                ["ecr-pull-ci-builders", ROLE_CI],
+                ["ecr-pull-ml", ROLE_ML],
+                ["ecr-pull-payments", ROLE_PAYMENTS],
+            ]);
+        });
+
+        it("the chained pull role trusts exactly the clusters' chaining roles for the grant", () => {
+            const trust = pathRole("payments").trustPolicy;
+            expect(allows(trust, roleSession(CHAIN_A, "sts:AssumeRole"))).to.equal(true);
+            expect(allows(trust, roleSession(CHAIN_B, "sts:AssumeRole"))).to.equal(true);
+            // other grants' cluster roles, other roles of the clusters' accounts, node roles
+            for (const other of [CHAIN_ML_A, POD_A, POD_PAYMENTS_A, NODES_A, NODES_B, "arn:aws:iam::444455556666:role/admin"]) {
+                expect(allows(trust, roleSession(other, "sts:AssumeRole")), other).to.equal(false);
+            }
+            // no web identity through either provider, no session tags
+            expect(allows(trust, webIdentity(PROVIDER_A, "oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111", "payments", "deployer"))).to.equal(false);
+            expect(allows(trust, roleSession(CHAIN_A, "sts:TagSession"))).to.equal(false);
+            expect(pathRole("payments").trustPolicy).to.not.include("oidc-provider");
+        });
+
+        it("the Pod Identity pull role trusts the association roles only with the right session tags", () => {
+            const trust = pathRole("ml").trustPolicy;
+            for (const [role, cluster] of [
+                [POD_A, ARN_A],
+                [POD_B, ARN_B],
+            ]) {
+                for (const sa of ML_ACCOUNTS) {
+                    expect(allows(trust, podSession(role, cluster, sa.namespace, sa.name)), `${cluster} ${sa.namespace}/${sa.name}`).to.equal(true);
+                    expect(allows(trust, podSession(role, cluster, sa.namespace, sa.name, "sts:TagSession"))).to.equal(true);
+                }
+            }
+            // crossed cluster and role, another namespace or service account, another grant's role, no tags
+            expect(allows(trust, podSession(POD_A, ARN_B, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podSession(POD_B, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podSession(POD_A, ARN_A, "batch", "trainer"))).to.equal(false);
+            expect(allows(trust, podSession(POD_A, ARN_A, "ml", "runner"))).to.equal(false);
+            expect(allows(trust, podSession(POD_A, ARN_A, "payments", "deployer"))).to.equal(false);
+            expect(allows(trust, podSession(POD_PAYMENTS_A, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podSession(CHAIN_ML_A, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, roleSession(POD_A, "sts:AssumeRole"))).to.equal(false);
+        });
+
+        it("the federated pull role still trusts only its service account through the registry's provider", () => {
+            const trust = pathRole("ci-builders").trustPolicy;
+            expect(trustAllows(trust, PROVIDER_A, ISSUER_A, SUB("ci", "image-builder"), STS)).to.equal(true);
+            expect(trustAllows(trust, PROVIDER_A, ISSUER_A, SUB("payments", "deployer"), STS)).to.equal(false);
+            expect(allows(trust, roleSession(CHAIN_A, "sts:AssumeRole"))).to.equal(false);
+        });
+
+        it("repository policies name the pull roles and node roles, never a cluster-account role", () => {
+            const policy = (name: string) => paths.repositories.find((r) => r.settings.name === name)!.repositoryPolicy!;
+            expect(pinnedRoles(policy("payments/api"))).to.deep.equal([ROLE_PAYMENTS, NODES_A, NODES_B].sort());
+            expect(pinnedRoles(policy("ml/models"))).to.deep.equal([ROLE_ML, NODES_A, NODES_B].sort());
+            expect(pinnedRoles(policy("shared/base"))).to.deep.equal([ROLE_CI, ROLE_PAYMENTS, NODES_A, NODES_B].sort());
+            for (const r of paths.repositories) {
+                for (const clusterRole of [CHAIN_A, CHAIN_B, POD_A, POD_B]) {
+                    expect(repositoryAllows(r.repositoryPolicy, clusterRole, "ecr:BatchGetImage"), `${r.settings.name} ${clusterRole}`).to.equal(false);
+                }
+            }
+        });
+
+        it("role policies are the same pull permissions on every path", () => {
+            for (const r of paths.roles) {
+                const token = JSON.parse(r.rolePolicy).Statement.find((s: Json) => s.Sid === "EcrAuthorizationToken");
+                expect(token.Resource).to.equal("*");
+                expect(r.rolePolicy).to.not.include("sts:");
+            }
+            expect(oversizedPolicies(paths)).to.deep.equal([]);
+        });
+
+        for (const [grant, from, to] of [
+            ["ml", "podIdentity", "chaining"],
+            ["payments", "chaining", "podIdentity"],
+        ]) {
+            it(`switching ${grant} from ${from} to ${to} changes only that grant's trust`, () => {
+                const switched = planRegistry(withPath(pathsSpec(), grant, to), CONTEXT);
+                expect(switched.providers).to.deep.equal(paths.providers);
+                expect(switched.repositories).to.deep.equal(paths.repositories);
+                expect(switched.roles.filter((r) => r.grant !== grant)).to.deep.equal(paths.roles.filter((r) => r.grant !== grant));
+                const before = paths.roles.find((r) => r.grant === grant)!;
+                const after = switched.roles.find((r) => r.grant === grant)!;
+                expect(after.path).to.equal(to);
+                expect(after.trustPolicy).to.not.equal(before.trustPolicy);
+                expect({ ...after, path: before.path, trustPolicy: before.trustPolicy }).to.deep.equal(before);
+                const otherSizes = (p: RegistryPlan) => p.sizes.filter((x) => !(x.kind === "trust policy" && x.owner === `ecr-pull-${grant}`));
+                expect(otherSizes(switched)).to.deep.equal(otherSizes(paths));
+            });
+        }
+
+        it("switching payments from chaining to federation adds only cluster B's provider and changes only payments' role", () => {
+            const switched = planRegistry(withPath(pathsSpec(), "payments", undefined), CONTEXT);
+            expect(switched.providers).to.deep.equal([
+                { issuerUrl: ISSUER_A, arn: PROVIDER_A, thumbprints: [THUMB_1], clusters: [CLUSTER_A] },
+                { issuerUrl: ISSUER_B, arn: PROVIDER_B, thumbprints: [], clusters: [CLUSTER_B] },
+            ]);
+            expect(switched.repositories).to.deep.equal(paths.repositories);
+            expect(switched.roles.filter((r) => r.grant !== "payments")).to.deep.equal(paths.roles.filter((r) => r.grant !== "payments"));
+            const payments = switched.roles.find((r) => r.grant === "payments")!;
+            expect(payments.issuerUrls).to.deep.equal([ISSUER_A, ISSUER_B]);
+            expect(trustAllows(payments.trustPolicy, PROVIDER_B, ISSUER_B, SUB("payments", "deployer"), STS)).to.equal(true);
+            expect(allows(payments.trustPolicy, roleSession(CHAIN_A, "sts:AssumeRole"))).to.equal(false);
+        });
+
+        it("a chained grant over many clusters keeps one short statement (the remedy the size message offers)", () => {
+            const clusters: ClusterSpec[] = Array.from({ length: 12 }, (_, i) => ({
+                name: `acme/ecrpull/eks-${i}`,
+                accountId: "444455556666",
+                issuerUrl: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i % 10).repeat(32)}${i}`,
+                nodeRoleArns: [],
+                clusterRoles: [{ grant: "big", path: "chaining", roleArn: `arn:aws:iam::444455556666:role/ecr-chain-big-${String(i).padStart(6, "0")}` }],
+            }));
+            const big: RegistrySpec = {
+                clusters,
+                repositories: [{ name: "shared/base" }],
+                grants: [
+                    {
+                        name: "big",
+                        path: "chaining",
+                        clusters: clusters.map((c) => c.name),
+                        serviceAccounts: [
+                            { namespace: "ci", name: "image-builder" },
+                            { namespace: "ci", name: "image-scanner" },
+                        ],
+                        repositories: ["shared/base"],
+                    },
+                ],
+            };
+            const p = planRegistry(big, CONTEXT);
+            expect(p.providers).to.deep.equal([]);
+            expect(JSON.parse(p.roles[0].trustPolicy).Statement).to.have.lengthOf(1);
+            expect(oversizedPolicies(p)).to.deep.equal([]);
+            // The federated form of the same grant is far over the limit.
+            expect(oversizedPolicies(planRegistry(withPath(big, "big", "federation"), CONTEXT))).to.have.lengthOf(1);
+        });
+
+        it("a shuffled spec with cluster roles gives a deep-equal plan", () => {
+            const s = pathsSpec();
+            const shuffled: RegistrySpec = {
+                clusters: [...s.clusters].reverse().map((c) => ({ ...c, clusterRoles: [...(c.clusterRoles ?? [])].reverse() })),
+                repositories: [...s.repositories].reverse(),
+                grants: [...s.grants].reverse().map((g) => ({ ...g, clusters: [...g.clusters].reverse(), serviceAccounts: [...g.serviceAccounts].reverse() })),
+            };
+            expect(planRegistry(shuffled, CONTEXT)).to.deep.equal(paths);
+        });
+    });
+});
+
+describe("oversized trust policies: the remedy fits the grant's path", () => {
+    /** A grant over many clusters of one account, on the given path. */
+    function bigGrant(path: string, clusters: number, namespaces: number): RegistrySpec {
+        const names = Array.from({ length: clusters }, (_, i) => `acme/ecrpull/eks-${i}`);
+        return {
+            clusters: names.map((name, i) => ({
+                name,
+                accountId: "444455556666",
+                issuerUrl: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i).padStart(32, "0")}`,
+                nodeRoleArns: [],
+                clusterArn: `arn:aws:eks:eu-west-1:444455556666:cluster/c${i}`,
+                clusterRoles: [{ grant: "big", path, roleArn: `arn:aws:iam::444455556666:role/ecr-${path === "chaining" ? "chain" : "podid"}-big-${String(i).padStart(6, "0")}` }],
+            })),
+            repositories: [{ name: "big/app" }],
+            grants: [
+                {
+                    name: "big",
+                    path,
+                    clusters: names,
+                    serviceAccounts: Array.from({ length: namespaces }, (_, i) => ({ namespace: `ns-${i}`, name: "puller" })),
+                    repositories: ["big/app"],
+                },
+            ],
+        };
+    }
+
+    it("tells an oversized Pod Identity trust to list fewer clusters or namespaces, or switch to chaining", () => {
+        const plan = planRegistry(bigGrant("podIdentity", 3, 2), CONTEXT);
+        const [message] = oversizedPolicies(plan);
+        const size = plan.sizes.find((s) => s.kind === "trust policy")!.size;
+        expect(size).to.be.greaterThan(2048);
+        expect(message).to.equal(
+            `the trust policy of ecr-pull-big is ${size} characters; AWS allows 2048: list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
+        );
+    });
+
+    it("tells an oversized chaining trust to split the grant, and shows chaining holds many more clusters than federation", () => {
+        const chained = planRegistry(bigGrant("chaining", 25, 1), CONTEXT);
+        expect(oversizedPolicies(chained)).to.deep.equal([]);
+        const federated = planRegistry(bigGrant("federation", 25, 1), CONTEXT);
+        expect(oversizedPolicies(federated)).to.have.length(1);
+        const tooMany = planRegistry(bigGrant("chaining", 40, 1), CONTEXT);
+        const size = tooMany.sizes.find((s) => s.kind === "trust policy")!.size;
+        expect(oversizedPolicies(tooMany)).to.deep.equal([
+            `the trust policy of ecr-pull-big is ${size} characters; AWS allows 2048: split the grant's clusters into two grants, or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
+        ]);
     });
 });

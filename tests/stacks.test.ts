@@ -10,6 +10,7 @@ import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/
 import { selectProgram } from "../stacks/program";
 import { ValidationError } from "../components/validation";
 import { clusterRoleName } from "../components/names";
+import { CONTRACT_VERSION } from "../components/contract";
 import { allows, PULL_ACTIONS, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import {
     ACCOUNT_A,
@@ -65,7 +66,7 @@ describe("two stacks wired together", function () {
         it("exports the whole wire contract", () => {
             const outputs = run.eks[0].outputs;
             expect(outputs).to.include({
-                contractVersion: 1,
+                contractVersion: CONTRACT_VERSION,
                 accountId: ACCOUNT_A,
                 region: REGION,
                 clusterName: "apps-a",
@@ -395,6 +396,15 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         expect(message).to.contain(`stack "${STACK_A}" output oidcIssuerUrl is missing`);
         // The grant names the broken stack's cluster, which is not reported as unknown.
         expect(message).not.to.contain("is not a known cluster");
+    });
+
+    it("names a cluster by its place in ecrpull:clusterStacks even after an unreadable stack", async () => {
+        const { oidcIssuerUrl: _dropped, ...withoutIssuer } = outputsA;
+        const foreignNodes = { ...outputsB, nodeRoleArns: ["arn:aws:iam::999999999999:role/nodes"] };
+        const { message } = await ecrError({ [STACK_A]: withoutIssuer, [STACK_B]: foreignNodes });
+        expect(message).to.contain(
+            `ecrpull:clusterStacks[1].nodeRoleArns[0] "arn:aws:iam::999999999999:role/nodes" is not in the cluster's account ${ACCOUNT_B}: node roles live in the cluster's account.`,
+        );
     });
 
     it("reads stack outputs that are secrets", async () => {

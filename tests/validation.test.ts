@@ -62,17 +62,33 @@ function baseEcrConfig(): Record<string, Loose> {
 }
 
 const EKS_STACK = "acme/ecrpull/eks";
+const CLUSTER_ARN = "arn:aws:eks:eu-west-1:444455556666:cluster/apps-prod-euw1";
+const CHAIN_ROLE_A = "arn:aws:iam::444455556666:role/ecr-chain-team-a-aaaaaa";
+const PODID_ROLE_B = "arn:aws:iam::777788889999:role/ecr-podid-team-b-bbbbbb";
+
+/** A workload export of grant "payments" on path "chaining". */
+const chainedExport = (serviceAccount: string, clusterRoleArn: string): Loose => ({
+    namespace: "payments",
+    serviceAccount,
+    grant: "payments",
+    path: "chaining",
+    roleArn: "arn:aws:iam::111122223333:role/ecr-pull-payments",
+    clusterRoleArn,
+});
 
 function baseOutputs(): Record<string, Loose> {
     return {
-        contractVersion: 1,
+        contractVersion: 2,
         oidcIssuerUrl: ISSUER_A,
         oidcThumbprint: THUMB,
         accountId: "444455556666",
         region: "eu-west-1",
         clusterName: "apps-prod-euw1",
+        clusterArn: CLUSTER_ARN,
         nodeRoleArns: ["arn:aws:iam::444455556666:role/nodes-a"],
-        workloads: [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ci-builders" }],
+        workloads: [
+            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ci-builders", clusterRoleArn: "" },
+        ],
     };
 }
 
@@ -134,7 +150,7 @@ function baseGrants(): GrantSpec[] {
 }
 
 function runCrossCheck(workload: Partial<WorkloadExport>): void {
-    const w: WorkloadExport = { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", roleArn: roleArnOf("ci-builders"), ...workload };
+    const w: WorkloadExport = { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: roleArnOf("ci-builders"), clusterRoleArn: "", ...workload };
     const referenced: ReferencedCluster[] = [
         {
             cluster: { name: EKS_STACK, accountId: "444455556666", issuerUrl: ISSUER_A, thumbprint: "", nodeRoleArns: [] },
@@ -177,7 +193,7 @@ const ROLE_ARN = 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:r
 const KNOWN_CLUSTERS = `use one of the clusters listed ("${CLUSTER_A}", "${CLUSTER_B}").`;
 const KNOWN_REPOSITORIES = 'use one of the repositories listed ("shared/base", "team-a/api", "team-b/worker").';
 const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads";
-const OUTPUT_KEYS = "contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, nodeRoleArns, workloads";
+const OUTPUT_KEYS = "contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads";
 const OUT = `stack "${EKS_STACK}" output`;
 
 // ---- The table ------------------------------------------------------------------
@@ -220,7 +236,7 @@ const cases: Case[] = [
             ["cluster name empty", (s: Loose) => Object.assign(s.clusters, { 2: { ...s.clusters[1], name: "" } }), [`[clusters[2].name] "" is not a cluster name: use the EKS stack's name (e.g. "acme/ecrpull/eks").`]],
             ["cluster entry not a mapping", (s: Loose) => s.clusters.push("acme/ecrpull/eks-c"), [`[clusters[2]] "acme/ecrpull/eks-c" is not an object: use a YAML mapping with name, accountId, issuerUrl, nodeRoleArns.`]],
             ["clusters not a list", (s: Loose) => Object.assign(s, { clusters: {}, grants: [] }), ["[clusters] {} is not a list: use a YAML list of clusters."]],
-            ["unknown cluster key nodeRoles", (s: Loose) => (s.clusters[0].nodeRoles = []), ["[clusters[0].nodeRoles] is not a known setting: use one of name, accountId, issuerUrl, thumbprint, nodeRoleArns."]],
+            ["unknown cluster key nodeRoles", (s: Loose) => (s.clusters[0].nodeRoles = []), ["[clusters[0].nodeRoles] is not a known setting: use one of name, accountId, issuerUrl, thumbprint, nodeRoleArns, clusterArn, clusterRoles."]],
             ["duplicate cluster", (s: Loose) => s.clusters.push({ ...s.clusters[0] }), [`[clusters[2]] "${CLUSTER_A}" is the same cluster as [clusters[0]]: list each cluster once.`]],
 
             // -- validateRegistrySpec: repositories
@@ -265,7 +281,7 @@ const cases: Case[] = [
                     delete s.grants[0].repositories;
                 },
                 [
-                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories.",
+                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories, path.",
                     "[grants[0].repositories] is missing: set it to a YAML list of repository names.",
                 ],
             ],
@@ -286,6 +302,55 @@ const cases: Case[] = [
                 "[grants[1].serviceAccounts[0].serviceAccount] is not a known setting: use one of namespace, name.",
                 `[grants[1].serviceAccounts[0].name] (missing) ${SERVICE_ACCOUNT}`,
             ]],
+
+            // -- validateRegistrySpec: access paths
+            ["unknown grant path", (s: Loose) => (s.grants[0].path = "irsa"), ['[grants[0].path] "irsa" is not one of "federation", "chaining", "podIdentity".']],
+            [
+                "chaining grant whose cluster provides no chaining role for it",
+                (s: Loose) => {
+                    s.grants[0].path = "chaining";
+                    // A chaining role of another grant does not serve this one.
+                    s.clusters[0].clusterRoles = [{ grant: "team-b", path: "chaining", roleArn: CHAIN_ROLE_A }];
+                },
+                [
+                    `[grants[0].clusters[0]] "${CLUSTER_A}" provides no chaining role for grant "team-a": add a workload of grant "team-a" with path "chaining" to that cluster's ecrpull:workloads, so that its stack exports the role (output workloads[].clusterRoleArn; for RegistryAccess args, the cluster's clusterRoles).`,
+                ],
+            ],
+            [
+                "podIdentity grant whose cluster has no clusterArn",
+                (s: Loose) => {
+                    s.grants[1].path = "podIdentity";
+                    s.clusters[1].clusterRoles = [{ grant: "team-b", path: "podIdentity", roleArn: PODID_ROLE_B }];
+                },
+                [
+                    `[grants[1].clusters[0]] "${CLUSTER_B}" has no clusterArn, which grant "team-b" (path "podIdentity") needs to pin its session tags: deploy that cluster's stack with this release (output clusterArn).`,
+                ],
+            ],
+            [
+                "chaining grant whose cluster provides a podIdentity role for it instead",
+                (s: Loose) => {
+                    s.grants[1].path = "chaining";
+                    s.clusters[1].clusterRoles = [{ grant: "team-b", path: "podIdentity", roleArn: PODID_ROLE_B }];
+                },
+                [
+                    `[grants[1].clusters[0]] "${CLUSTER_B}" provides a podIdentity role for grant "team-b", whose path here is "chaining": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
+                ],
+            ],
+            ["clusterArn not an EKS ARN", (s: Loose) => (s.clusters[0].clusterArn = "apps-prod-euw1"), ['[clusters[0].clusterArn] "apps-prod-euw1" is not an EKS cluster ARN: use "arn:aws:eks:<region>:<account>:cluster/<name>".']],
+            [
+                "cluster role on path federation",
+                (s: Loose) => (s.clusters[0].clusterRoles = [{ grant: "team-a", path: "federation", roleArn: CHAIN_ROLE_A }]),
+                ['[clusters[0].clusterRoles[0].path] "federation" is not one of "chaining", "podIdentity".'],
+            ],
+            [
+                "cluster role listed twice for one grant and path",
+                (s: Loose) =>
+                    (s.clusters[0].clusterRoles = [
+                        { grant: "team-a", path: "chaining", roleArn: CHAIN_ROLE_A },
+                        { grant: "team-a", path: "chaining", roleArn: "arn:aws:iam::444455556666:role/other" },
+                    ]),
+                ['[clusters[0].clusterRoles[1]] "team-a/chaining" is the same grant and path as [clusters[0].clusterRoles[0]]: list each grant and path once.'],
+            ],
         ] as [string, (s: Loose) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `validateRegistrySpec: ${name}`, subject: REGISTRY_SUBJECT, run: () => runRegistry(mutate), problems })),
 
@@ -308,9 +373,22 @@ const cases: Case[] = [
             [
                 "key misspelt as grants",
                 (w: Loose[]) => void (w[0] = { namespace: "ci", serviceAccount: "image-builder", grants: "ci-builders" }),
-                ["ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant.", `ecrpull:workloads[0].grant (missing) ${GRANT}`],
+                ["ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path.", `ecrpull:workloads[0].grant (missing) ${GRANT}`],
             ],
-            ["workloads not a list", () => ({ namespace: "ci" }), ['ecrpull:workloads {"namespace":"ci"} is not a list: use a YAML list of { namespace, serviceAccount, grant } workloads.']],
+            ["unknown path", (w: Loose[]) => void (w[0].path = "irsa"), ['ecrpull:workloads[0].path "irsa" is not one of "federation", "chaining", "podIdentity".']],
+            [
+                "path differing within one grant",
+                (w: Loose[]) => void w.push({ namespace: "ci", serviceAccount: "image-scanner", grant: "ci-builders", path: "chaining" }),
+                ['ecrpull:workloads[2].path "chaining" differs from the path "federation" of ecrpull:workloads[0], which has the same grant "ci-builders": all workloads of a grant use its one path.'],
+            ],
+            [
+                "grant of 48 characters on path chaining",
+                (w: Loose[]) => void Object.assign(w[1], { grant: long(48, "g"), path: "chaining" }),
+                [
+                    `ecrpull:workloads[1].grant "${long(48, "g")}" is too long for path "chaining": its cluster-account role name would be 65 characters, and IAM allows 64; use a grant name of at most 47 characters.`,
+                ],
+            ],
+            ["workloads not a list", () => ({ namespace: "ci" }), ['ecrpull:workloads {"namespace":"ci"} is not a list: use a YAML list of { namespace, serviceAccount, grant, path } workloads.']],
         ] as [string, (w: Loose[]) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `validateWorkloads: ${name}`, subject: EKS_SUBJECT, run: () => runWorkloads(mutate), problems })),
 
@@ -350,7 +428,22 @@ const cases: Case[] = [
             ],
             ["maxSize above 450", (v: Loose) => (v.cluster.maxSize = 451), ["ecrpull:cluster.maxSize 451 is not a whole number from 0 to 450."]],
             ["bad subnet ID", (v: Loose) => (v.cluster.subnetIds = ["subnet-12345678", "subnet-xyz"]), ['ecrpull:cluster.subnetIds[1] "subnet-xyz" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.']],
-            ["unknown cluster key nodeRole", (v: Loose) => (v.cluster.nodeRole = "x"), ["ecrpull:cluster.nodeRole is not a known setting: use one of name, create, nodeRoleArns, version, instanceType, desiredCapacity, minSize, maxSize, vpcId, subnetIds."]],
+            ["unknown cluster key nodeRole", (v: Loose) => (v.cluster.nodeRole = "x"), ["ecrpull:cluster.nodeRole is not a known setting: use one of name, create, nodeRoleArns, oidcProvider, podIdentityAgent, version, instanceType, desiredCapacity, minSize, maxSize, vpcId, subnetIds."]],
+            [
+                "cluster.oidcProvider on a created cluster",
+                (v: Loose) => (v.cluster.oidcProvider = "create"),
+                ["ecrpull:cluster.oidcProvider is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false."],
+            ],
+            [
+                "cluster.podIdentityAgent maybe",
+                (v: Loose) => (v.cluster = { name: "apps", create: false, nodeRoleArns: [], podIdentityAgent: "maybe" }),
+                ['ecrpull:cluster.podIdentityAgent "maybe" is not one of "present", "install".'],
+            ],
+            [
+                "cluster.oidcProvider in upper case",
+                (v: Loose) => (v.cluster = { name: "apps", create: false, nodeRoleArns: [], oidcProvider: "Create" }),
+                ['ecrpull:cluster.oidcProvider "Create" is not one of "existing", "create".'],
+            ],
             ["oidcThumbprint sometimes", (v: Loose) => (v.oidcThumbprint = "sometimes"), ['ecrpull:oidcThumbprint "sometimes" is not one of "fetch", "omit".']],
             ["createNamespaces as text", (v: Loose) => (v.createNamespaces = "true"), ['ecrpull:createNamespaces "true" is not a boolean: use true or false.']],
             ["unknown top-level key workload", (v: Loose) => (v.workload = v.workloads), [`ecrpull:workload is not a setting of the EKS program: use one of ${EKS_KEYS}.`]],
@@ -394,25 +487,46 @@ const cases: Case[] = [
                 [`${OUT} oidcIssuerUrl is missing: run \`pulumi up\` on stack "${EKS_STACK}" with this package's EKS program first; it exports ${OUTPUT_KEYS}.`],
             ],
             [
-                "contractVersion 2",
-                (v: Loose) => (v.contractVersion = 2),
-                [`${OUT} contractVersion 2 is not the version this program reads (1): deploy both stacks from the same release of this package.`],
+                "contractVersion 1 (an earlier release)",
+                (v: Loose) => (v.contractVersion = 1),
+                [`${OUT} contractVersion 1 is not the version this program reads (2): run \`pulumi up\` on stack "acme/ecrpull/eks" with this release of the package first, so that both stacks speak the same contract.`],
             ],
             [
                 "contractVersion as text",
-                (v: Loose) => (v.contractVersion = "1"),
-                [`${OUT} contractVersion "1" is not the version this program reads (1): deploy both stacks from the same release of this package.`],
+                (v: Loose) => (v.contractVersion = "2"),
+                [`${OUT} contractVersion "2" is not the version this program reads (2): deploy both stacks from the same release of this package.`],
             ],
-            ["workloads not a list", (v: Loose) => (v.workloads = {}), [`${OUT} workloads {} is not a list of { namespace, serviceAccount, grant, roleArn }.`]],
+            ["workloads not a list", (v: Loose) => (v.workloads = {}), [`${OUT} workloads {} is not a list of { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`]],
             [
                 "workload roleArn not a string",
                 (v: Loose) => (v.workloads[0].roleArn = 7),
-                [`${OUT} workloads[0].roleArn 7 is not a string: expected { namespace, serviceAccount, grant, roleArn }.`],
+                [`${OUT} workloads[0].roleArn 7 is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`],
             ],
             ["thumbprint not hex", (v: Loose) => (v.oidcThumbprint = "zz"), [`${OUT} oidcThumbprint "zz" is not a thumbprint: expected 40 lowercase hex digits or "".`]],
             ["issuer with trailing slash", (v: Loose) => (v.oidcIssuerUrl = `${ISSUER_A}/`), [`${OUT} oidcIssuerUrl "${ISSUER_A}/" ${ISSUER_BAD}`]],
             ["region not a region", (v: Loose) => (v.region = "Ireland"), [`${OUT} region "Ireland" is not an AWS region: use a region code such as "eu-west-1".`]],
             ["nodeRoleArns not a list", (v: Loose) => (v.nodeRoleArns = null), [`${OUT} nodeRoleArns null is not a list of role ARNs.`]],
+            [
+                "clusterArn not an EKS ARN",
+                (v: Loose) => (v.clusterArn = "apps-prod-euw1"),
+                [`${OUT} clusterArn "apps-prod-euw1" is not an EKS cluster ARN: expected "arn:aws:eks:<region>:<account>:cluster/<name>".`],
+            ],
+            [
+                "workload path not a string",
+                (v: Loose) => (v.workloads[0].path = null),
+                [`${OUT} workloads[0].path null is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`],
+            ],
+            [
+                "two workloads of one chained grant naming different cluster roles",
+                (v: Loose) =>
+                    v.workloads.push(
+                        chainedExport("deployer", "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa"),
+                        chainedExport("migrator", "arn:aws:iam::444455556666:role/ecr-chain-payments-bbbbbb"),
+                    ),
+                [
+                    `${OUT} workloads[2].clusterRoleArn "arn:aws:iam::444455556666:role/ecr-chain-payments-bbbbbb" differs from "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa" of workloads[1], which has the same grant "payments": a cluster has one chaining role per grant. Redeploy that stack with this release.`,
+                ],
+            ],
         ] as [string, (v: Loose) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `readEksStackOutputs: ${name}`, subject: ECR_SUBJECT, run: () => runOutputs(mutate), problems })),
 
@@ -440,7 +554,14 @@ const cases: Case[] = [
                 "roleArn in another registry account",
                 { roleArn: "arn:aws:iam::999988887777:role/ecr-pull-ci-builders" },
                 [
-                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) is annotated with role "arn:aws:iam::999988887777:role/ecr-pull-ci-builders", but this registry creates "arn:aws:iam::111122223333:role/ecr-pull-ci-builders": set ecrpull:registryAccountId in stack "${EKS_STACK}" to this registry's account.`,
+                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999988887777:role/ecr-pull-ci-builders", but this registry creates "arn:aws:iam::111122223333:role/ecr-pull-ci-builders": set ecrpull:registryAccountId in stack "${EKS_STACK}" to this registry's account.`,
+                ],
+            ],
+            [
+                "workload path differs from its grant's path",
+                { path: "chaining", clusterRoleArn: "arn:aws:iam::444455556666:role/ecr-chain-ci-builders-aaaaaa" },
+                [
+                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) reaches grant "ci-builders" by path "chaining", but that grant's path is "federation": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
                 ],
             ],
         ] as [string, Partial<WorkloadExport>, string[]][]
@@ -484,6 +605,8 @@ describe("validation", () => {
                 issuerUrl: ISSUER_A,
                 thumbprint: THUMB,
                 nodeRoleArns: ["arn:aws:iam::444455556666:role/a", "arn:aws:iam::444455556666:role/z"],
+                clusterArn: CLUSTER_ARN,
+                clusterRoles: [],
             });
         });
         it("readEksStackOutputs accepts a missing or empty thumbprint as empty", () => {
@@ -491,6 +614,79 @@ describe("validation", () => {
             expect(runOutputs((v) => (v.oidcThumbprint = ""))!.cluster.thumbprint).to.equal("");
         });
         it("checkWorkloadsAgainstGrants accepts a matching workload", () => expect(() => runCrossCheck({})).to.not.throw());
+
+        it("validateRegistrySpec accepts one grant per path when every cluster serves its grants", () => {
+            expect(() =>
+                runRegistry((s) => {
+                    s.clusters[0].clusterArn = CLUSTER_ARN;
+                    s.clusters[0].clusterRoles = [{ grant: "team-a", path: "chaining", roleArn: CHAIN_ROLE_A }];
+                    s.clusters[1].clusterArn = "arn:aws:eks:us-east-1:777788889999:cluster/apps-b";
+                    s.clusters[1].clusterRoles = [{ grant: "team-b", path: "podIdentity", roleArn: PODID_ROLE_B }];
+                    s.grants[0].path = "chaining";
+                    s.grants[1].path = "podIdentity";
+                    s.grants.push({ name: "shared", path: "federation", clusters: [CLUSTER_A, CLUSTER_B], serviceAccounts: [{ namespace: "ci", name: "builder" }], repositories: ["shared/base"] });
+                }),
+            ).to.not.throw();
+        });
+
+        it("validateWorkloads accepts every path, and a 47-character grant on chaining and podIdentity", () => {
+            expect(() =>
+                runWorkloads((w) => {
+                    w.push({ namespace: "ml", serviceAccount: "trainer", grant: long(47, "g"), path: "podIdentity" });
+                    w.push({ namespace: "ml", serviceAccount: "scorer", grant: long(47, "g"), path: "podIdentity" });
+                    w.push({ namespace: "batch", serviceAccount: "runner", grant: long(47, "h"), path: "chaining" });
+                    w[0].path = "federation";
+                }),
+            ).to.not.throw();
+        });
+
+        it("readEksStackConfig defaults oidcProvider and podIdentityAgent, and reads them for an existing cluster", () => {
+            const created = readEksStackConfig(fakeConfig(baseEksConfig()), EKS_STACK);
+            expect([created.cluster.oidcProvider, created.cluster.podIdentityAgent]).to.deep.equal(["existing", "present"]);
+            const adopted = readEksStackConfig(
+                fakeConfig({ ...baseEksConfig(), cluster: { name: "apps", create: false, nodeRoleArns: [], oidcProvider: "create", podIdentityAgent: "install" } }),
+                EKS_STACK,
+            );
+            expect([adopted.cluster.oidcProvider, adopted.cluster.podIdentityAgent]).to.deep.equal(["create", "install"]);
+        });
+
+        it("readEksStackOutputs builds one cluster role per chained or Pod Identity grant, none for federation", () => {
+            const podRole = "arn:aws:iam::444455556666:role/ecr-podid-ml-aaaaaa";
+            const chainRole = "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa";
+            const read = runOutputs((v) =>
+                v.workloads.push(
+                    { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity", roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ml", clusterRoleArn: podRole },
+                    chainedExport("deployer", chainRole),
+                    chainedExport("migrator", chainRole),
+                ),
+            );
+            expect(read!.cluster.clusterRoles).to.deep.equal([
+                { grant: "ml", path: "podIdentity", roleArn: podRole },
+                { grant: "payments", path: "chaining", roleArn: chainRole },
+            ]);
+            expect(read!.workloads).to.have.lengthOf(4);
+        });
+
+        it("checkWorkloadsAgainstGrants accepts a chained workload of a chained grant", () => {
+            const problems = new Problems((path) => path);
+            const grants = baseGrants().map((g) => (g.name === "ci-builders" ? { ...g, path: "chaining" } : g));
+            checkWorkloadsAgainstGrants(
+                [
+                    {
+                        cluster: { name: EKS_STACK, accountId: "444455556666", issuerUrl: ISSUER_A, nodeRoleArns: [] },
+                        region: "eu-west-1",
+                        clusterName: "apps-prod-euw1",
+                        workloads: [
+                            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "chaining", roleArn: roleArnOf("ci-builders"), clusterRoleArn: CHAIN_ROLE_A },
+                        ],
+                    },
+                ],
+                grants,
+                roleArnOf,
+                problems,
+            );
+            expect(problems.list).to.deep.equal([]);
+        });
     });
 
     describe("invalid inputs: exact messages", () => {
@@ -679,6 +875,41 @@ describe("validation", () => {
             const error = validationErrorOf(() => runEcrConfig((v) => (v.tags.team = 5)));
             expect(error.problems).to.have.lengthOf(1);
             expect(error.problems[0]).to.match(/^ecrpull:tags\.team 5 is not a string: .*quote/);
+        });
+    });
+
+    describe("access paths: holes found while testing them", () => {
+        // Regression, fixed: validateClusters checks that node roles live in the cluster's account, but not
+        // cluster roles (clusterRoles[].roleArn), though facts.md says the chaining IRSA role and
+        // the Pod Identity association role both live in the cluster's account. Today a role of
+        // any account is accepted, and the grant's pull role then trusts that account's role
+        // (chainingTrustPolicy / podIdentityTargetTrustPolicy name its account root).
+        it("a cluster role in another account than the cluster's is refused", () => {
+            const error = validationErrorOf(() =>
+                runRegistry((s) => {
+                    s.grants[0].path = "chaining";
+                    s.clusters[0].clusterRoles = [{ grant: "team-a", path: "chaining", roleArn: "arn:aws:iam::999988887777:role/ecr-chain-team-a-aaaaaa" }];
+                }),
+            );
+            expect(error.problems).to.have.lengthOf(1);
+            expect(error.problems[0]).to.match(/^\[clusters\[0\]\.clusterRoles\[0\]\.roleArn\] "arn:aws:iam::999988887777:role\/ecr-chain-team-a-aaaaaa" .*444455556666/);
+        });
+
+        // Regression, fixed: readEksStackOutputs checks only that a workload's path and clusterRoleArn are
+        // strings. A chained workload with clusterRoleArn "" (or a path that is no access path)
+        // passes, and the ECR stack then reports it as
+        //   ecrpull:clusterStacks[0].clusterRoles[0].roleArn "" is not an IAM role ARN: ...
+        //   ecrpull:clusterStacks[0].clusterRoles[0].path "bogus" is not one of "chaining", "podIdentity".
+        // naming a config key that does not exist (clusterStacks[0] is a stack name) and neither
+        // the stack output nor the workload. It should be reported at the output, like the other
+        // output checks.
+        it("a chained workload export without a cluster role, or with an unknown path, is reported at that output", () => {
+            const empty = validationErrorOf(() => runOutputs((v) => v.workloads.push(chainedExport("deployer", ""))));
+            expect(empty.problems).to.have.lengthOf(1);
+            expect(empty.problems[0]).to.match(/^stack "acme\/ecrpull\/eks" output workloads\[1\]\.clusterRoleArn "" /);
+            const bogus = validationErrorOf(() => runOutputs((v) => (v.workloads[0].path = "bogus")));
+            expect(bogus.problems).to.have.lengthOf(1);
+            expect(bogus.problems[0]).to.match(/^stack "acme\/ecrpull\/eks" output workloads\[0\]\.path "bogus" /);
         });
     });
 });
