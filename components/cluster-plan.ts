@@ -14,7 +14,7 @@ import {
     DEFAULT_ACCESS_PATH,
     oidcProviderArn,
     partitionOfRegion,
-    pullRoleArn,
+    pullRoleArnForCluster,
     serviceAccountSubject,
 } from "./names";
 import { assumePullRolePolicy, podIdentityServiceTrustPolicy, serializePolicy, webIdentityTrustPolicy } from "./policies";
@@ -79,7 +79,10 @@ const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) 
 /** Plans a validated workload list (see `validateWorkloads`). */
 export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: ClusterIdentity): ClusterPlan {
     const partition = partitionOfRegion(identity.region);
-    const arnOfPullRole = (grant: string) => pullRoleArn({ partition, registryAccountId: identity.registryAccountId, grant });
+    const thisClusterArn = clusterArn(partition, identity.region, identity.clusterAccountId, identity.clusterName);
+    const shardsOf = new Map(workloads.map((w) => [w.grant, w.shards ?? 1]));
+    const arnOfPullRole = (grant: string) =>
+        pullRoleArnForCluster({ partition, registryAccountId: identity.registryAccountId, grant, shards: shardsOf.get(grant) ?? 1, clusterArn: thisClusterArn });
     const sorted = [...workloads].sort(byKey((w) => `${w.namespace}/${w.serviceAccount}`));
     const pathOf = (w: WorkloadSpec) => (w.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
 
@@ -125,7 +128,7 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
 
     return {
         partition,
-        clusterArn: clusterArn(partition, identity.region, identity.clusterAccountId, identity.clusterName),
+        clusterArn: thisClusterArn,
         serviceAccounts,
         clusterRoles,
         awsConfigs,

@@ -10,13 +10,14 @@ import {
     checkKnownKeys,
     checkNamespace,
     checkServiceAccountName,
+    checkIntegerInRange,
     checkOneOf,
     checkUnique,
     pairField,
     Problems,
     stringField,
 } from "./validation";
-import { ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH } from "./names";
+import { ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS } from "./names";
 
 /** A ServiceAccount to create, and the grant whose pull role it assumes. */
 export interface WorkloadSpec {
@@ -26,9 +27,11 @@ export interface WorkloadSpec {
     readonly grant: string;
     /** `federation` (default), `chaining` or `podIdentity`: the same as the grant's path in the ECR stack. */
     readonly path?: string;
+    /** How many pull roles the grant is split across: the same as the grant's `shards` in the ECR stack. Default 1. */
+    readonly shards?: number;
 }
 
-const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant", "path"];
+const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant", "path", "shards"];
 /** `ecr-chain-` / `ecr-podid-` before the grant, `-` and 6 hex digits after it (see `clusterRoleName`). */
 const CLUSTER_ROLE_NAME_OVERHEAD = 17;
 
@@ -46,6 +49,9 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
         checkKnownKeys(problems, at, workload, WORKLOAD_KEYS);
         checkNamespace(problems, `${at}.namespace`, workload.namespace);
         checkServiceAccountName(problems, `${at}.serviceAccount`, workload.serviceAccount);
+        if (workload.shards !== undefined) {
+            checkIntegerInRange(problems, `${at}.shards`, workload.shards, 1, MAX_SHARDS);
+        }
         const grantProblems = problems.list.length;
         checkGrantName(problems, `${at}.grant`, workload.grant);
         const grantIsValid = problems.list.length === grantProblems;
@@ -60,25 +66,30 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
             );
         }
     });
-    // A grant has one path: its pull role's trust is written for that path.
-    const firstOfGrant = new Map<string, { path: unknown; index: number }>();
-    workloads.forEach((item, i) => {
-        const grant = stringField(item, "grant");
-        if (grant === undefined) {
-            return;
-        }
-        const itemPath = (item as Record<string, unknown>).path ?? DEFAULT_ACCESS_PATH;
-        const first = firstOfGrant.get(grant);
-        if (!first) {
-            firstOfGrant.set(grant, { path: itemPath, index: i });
-        } else if (first.path !== itemPath) {
-            problems.add(
-                `${path}[${i}].path`,
-                itemPath,
-                `differs from the path ${JSON.stringify(first.path)} of ${problems.key(`${path}[${first.index}]`)}, which has the same grant "${grant}": all workloads of a grant use its one path.`,
-            );
-        }
-    });
+    // A grant has one path and one number of shards: its pull roles are written for them.
+    for (const [field, fallback, what] of [
+        ["path", DEFAULT_ACCESS_PATH, "path"],
+        ["shards", 1, "number of shards"],
+    ] as const) {
+        const firstOfGrant = new Map<string, { value: unknown; index: number }>();
+        workloads.forEach((item, i) => {
+            const grant = stringField(item, "grant");
+            if (grant === undefined) {
+                return;
+            }
+            const value = (item as Record<string, unknown>)[field] ?? fallback;
+            const first = firstOfGrant.get(grant);
+            if (!first) {
+                firstOfGrant.set(grant, { value, index: i });
+            } else if (first.value !== value) {
+                problems.add(
+                    `${path}[${i}].${field}`,
+                    value,
+                    `differs from the ${what} ${JSON.stringify(first.value)} of ${problems.key(`${path}[${first.index}]`)}, which has the same grant "${grant}": all workloads of a grant use its one ${what}.`,
+                );
+            }
+        });
+    }
     // One ServiceAccount can carry one role annotation, so it can belong to one grant only.
     checkUnique(problems, path, workloads, (w) => pairField(w, "namespace", "serviceAccount"), "service account");
 }

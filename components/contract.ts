@@ -193,7 +193,7 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
 export function checkWorkloadsAgainstGrants(
     referenced: readonly ReferencedCluster[],
     grants: readonly GrantSpec[],
-    roleArnOf: (grant: string) => string,
+    roleArnOf: (grant: GrantSpec, cluster: ClusterSpec) => string,
     problems: Problems,
 ): void {
     const grantsByName = new Map(grants.map((g) => [g.name, g]));
@@ -212,12 +212,16 @@ export function checkWorkloadsAgainstGrants(
                 problems.raw(at, `(${who}) reaches grant "${w.grant}" by path "${w.path}", but that grant's path is "${grantPath}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`);
             } else if (!grant.clusters.includes(cluster.name)) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not list cluster "${cluster.name}": add it to that grant's clusters.`);
-            } else if (!grant.serviceAccounts.some((sa) => sa.namespace === w.namespace && sa.name === w.serviceAccount)) {
+            } else if (!grant.serviceAccounts.some((sa) => matches(sa.namespace, w.namespace) && matches(sa.name, w.serviceAccount))) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not admit service account ${who}: add { namespace: ${w.namespace}, name: ${w.serviceAccount} } to that grant's serviceAccounts.`);
             }
-            const expected = roleArnOf(w.grant);
+            const expected = roleArnOf(grant, cluster);
             if (w.roleArn !== expected) {
-                problems.raw(at, `(${who}) expects the pull role "${w.roleArn}", but this registry creates "${expected}": set ecrpull:registryAccountId in stack "${cluster.name}" to this registry's account.`);
+                const fix =
+                    accountIdOfArn(w.roleArn) !== accountIdOfArn(expected)
+                        ? `set ecrpull:registryAccountId in stack "${cluster.name}" to this registry's account`
+                        : `set shards: ${grant.shards ?? 1} on the workloads of grant "${grant.name}" in stack "${cluster.name}" (ecrpull:workloads), as the grant has`;
+                problems.raw(at, `(${who}) expects the pull role "${w.roleArn}", but this registry creates "${expected}" for that cluster: ${fix}.`);
             }
         });
     }
@@ -251,4 +255,10 @@ function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems
     return [...roles.values()]
         .map(({ grant, path, roleArn }) => ({ grant, path, roleArn }))
         .sort((a, b) => (`${a.grant}/${a.path}` < `${b.grant}/${b.path}` ? -1 : 1));
+}
+
+/** IAM's StringLike: `*` any run of characters, `?` any one. Exact values match themselves. */
+function matches(pattern: string, value: string): boolean {
+    const expression = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    return new RegExp(`^${expression}$`).test(value);
 }

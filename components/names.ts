@@ -42,20 +42,54 @@ export function partitionOfRegion(region: string): string {
     return "aws";
 }
 
-/** The name of the registry-account role that a grant's workloads assume to pull. */
-export function pullRoleName(grant: string): string {
-    return `${PULL_ROLE_NAME_PREFIX}${grant}`;
+/** The most roles one grant may be split across. */
+export const MAX_SHARDS = 64;
+
+/**
+ * The name of the registry-account role that a grant's workloads assume to
+ * pull: `ecr-pull-<grant>`, and `ecr-pull-<grant>.<shard>` for the further
+ * shards of a grant split across several roles. The dot keeps shard names
+ * apart from other grants' (grant names have no dots).
+ */
+export function pullRoleName(grant: string, shard = 0): string {
+    return shard === 0 ? `${PULL_ROLE_NAME_PREFIX}${grant}` : `${PULL_ROLE_NAME_PREFIX}${grant}.${shard}`;
 }
 
 export interface PullRoleArnArgs {
     readonly partition: string;
     readonly registryAccountId: string;
     readonly grant: string;
+    /** Which of the grant's roles; see `shardOf`. Default 0. */
+    readonly shard?: number;
 }
 
 /** The ARN of a grant's pull role: what the EKS stack writes into `eks.amazonaws.com/role-arn`. */
 export function pullRoleArn(args: PullRoleArnArgs): string {
-    return `arn:${args.partition}:iam::${args.registryAccountId}:role/${pullRoleName(args.grant)}`;
+    return `arn:${args.partition}:iam::${args.registryAccountId}:role/${pullRoleName(args.grant, args.shard ?? 0)}`;
+}
+
+/** The pull role a cluster's workloads of a grant split into `shards` roles use. */
+export function pullRoleArnForCluster(args: Omit<PullRoleArnArgs, "shard"> & { readonly shards: number; readonly clusterArn: string }): string {
+    return pullRoleArn({ ...args, shard: args.shards === 1 ? 0 : shardOf(args.clusterArn, args.shards) });
+}
+
+/**
+ * Which of a grant's `shards` roles serves a cluster, from the cluster's ARN
+ * alone, so that both stacks compute it without reading each other. Jump
+ * consistent hashing (Lamping and Veach, 2014): going from n to n + 1 shards
+ * moves only the clusters that land on the new shard, about 1 in n + 1, and
+ * adding or removing a cluster moves no other cluster.
+ */
+export function shardOf(clusterArn: string, shards: number): number {
+    let key = BigInt(`0x${createHash("sha256").update(clusterArn).digest("hex").slice(0, 16)}`);
+    let bucket = -1;
+    let next = 0;
+    while (next < shards) {
+        bucket = next;
+        key = (key * 2862933555777941757n + 1n) & 0xffffffffffffffffn;
+        next = Math.floor((bucket + 1) * (2 ** 31 / (Number(key >> 33n) + 1)));
+    }
+    return bucket;
 }
 
 /** The `sub` claim of a Kubernetes service-account token, as STS sees it. */

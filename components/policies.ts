@@ -58,6 +58,9 @@ export interface PolicyDocument {
     readonly Statement: readonly PolicyStatement[];
 }
 
+/** True for a service-account pattern: IAM's StringLike wildcards. */
+export const isPattern = (value: string): boolean => /[*?]/.test(value);
+
 const sortedUnique = (values: readonly string[]): string[] => [...new Set(values)].sort();
 
 /** One value is written as a string, several as a sorted array: the form AWS itself returns. */
@@ -162,17 +165,16 @@ export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]):
                 throw new Error(`The trust for issuer ${entry.issuerUrl} names no service account; a trust without a sub condition would admit the whole cluster.`);
             }
             const issuer = issuerHostPath(entry.issuerUrl);
+            // A pattern (`*`, `?`) needs StringLike; exact subjects keep StringEquals, where `*` is no wildcard.
+            const patterned = entry.subjects.some(isPattern);
             return {
                 Sid: `Irsa${sidSuffix(issuer)}`,
                 Effect: "Allow" as const,
                 Principal: { Federated: [entry.providerArn] },
                 Action: ["sts:AssumeRoleWithWebIdentity"],
-                Condition: {
-                    StringEquals: {
-                        [`${issuer}:aud`]: [STS_AUDIENCE],
-                        [`${issuer}:sub`]: entry.subjects,
-                    },
-                },
+                Condition: patterned
+                    ? { StringEquals: { [`${issuer}:aud`]: [STS_AUDIENCE] }, StringLike: { [`${issuer}:sub`]: entry.subjects } }
+                    : { StringEquals: { [`${issuer}:aud`]: [STS_AUDIENCE], [`${issuer}:sub`]: entry.subjects } },
             };
         }),
     };
@@ -230,20 +232,21 @@ function podIdentityStatements(entry: PodIdentityTrustEntry, sidPrefix: string, 
     for (const sa of entry.serviceAccounts) {
         byNamespace.set(sa.namespace, [...(byNamespace.get(sa.namespace) ?? []), sa.name]);
     }
-    return [...byNamespace.entries()].map(([namespace, names]) => ({
-        Sid: `${sidPrefix}${sidSuffix(`${entry.clusterArn}/${namespace}`)}`,
-        Effect: "Allow" as const,
-        Principal: principal,
-        Action: ["sts:AssumeRole", "sts:TagSession"],
-        Condition: {
-            ...(Object.keys(extra).length > 0 ? { ArnEquals: extra } : {}),
-            StringEquals: {
-                [POD_IDENTITY_TAGS.clusterArn]: [entry.clusterArn],
-                [POD_IDENTITY_TAGS.namespace]: [namespace],
-                [POD_IDENTITY_TAGS.serviceAccount]: names,
+    return [...byNamespace.entries()].map(([namespace, names]) => {
+        const patterned = isPattern(namespace) || names.some(isPattern);
+        const tags = { [POD_IDENTITY_TAGS.namespace]: [namespace], [POD_IDENTITY_TAGS.serviceAccount]: names };
+        return {
+            Sid: `${sidPrefix}${sidSuffix(`${entry.clusterArn}/${namespace}`)}`,
+            Effect: "Allow" as const,
+            Principal: principal,
+            Action: ["sts:AssumeRole", "sts:TagSession"],
+            Condition: {
+                ...(Object.keys(extra).length > 0 ? { ArnEquals: extra } : {}),
+                StringEquals: { [POD_IDENTITY_TAGS.clusterArn]: [entry.clusterArn], ...(patterned ? {} : tags) },
+                ...(patterned ? { StringLike: tags } : {}),
             },
-        },
-    }));
+        };
+    });
 }
 
 /**
@@ -335,6 +338,8 @@ export interface RepositoryPullPolicyArgs {
     readonly grantRoleArns: readonly string[];
     /** Node roles (cluster accounts) of the clusters of those grants: the kubelet pulls with them. */
     readonly nodeRoleArns: readonly string[];
+    /** `roles` (default): exactly the node roles. `accounts`: the node roles' accounts, for fleets too large to list every role. */
+    readonly nodeScope?: "roles" | "accounts";
 }
 
 /**
@@ -349,19 +354,19 @@ export interface RepositoryPullPolicyArgs {
  * then the least privilege.
  */
 export function repositoryPullPolicy(args: RepositoryPullPolicyArgs): PolicyDocument | undefined {
-    const statement = (sid: string, roleArns: readonly string[]): PolicyStatement => ({
+    const statement = (sid: string, roleArns: readonly string[], exact: boolean): PolicyStatement => ({
         Sid: sid,
         Effect: "Allow",
         Principal: { AWS: roleArns.map((arn) => accountRootArn(args.partition, accountOf(arn))) },
         Action: ECR_PULL_ACTIONS,
-        Condition: { ArnEquals: { "aws:PrincipalArn": roleArns } },
+        Condition: exact ? { ArnEquals: { "aws:PrincipalArn": roleArns } } : undefined,
     });
     const statements: PolicyStatement[] = [];
     if (args.grantRoleArns.length > 0) {
-        statements.push(statement("PullByGrantRoles", args.grantRoleArns));
+        statements.push(statement("PullByGrantRoles", args.grantRoleArns, true));
     }
     if (args.nodeRoleArns.length > 0) {
-        statements.push(statement("PullByNodeRoles", args.nodeRoleArns));
+        statements.push(statement(args.nodeScope === "accounts" ? "PullByNodeAccounts" : "PullByNodeRoles", args.nodeRoleArns, args.nodeScope !== "accounts"));
     }
     return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
 }

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { partitionOfRegion, STS_AUDIENCE } from "./names";
 import { PullRepository } from "./pull-repository";
 import { PullRole } from "./pull-role";
-import { oversizedPolicies, planRegistry, RegistryPlan } from "./registry-plan";
+import { checkLimits, oversizedPolicies, planRegistry, QuotaLimits, RegistryPlan } from "./registry-plan";
 import { ClusterSpec, GrantSpec, RepositorySpec, validateRegistrySpec } from "./registry-spec";
-import { argKey, checkAccountId, checkRegion, Problems } from "./validation";
+import { argKey, checkAccountId, checkOneOf, checkRegion, Problems } from "./validation";
 
 export interface RegistryAccessArgs {
     /** The registry account's ID (where this component runs). */
@@ -20,6 +20,10 @@ export interface RegistryAccessArgs {
     readonly repositories: readonly RepositorySpec[];
     /** Who may pull what. */
     readonly grants: readonly GrantSpec[];
+    /** Quotas to plan against, for accounts that raised theirs. Default: AWS's defaults (`DEFAULT_LIMITS`). */
+    readonly limits?: Partial<QuotaLimits>;
+    /** `roles` (default) or `accounts`: whom repository policies name for node pulls (see `RegistryContext`). */
+    readonly nodePullScope?: string;
     /** Tags for every taggable resource. */
     readonly tags?: Record<string, string>;
 }
@@ -45,6 +49,10 @@ export class RegistryAccess extends pulumi.ComponentResource {
         const problems = new Problems(argKey);
         checkAccountId(problems, "registryAccountId", args.registryAccountId);
         checkRegion(problems, "region", args.region);
+        if (args.nodePullScope !== undefined) {
+            checkOneOf(problems, "nodePullScope", args.nodePullScope, ["roles", "accounts"]);
+        }
+        checkLimits(problems, "limits", args.limits);
         validateRegistrySpec(args, problems);
         problems.throwIfAny(`RegistryAccess "${name}"`);
 
@@ -52,6 +60,8 @@ export class RegistryAccess extends pulumi.ComponentResource {
             registryAccountId: args.registryAccountId,
             region: args.region,
             partition: args.partition ?? partitionOfRegion(args.region),
+            limits: args.limits,
+            nodePullScope: args.nodePullScope,
         });
         const oversized = oversizedPolicies(this.plan);
         if (oversized.length > 0) {

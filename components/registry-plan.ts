@@ -22,13 +22,47 @@ import {
     serializePolicy,
     webIdentityTrustPolicy,
 } from "./policies";
-import { AccessPath, DEFAULT_ACCESS_PATH, oidcProviderArn, pullRoleArn, pullRoleName, repositoryArn, serviceAccountSubject } from "./names";
+import { AccessPath, DEFAULT_ACCESS_PATH, MAX_SHARDS, oidcProviderArn, pullRoleArn, pullRoleName, repositoryArn, serviceAccountSubject, shardOf } from "./names";
 import { ClusterSpec, GrantSpec, RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./registry-spec";
+import { asRecord, checkIntegerInRange, checkKnownKeys, Problems } from "./validation";
+
+/** AWS quotas the plan is measured against; defaults from facts.md, raise them for accounts that raised theirs. */
+export interface QuotaLimits {
+    /** IAM role trust policy length: 2,048 by default, 4,096 with quota L-C07B4B0D. */
+    readonly trustPolicy: number;
+    /** Inline policies of a role, together: 10,240. */
+    readonly rolePolicy: number;
+    /** ECR repository policy text: 10,240. */
+    readonly repositoryPolicy: number;
+    /** ECR lifecycle policy text: 30,720. */
+    readonly lifecyclePolicy: number;
+    /** IAM OIDC providers per account: 100 by default, 700 raised. */
+    readonly oidcProviders: number;
+    /** IAM roles per account: 1,000 by default, 5,000 raised. */
+    readonly roles: number;
+}
+
+export const DEFAULT_LIMITS: QuotaLimits = {
+    trustPolicy: POLICY_LIMITS.trustPolicy,
+    rolePolicy: POLICY_LIMITS.inlineRolePolicies,
+    repositoryPolicy: POLICY_LIMITS.repositoryPolicy,
+    lifecyclePolicy: POLICY_LIMITS.lifecyclePolicy,
+    oidcProviders: 100,
+    roles: 1000,
+};
 
 export interface RegistryContext {
     readonly registryAccountId: string;
     readonly region: string;
     readonly partition: string;
+    /** Quotas to plan against. Default `DEFAULT_LIMITS`. */
+    readonly limits?: Partial<QuotaLimits>;
+    /**
+     * Whom repository policies name for node pulls: `roles` (default: exactly
+     * the node roles, by ARN) or `accounts` (the node roles' accounts: smaller
+     * for large fleets, but any principal there with ECR permissions may pull).
+     */
+    readonly nodePullScope?: string;
 }
 
 export interface OidcProviderPlan {
@@ -43,6 +77,11 @@ export interface OidcProviderPlan {
 export interface PullRolePlan {
     readonly grant: string;
     readonly path: AccessPath;
+    /** Which of the grant's roles this is (see `shardOf`), and how many it has. */
+    readonly shard: number;
+    readonly shards: number;
+    /** The clusters this role serves. */
+    readonly clusters: readonly string[];
     readonly roleName: string;
     readonly roleArn: string;
     readonly trustPolicy: string;
@@ -72,11 +111,20 @@ export interface PolicySize {
     readonly limit: number;
 }
 
+export interface QuotaCount {
+    readonly count: number;
+    readonly limit: number;
+}
+
 export interface RegistryPlan {
     readonly providers: readonly OidcProviderPlan[];
     readonly roles: readonly PullRolePlan[];
     readonly repositories: readonly RepositoryPlan[];
     readonly sizes: readonly PolicySize[];
+    /** What this plan spends of the registry account's IAM quotas. */
+    readonly counts: { readonly oidcProviders: QuotaCount; readonly roles: QuotaCount };
+    /** Every document or count over its quota, with the number, the limit and what would make it fit. */
+    readonly overBudget: readonly string[];
 }
 
 const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
@@ -112,23 +160,40 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
 
     const repositoryArnOf = (name: string) => repositoryArn(partition, region, registryAccountId, name);
 
-    const roles: PullRolePlan[] = spec.grants
-        .map((grant) => {
-            const path = pathOf(grant);
-            const clusters = grant.clusters.map((name) => clustersByName.get(name)!);
-            const issuerUrls = path === "federation" ? [...new Set(clusters.map((c) => c.issuerUrl))].sort() : [];
-            return {
+    const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...context.limits };
+    const overBudget: string[] = [];
+    const trustOf = (grant: GrantSpec, clusters: readonly ClusterSpec[]) => {
+        const issuerUrls = pathOf(grant) === "federation" ? [...new Set(clusters.map((c) => c.issuerUrl))].sort() : [];
+        return { issuerUrls, trustPolicy: serializePolicy(pullRoleTrust(grant, pathOf(grant), clusters, issuerUrls, providerArnOf, partition)) };
+    };
+
+    const roles: PullRolePlan[] = [];
+    for (const grant of [...spec.grants].sort(byKey((g) => g.name))) {
+        const shards = grant.shards ?? 1;
+        const rolePolicy = serializePolicy(pullRolePolicy(grant.repositories.map(repositoryArnOf)));
+        const byShard = shardClusters(grant, shards, clustersByName);
+        let oversized = false;
+        for (const [shard, clusters] of byShard) {
+            const { issuerUrls, trustPolicy } = trustOf(grant, clusters);
+            oversized ||= policySize(trustPolicy) > limits.trustPolicy;
+            roles.push({
                 grant: grant.name,
-                path,
-                roleName: pullRoleName(grant.name),
-                roleArn: pullRoleArn({ partition, registryAccountId, grant: grant.name }),
-                trustPolicy: serializePolicy(pullRoleTrust(grant, path, clusters, issuerUrls, providerArnOf, partition)),
-                rolePolicy: serializePolicy(pullRolePolicy(grant.repositories.map(repositoryArnOf))),
+                path: pathOf(grant),
+                shard,
+                shards,
+                clusters: clusters.map((c) => c.name).sort(),
+                roleName: pullRoleName(grant.name, shard),
+                roleArn: pullRoleArn({ partition, registryAccountId, grant: grant.name, shard }),
+                trustPolicy,
+                rolePolicy,
                 issuerUrls,
-            };
-        })
-        .sort(byKey((r) => r.grant));
-    const roleArnOf = new Map(roles.map((r) => [r.grant, r.roleArn]));
+            });
+        }
+        if (oversized) {
+            overBudget.push(...oversizedTrustMessages(grant, roles.filter((r) => r.grant === grant.name), clustersByName, limits, (clusters) => trustOf(grant, clusters).trustPolicy));
+        }
+    }
+    const roleArnsOf = (grant: string) => roles.filter((r) => r.grant === grant).map((r) => r.roleArn);
 
     const repositories: RepositoryPlan[] = spec.repositories
         .map((repository) => {
@@ -136,8 +201,9 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             const nodeRoleArns = grants.flatMap((g) => g.clusters.flatMap((c) => clustersByName.get(c)!.nodeRoleArns));
             const policy = repositoryPullPolicy({
                 partition,
-                grantRoleArns: grants.map((g) => roleArnOf.get(g.name)!),
+                grantRoleArns: grants.flatMap((g) => roleArnsOf(g.name)),
                 nodeRoleArns,
+                nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
             });
             const settings = withRepositoryDefaults(repository);
             return {
@@ -152,17 +218,88 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
 
     const sizes: PolicySize[] = [
         ...roles.flatMap((r) => [
-            { kind: "trust policy" as const, path: r.path, owner: r.roleName, size: policySize(r.trustPolicy), limit: POLICY_LIMITS.trustPolicy },
-            { kind: "role policy" as const, owner: r.roleName, size: policySize(r.rolePolicy), limit: POLICY_LIMITS.inlineRolePolicies },
+            { kind: "trust policy" as const, path: r.path, owner: r.roleName, size: policySize(r.trustPolicy), limit: limits.trustPolicy },
+            { kind: "role policy" as const, owner: r.roleName, size: policySize(r.rolePolicy), limit: limits.rolePolicy },
         ]),
         ...repositories.flatMap((r) => [
             ...(r.repositoryPolicy
-                ? [{ kind: "repository policy" as const, owner: r.settings.name, size: policySize(r.repositoryPolicy), limit: POLICY_LIMITS.repositoryPolicy }]
+                ? [{ kind: "repository policy" as const, owner: r.settings.name, size: policySize(r.repositoryPolicy), limit: limits.repositoryPolicy }]
                 : []),
-            { kind: "lifecycle policy" as const, owner: r.settings.name, size: policySize(r.lifecyclePolicy), limit: POLICY_LIMITS.lifecyclePolicy },
+            { kind: "lifecycle policy" as const, owner: r.settings.name, size: policySize(r.lifecyclePolicy), limit: limits.lifecyclePolicy },
         ]),
     ];
-    return { providers, roles, repositories, sizes };
+    for (const s of sizes.filter((x) => x.size > x.limit && x.kind !== "trust policy")) {
+        overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+    }
+
+    const counts = {
+        oidcProviders: { count: providers.length, limit: limits.oidcProviders },
+        roles: { count: roles.length, limit: limits.roles },
+    };
+    if (counts.oidcProviders.count > counts.oidcProviders.limit) {
+        const federated = spec.grants.filter((g) => pathOf(g) === "federation").map((g) => g.name).sort();
+        overBudget.push(
+            `the registry account would hold ${counts.oidcProviders.count} OIDC providers (one per cluster of a federated grant); the quota is ${counts.oidcProviders.limit}: raise the IAM quota "OpenID Connect providers per account" (up to 700) and set limits.oidcProviders, or switch grants to path "chaining" or "podIdentity", which need none (federated: ${listSome(federated)}).`,
+        );
+    }
+    if (counts.roles.count > counts.roles.limit) {
+        overBudget.push(
+            `the registry account would hold ${counts.roles.count} pull roles of this stack; the quota is ${counts.roles.limit}: raise the IAM quota "Roles per account" (up to 5,000) and set limits.roles, or merge grants or lower their shards.`,
+        );
+    }
+    return { providers, roles, repositories, sizes, counts, overBudget };
+}
+
+/** The grant's clusters by shard, for the shards that serve any; sorted by shard. */
+function shardClusters(grant: GrantSpec, shards: number, clustersByName: ReadonlyMap<string, ClusterSpec>): [number, ClusterSpec[]][] {
+    const byShard = new Map<number, ClusterSpec[]>();
+    for (const name of grant.clusters) {
+        const cluster = clustersByName.get(name)!;
+        const shard = shards === 1 ? 0 : shardOf(cluster.clusterArn!, shards);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), cluster]);
+    }
+    return [...byShard.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** At most five names, then how many more. */
+function listSome(names: readonly string[]): string {
+    return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
+}
+
+/**
+ * Messages for a grant whose trust does not fit: where more shards would make
+ * every shard fit, which count, and which clusters that moves to another role
+ * (their workloads' role ARN changes); otherwise the path's remedies.
+ */
+function oversizedTrustMessages(
+    grant: GrantSpec,
+    roles: readonly PullRolePlan[],
+    clustersByName: ReadonlyMap<string, ClusterSpec>,
+    limits: QuotaLimits,
+    trustFor: (clusters: readonly ClusterSpec[]) => string,
+): string[] {
+    const shards = grant.shards ?? 1;
+    let suggestion = "";
+    const canShard = grant.clusters.length > 1 && grant.clusters.every((c) => clustersByName.get(c)!.clusterArn);
+    // Shards beyond the number of clusters are allowed: a hashed split is not
+    // perfectly even, and an empty shard creates no role.
+    for (let more = shards + 1; canShard && more <= MAX_SHARDS; more++) {
+        const fits = shardClusters({ ...grant, shards: more }, more, clustersByName).every(([, clusters]) => policySize(trustFor(clusters)) <= limits.trustPolicy);
+        if (fits) {
+            const moved = grant.clusters.filter((c) => {
+                const arn = clustersByName.get(c)!.clusterArn!;
+                return (shards === 1 ? 0 : shardOf(arn, shards)) !== shardOf(arn, more);
+            });
+            suggestion = `set shards: ${more} on grant "${grant.name}" (in ecrpull:grants, and on its workloads in each cluster's ecrpull:workloads), which moves the workloads of ${moved.length} of its ${grant.clusters.length} clusters to another pull role (${listSome([...moved].sort())}); or `;
+            break;
+        }
+    }
+    return roles
+        .filter((r) => policySize(r.trustPolicy) > limits.trustPolicy)
+        .map(
+            (r) =>
+                `the trust policy of ${r.roleName} (grant "${r.grant}", ${r.clusters.length} clusters) is ${policySize(r.trustPolicy)} characters; AWS allows ${limits.trustPolicy}: ${suggestion}${TRUST_REMEDIES[r.path]}.`,
+        );
 }
 
 /** The pull role's trust for the grant's path (facts.md, paths 2 to 4). */
@@ -204,13 +341,28 @@ const TRUST_REMEDIES: Record<AccessPath, string> = {
 const REMEDIES: Record<PolicyKind, string> = {
     "trust policy": TRUST_REMEDIES.federation,
     "role policy": "split the grant's repositories into two grants",
-    "repository policy": "name the repository in fewer grants, or give clusters fewer node roles",
+    "repository policy": 'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
     "lifecycle policy": "shorten the lifecycle rules",
 };
 
-/** Messages for every document over its limit, each with the number, the limit and a remedy. */
+/** Messages for every document and count over its limit, each with the number, the limit and a remedy. */
 export function oversizedPolicies(plan: RegistryPlan): string[] {
-    return plan.sizes
-        .filter((s) => s.size > s.limit)
-        .map((s) => `the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${s.path ? TRUST_REMEDIES[s.path] : REMEDIES[s.kind]}.`);
+    return [...plan.overBudget];
+}
+
+/** Checks quota overrides: known keys, whole numbers no lower than AWS's defaults' floor of 1. */
+export function checkLimits(problems: Problems, path: string, value: unknown): void {
+    if (value === undefined) {
+        return;
+    }
+    const limits = asRecord(problems, path, value, Object.keys(DEFAULT_LIMITS).join(", "));
+    if (!limits) {
+        return;
+    }
+    checkKnownKeys(problems, path, limits, Object.keys(DEFAULT_LIMITS));
+    for (const key of Object.keys(DEFAULT_LIMITS)) {
+        if (limits[key] !== undefined) {
+            checkIntegerInRange(problems, `${path}.${key}`, limits[key], 1, 1_000_000);
+        }
+    }
 }

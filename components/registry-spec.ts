@@ -25,7 +25,7 @@ import {
     stringField,
     stringItem,
 } from "./validation";
-import { accountIdOfArn, ACCESS_PATHS, DEFAULT_ACCESS_PATH } from "./names";
+import { accountIdOfArn, ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS, pullRoleName } from "./names";
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
@@ -91,6 +91,16 @@ export interface GrantSpec {
     readonly repositories: readonly string[];
     /** `federation` (default), `chaining` or `podIdentity`: how the workloads reach the pull role. */
     readonly path?: string;
+    /**
+     * Split the grant's clusters across this many pull roles when one trust
+     * policy cannot hold them all (see `shardOf`). Default 1. Each cluster's
+     * workloads of the grant must say the same number.
+     */
+    readonly shards?: number;
+    /** Allow `*` and `?` in serviceAccounts (matched with StringLike). Default false: exact names only. */
+    readonly allowPatterns?: boolean;
+    /** Allow patterns that admit every service account of a cluster (`*` / `*`). Default false. */
+    readonly allowEveryServiceAccount?: boolean;
 }
 
 export interface RegistrySpec {
@@ -129,7 +139,10 @@ const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleA
 const CLUSTER_ROLE_KEYS = ["grant", "path", "roleArn"];
 const EKS_CLUSTER_ARN = /^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REPOSITORY_KEYS = ["name", "imageTagMutability", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
-const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path"];
+const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path", "shards", "allowPatterns", "allowEveryServiceAccount"];
+/** A namespace or service-account pattern: lowercase RFC 1123 characters and IAM's wildcards. */
+const NAMESPACE_PATTERN = /^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/;
+const SERVICE_ACCOUNT_PATTERN = /^[a-z0-9*?]([-.a-z0-9*?]*[a-z0-9*?])?$/;
 const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
 
 /**
@@ -165,6 +178,12 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
     const clusters = new Map(spec.clusters.map((c) => [c.name, c]));
     spec.grants.forEach((grant, i) => {
         const path = grant.path ?? DEFAULT_ACCESS_PATH;
+        grant.clusters.forEach((name, j) => {
+            const cluster = clusters.get(name);
+            if (cluster && (grant.shards ?? 1) > 1 && !cluster.clusterArn) {
+                problems.add(`grants[${i}].clusters[${j}]`, name, `has no clusterArn, which grant "${grant.name}" (shards ${grant.shards}) needs to tell which of its roles serves that cluster.`);
+            }
+        });
         if (path === "federation") {
             return;
         }
@@ -315,6 +334,17 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
         if (grant.path !== undefined) {
             checkOneOf(problems, `${at}.path`, grant.path, ACCESS_PATHS);
         }
+        if (grant.shards !== undefined) {
+            checkIntegerInRange(problems, `${at}.shards`, grant.shards, 1, MAX_SHARDS);
+            if (typeof grant.name === "string" && typeof grant.shards === "number" && grant.shards > 1 && pullRoleName(grant.name, grant.shards - 1).length > IAM_ROLE_NAME_MAX_LENGTH) {
+                problems.add(`${at}.shards`, grant.shards, `makes the role name "${pullRoleName(grant.name, grant.shards - 1)}" longer than IAM's ${IAM_ROLE_NAME_MAX_LENGTH} characters: use a shorter grant name.`);
+            }
+        }
+        for (const flag of ["allowPatterns", "allowEveryServiceAccount"]) {
+            if (grant[flag] !== undefined) {
+                checkBoolean(problems, `${at}.${flag}`, grant[flag]);
+            }
+        }
         validateReferences(problems, `${at}.clusters`, grant.clusters, clusterNames, "cluster", "clusters");
         validateReferences(problems, `${at}.repositories`, grant.repositories, repositoryNames, "repository", "repositories");
         const accounts = asArray(problems, `${at}.serviceAccounts`, grant.serviceAccounts, "{ namespace, name } service accounts");
@@ -329,8 +359,17 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                     return;
                 }
                 checkKnownKeys(problems, saAt, ref, SERVICE_ACCOUNT_KEYS);
-                checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
-                checkServiceAccountName(problems, `${saAt}.name`, ref.name);
+                const patterned = [ref.namespace, ref.name].some((v) => typeof v === "string" && /[*?]/.test(v));
+                if (!patterned) {
+                    checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
+                    checkServiceAccountName(problems, `${saAt}.name`, ref.name);
+                } else if (grant.allowPatterns !== true) {
+                    problems.add(saAt, `${String(ref.namespace)}/${String(ref.name)}`, "is a pattern, and patterns admit service accounts nobody listed: name the service accounts exactly, or set allowPatterns: true on the grant to match with StringLike.");
+                } else if (typeof ref.namespace !== "string" || !NAMESPACE_PATTERN.test(ref.namespace) || typeof ref.name !== "string" || !SERVICE_ACCOUNT_PATTERN.test(ref.name)) {
+                    problems.add(saAt, `${String(ref.namespace)}/${String(ref.name)}`, "is not a valid pattern: use lowercase letters, digits, '-' (and '.' in names) with the wildcards '*' and '?'.");
+                } else if (/^\*+$/.test(ref.namespace) && /^\*+$/.test(ref.name) && grant.allowEveryServiceAccount !== true) {
+                    problems.add(saAt, `${ref.namespace}/${ref.name}`, "admits every service account of every namespace of the grant's clusters: narrow it, or set allowEveryServiceAccount: true on the grant if that is really meant.");
+                }
             });
             checkUnique(problems, `${at}.serviceAccounts`, accounts, (a) => pairField(a, "namespace", "name"), "service account");
         }

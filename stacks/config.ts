@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { validateWorkloads, WorkloadSpec } from "../components/cluster-spec";
 import { GrantSpec, RepositorySpec } from "../components/registry-spec";
+import { checkLimits } from "../components/registry-plan";
 import {
     asArray,
     asRecord,
@@ -224,12 +225,16 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
 export interface EcrStackConfig {
     /** Fully qualified names of the EKS stacks to read (`org/project/stack`). */
     readonly clusterStacks: readonly string[];
+    /** Quota overrides for an account that raised its quotas. */
+    readonly limits?: Record<string, number>;
+    /** `roles` (default) or `accounts`. */
+    readonly nodePullScope?: string;
     readonly repositories: readonly RepositorySpec[];
     readonly grants: readonly GrantSpec[];
     readonly tags: Readonly<Record<string, string>>;
 }
 
-const ECR_KEYS = ["program", "clusterStacks", "repositories", "grants", "tags"];
+const ECR_KEYS = ["program", "clusterStacks", "repositories", "grants", "limits", "nodePullScope", "tags"];
 
 /**
  * Checks the keys the ECR stack reads itself. Repositories and grants are
@@ -264,8 +269,16 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
             }
         }
     }
+    const limits = read("limits");
+    checkLimits(problems, "limits", limits);
+    const nodePullScope = read("nodePullScope");
+    if (nodePullScope !== undefined) {
+        checkOneOf(problems, "nodePullScope", nodePullScope, ["roles", "accounts"]);
+    }
     return {
         clusterStacks: stacks,
+        limits: limits as Record<string, number> | undefined,
+        nodePullScope: nodePullScope as string | undefined,
         repositories: (repositories ?? []) as RepositorySpec[],
         grants: (read("grants") ?? []) as GrantSpec[],
         tags: (tagRecord ?? {}) as Record<string, string>,

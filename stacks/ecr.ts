@@ -12,7 +12,8 @@ import {
     readEksStackOutputs,
     ReferencedCluster,
 } from "../components/contract";
-import { partitionOfRegion, pullRoleArn } from "../components/names";
+import { partitionOfRegion, pullRoleArnForCluster } from "../components/names";
+import { ClusterSpec, GrantSpec } from "../components/registry-spec";
 import { RegistryAccess } from "../components/registry-access";
 import { validateRegistrySpec } from "../components/registry-spec";
 import { configKey, Problems, ValidationError } from "../components/validation";
@@ -50,7 +51,9 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     // Workloads are checked against grants only once both sides are sound.
     if (configProblems.list.length === 0 && referenceProblems.length === 0) {
         const crossProblems = new Problems((path) => path);
-        checkWorkloadsAgainstGrants(referenced, settings.grants, (grant) => pullRoleArn({ partition, registryAccountId, grant }), crossProblems);
+        const roleArnOf = (grant: GrantSpec, cluster: ClusterSpec) =>
+            pullRoleArnForCluster({ partition, registryAccountId, grant: grant.name, shards: grant.shards ?? 1, clusterArn: cluster.clusterArn ?? "" });
+        checkWorkloadsAgainstGrants(referenced, settings.grants, roleArnOf, crossProblems);
         referenceProblems.push(...crossProblems.list);
     }
     const all = [...configProblems.list, ...referenceProblems];
@@ -63,6 +66,8 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
         region: region.region,
         partition,
         ...spec,
+        limits: settings.limits,
+        nodePullScope: settings.nodePullScope,
         tags: Object.keys(settings.tags).length > 0 ? { ...settings.tags } : undefined,
     });
 

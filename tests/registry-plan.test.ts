@@ -3,6 +3,14 @@ import { expect } from "chai";
 import { POD_IDENTITY_TAGS, policySize } from "../components/policies";
 import { oversizedPolicies, planRegistry, RegistryContext, RegistryPlan } from "../components/registry-plan";
 import { ClusterSpec, GrantSpec, RegistrySpec } from "../components/registry-spec";
+import { shardOf } from "../components/names";
+
+const RAISE = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';
+const TRUST_REMEDY = {
+    federation: `list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE}`,
+    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE}`,
+    chaining: `split the grant's clusters into two grants, or ${RAISE}`,
+} as const;
 import { allows, Request, roleSession, webIdentity } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the helpers below check its shape.
@@ -363,7 +371,7 @@ describe("planRegistry", () => {
             expect(trust.size).to.be.greaterThan(2048);
             expect(trust.size).to.equal(policySize(p.roles[0].trustPolicy));
             expect(oversizedPolicies(p)).to.deep.equal([
-                `the trust policy of ecr-pull-big is ${trust.size} characters; AWS allows 2048: list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
+                `the trust policy of ecr-pull-big (grant "big", 6 clusters) is ${trust.size} characters; AWS allows 2048: list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
             ]);
         });
 
@@ -697,25 +705,88 @@ describe("oversized trust policies: the remedy fits the grant's path", () => {
         };
     }
 
-    it("tells an oversized Pod Identity trust to list fewer clusters or namespaces, or switch to chaining", () => {
-        const plan = planRegistry(bigGrant("podIdentity", 3, 2), CONTEXT);
-        const [message] = oversizedPolicies(plan);
-        const size = plan.sizes.find((s) => s.kind === "trust policy")!.size;
-        expect(size).to.be.greaterThan(2048);
-        expect(message).to.equal(
-            `the trust policy of ecr-pull-big is ${size} characters; AWS allows 2048: list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
-        );
+    const clusterOf = (plan: RegistryPlan, cluster: string) => plan.roles.find((r) => r.clusters.includes(cluster))!.roleName;
+    const arnOf = (i: number) => `arn:aws:eks:eu-west-1:444455556666:cluster/c${i}`;
+    const withShards = (spec: RegistrySpec, shards: number): RegistrySpec => ({ ...spec, grants: spec.grants.map((g) => ({ ...g, shards })) });
+    const fits = (spec: RegistrySpec) => oversizedPolicies(planRegistry(spec, CONTEXT)).length === 0;
+
+    it("tells an oversized grant how many shards make every role fit, and which clusters that moves", () => {
+        for (const [path, clusters, namespaces] of [
+            ["podIdentity", 3, 2],
+            ["chaining", 40, 1],
+            ["federation", 25, 1],
+        ] as const) {
+            const spec = bigGrant(path, clusters, namespaces);
+            const plan = planRegistry(spec, CONTEXT);
+            const size = plan.sizes.find((x) => x.kind === "trust policy")!.size;
+            // The smallest number of shards that fits, found independently of the message.
+            let needed = 2;
+            while (!fits(withShards(spec, needed))) {
+                needed++;
+            }
+            const moved = spec.grants[0].clusters.filter((_, i) => shardOf(arnOf(i), needed) !== 0).sort();
+            const shown = moved.length <= 5 ? moved.join(", ") : `${moved.slice(0, 5).join(", ")} and ${moved.length - 5} more`;
+            expect(oversizedPolicies(plan), path).to.deep.equal([
+                `the trust policy of ecr-pull-big (grant "big", ${clusters} clusters) is ${size} characters; AWS allows 2048: set shards: ${needed} on grant "big" (in ecrpull:grants, and on its workloads in each cluster's ecrpull:workloads), which moves the workloads of ${moved.length} of its ${clusters} clusters to another pull role (${shown}); or ${TRUST_REMEDY[path]}.`,
+            ]);
+            expect(fits(withShards(spec, needed - 1)), `${path}: ${needed - 1} shards would not do`).to.equal(false);
+        }
     });
 
-    it("tells an oversized chaining trust to split the grant, and shows chaining holds many more clusters than federation", () => {
-        const chained = planRegistry(bigGrant("chaining", 25, 1), CONTEXT);
-        expect(oversizedPolicies(chained)).to.deep.equal([]);
-        const federated = planRegistry(bigGrant("federation", 25, 1), CONTEXT);
-        expect(oversizedPolicies(federated)).to.have.length(1);
-        const tooMany = planRegistry(bigGrant("chaining", 40, 1), CONTEXT);
-        const size = tooMany.sizes.find((s) => s.kind === "trust policy")!.size;
-        expect(oversizedPolicies(tooMany)).to.deep.equal([
-            `the trust policy of ecr-pull-big is ${size} characters; AWS allows 2048: split the grant's clusters into two grants, or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096.`,
-        ]);
+    it("splits a grant deterministically: every shard within the limit, each cluster on the role shardOf names", () => {
+        let shards = 2;
+        while (!fits(withShards(bigGrant("federation", 25, 1), shards))) {
+            shards++;
+        }
+        const spec = withShards(bigGrant("federation", 25, 1), shards);
+        const plan = planRegistry(spec, CONTEXT);
+        expect(oversizedPolicies(plan)).to.deep.equal([]);
+        for (const role of plan.roles) {
+            expect(policySize(role.trustPolicy)).to.be.at.most(2048);
+        }
+        spec.grants[0].clusters.forEach((name, i) => {
+            const shard = shardOf(arnOf(i), shards);
+            expect(clusterOf(plan, name)).to.equal(shard === 0 ? "ecr-pull-big" : `ecr-pull-big.${shard}`);
+        });
+        expect(planRegistry(spec, CONTEXT)).to.deep.equal(plan);
+    });
+
+    it("adding or removing a cluster of a packed grant moves no other cluster to another role", () => {
+        const before = planRegistry(withShards(bigGrant("chaining", 30, 1), 4), CONTEXT);
+        const grown = planRegistry(withShards(bigGrant("chaining", 31, 1), 4), CONTEXT);
+        const shrunk = planRegistry(withShards(bigGrant("chaining", 29, 1), 4), CONTEXT);
+        for (let i = 0; i < 29; i++) {
+            const name = `acme/ecrpull/eks-${i}`;
+            expect(clusterOf(grown, name), name).to.equal(clusterOf(before, name));
+            expect(clusterOf(shrunk, name), name).to.equal(clusterOf(before, name));
+        }
+    });
+
+    it("refuses, with the remedy, a grant no number of shards can fit: one cluster with too many service accounts", () => {
+        const spec = bigGrant("federation", 1, 1);
+        const many = { ...spec, grants: [{ ...spec.grants[0], serviceAccounts: Array.from({ length: 60 }, (_, i) => ({ namespace: "ns", name: `sa-${i}` })) }] };
+        const plan = planRegistry(many, CONTEXT);
+        const size = plan.sizes.find((x) => x.kind === "trust policy")!.size;
+        expect(oversizedPolicies(plan)).to.deep.equal([`the trust policy of ecr-pull-big (grant "big", 1 clusters) is ${size} characters; AWS allows 2048: ${TRUST_REMEDY.federation}.`]);
+        // An account that raised its quota says so, and the same grant fits.
+        expect(oversizedPolicies(planRegistry(many, { ...CONTEXT, limits: { trustPolicy: 4096 } }))).to.deep.equal([]);
+    });
+
+    it("counts OIDC providers and roles against the account's quotas", () => {
+        const federated = bigGrant("federation", 101, 1);
+        const split = withShards(federated, 64);
+        const plan = planRegistry(split, CONTEXT);
+        expect(plan.counts.oidcProviders).to.deep.equal({ count: 101, limit: 100 });
+        expect(oversizedPolicies(plan)).to.include(
+            'the registry account would hold 101 OIDC providers (one per cluster of a federated grant); the quota is 100: raise the IAM quota "OpenID Connect providers per account" (up to 700) and set limits.oidcProviders, or switch grants to path "chaining" or "podIdentity", which need none (federated: big).',
+        );
+        const raised = planRegistry(split, { ...CONTEXT, limits: { oidcProviders: 700, roles: 10 } });
+        expect(raised.counts.roles.count).to.be.greaterThan(10);
+        expect(oversizedPolicies(raised).filter((m) => m.includes("OIDC providers"))).to.deep.equal([]);
+        expect(oversizedPolicies(raised)).to.include(
+            `the registry account would hold ${raised.counts.roles.count} pull roles of this stack; the quota is 10: raise the IAM quota "Roles per account" (up to 5,000) and set limits.roles, or merge grants or lower their shards.`,
+        );
+        // Chaining spends no provider at all.
+        expect(planRegistry(bigGrant("chaining", 101, 1), CONTEXT).counts.oidcProviders.count).to.equal(0);
     });
 });

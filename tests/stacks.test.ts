@@ -373,7 +373,7 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });
         expect(message).to.equal(
-            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", but this registry creates "${pullRole("ci-builders")}": set ecrpull:registryAccountId in stack "${STACK_B}" to this registry's account.`,
+            `Stack "ecr" (ECR program): stack "${STACK_B}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", but this registry creates "${pullRole("ci-builders")}" for that cluster: set ecrpull:registryAccountId in stack "${STACK_B}" to this registry's account.`,
         );
     });
 
@@ -382,7 +382,7 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         const { message } = await ecrError({ [STACK_A]: withoutIssuer, [STACK_B]: outputsB }, { "ecrpull:tags": { team: 7 }, "ecrpull:grant": [] });
         expect(message.split("\n")).to.deep.equal([
             `Stack "ecr" (ECR program): 3 problems:`,
-            `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, tags.`,
+            `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags.`,
             `  - ecrpull:tags.team 7 is not a string: tag values are strings, so quote it (e.g. team: "7").`,
             `  - stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads.`,
         ]);

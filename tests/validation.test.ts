@@ -160,7 +160,7 @@ function runCrossCheck(workload: Partial<WorkloadExport>): void {
         },
     ];
     const problems = new Problems((path) => path);
-    checkWorkloadsAgainstGrants(referenced, baseGrants(), roleArnOf, problems);
+    checkWorkloadsAgainstGrants(referenced, baseGrants(), (grant) => roleArnOf(grant.name), problems);
     problems.throwIfAny(ECR_SUBJECT);
 }
 
@@ -281,7 +281,7 @@ const cases: Case[] = [
                     delete s.grants[0].repositories;
                 },
                 [
-                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories, path.",
+                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories, path, shards, allowPatterns, allowEveryServiceAccount.",
                     "[grants[0].repositories] is missing: set it to a YAML list of repository names.",
                 ],
             ],
@@ -373,7 +373,7 @@ const cases: Case[] = [
             [
                 "key misspelt as grants",
                 (w: Loose[]) => void (w[0] = { namespace: "ci", serviceAccount: "image-builder", grants: "ci-builders" }),
-                ["ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path.", `ecrpull:workloads[0].grant (missing) ${GRANT}`],
+                ["ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path, shards.", `ecrpull:workloads[0].grant (missing) ${GRANT}`],
             ],
             ["unknown path", (w: Loose[]) => void (w[0].path = "irsa"), ['ecrpull:workloads[0].path "irsa" is not one of "federation", "chaining", "podIdentity".']],
             [
@@ -469,7 +469,7 @@ const cases: Case[] = [
                     delete v.repositories;
                 },
                 [
-                    "ecrpull:repositorys is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, tags.",
+                    "ecrpull:repositorys is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags.",
                     'ecrpull:repositories is missing: list the repositories to create, e.g. [{ name: "team-a/api" }].',
                 ],
             ],
@@ -554,7 +554,7 @@ const cases: Case[] = [
                 "roleArn in another registry account",
                 { roleArn: "arn:aws:iam::999988887777:role/ecr-pull-ci-builders" },
                 [
-                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999988887777:role/ecr-pull-ci-builders", but this registry creates "arn:aws:iam::111122223333:role/ecr-pull-ci-builders": set ecrpull:registryAccountId in stack "${EKS_STACK}" to this registry's account.`,
+                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) expects the pull role "arn:aws:iam::999988887777:role/ecr-pull-ci-builders", but this registry creates "arn:aws:iam::111122223333:role/ecr-pull-ci-builders" for that cluster: set ecrpull:registryAccountId in stack "${EKS_STACK}" to this registry's account.`,
                 ],
             ],
             [
@@ -682,7 +682,7 @@ describe("validation", () => {
                     },
                 ],
                 grants,
-                roleArnOf,
+                (grant) => roleArnOf(grant.name),
                 problems,
             );
             expect(problems.list).to.deep.equal([]);
