@@ -54,6 +54,11 @@ export interface RunOptions {
     readonly organization?: string;
 }
 
+/** The resources a failed run registered before it failed (set on the thrown error). */
+export function resourcesBeforeFailure(error: unknown): readonly RecordedResource[] {
+    return (error as { recordedResources?: RecordedResource[] })?.recordedResources ?? [];
+}
+
 export interface ProgramRun<T> {
     /** Stack outputs with every Output resolved (undefined where unknown in a preview). */
     readonly outputs: T;
@@ -183,18 +188,28 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
+    let outputs: unknown;
+    let failure: unknown;
     try {
-        const outputs = await resolveDeep(await program());
-        await pulumi.runtime.disconnect();
-        // Let rejections of the last registrations surface before judging.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (unhandled.length > 0) {
-            throw unhandled[0];
-        }
-        return { outputs: outputs as Resolved<T>, resources: recorded };
-    } finally {
-        process.off("unhandledRejection", onUnhandled);
+        outputs = await resolveDeep(await program());
+    } catch (error) {
+        failure = error;
     }
+    // Wait for every registration in flight, even after a failure, so that
+    // none of them lands on the next run's engine.
+    await pulumi.runtime.disconnect().catch(() => undefined);
+    // Let rejections of the last registrations surface before judging.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off("unhandledRejection", onUnhandled);
+    if (failure !== undefined || unhandled.length > 0) {
+        const error = failure ?? unhandled[0];
+        // What was registered before the failure, for tests that check nothing was created.
+        if (typeof error === "object" && error !== null) {
+            Object.assign(error, { recordedResources: recorded });
+        }
+        throw error;
+    }
+    return { outputs: outputs as Resolved<T>, resources: recorded };
 }
 
 interface Where {
