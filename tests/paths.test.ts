@@ -10,7 +10,7 @@ import { clusterRoleName } from "../components/names";
 import { ValidationError } from "../components/validation";
 import { RecordedResource } from "../scripts/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
-import { allows, PULL_ACTIONS, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
+import { allows, podIdentitySession, PULL_ACTIONS, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, GRANTS, ISSUER_B, REGION, registry, REGISTRY_ACCOUNT, STACK_A, STACK_B } from "./support/fixtures";
 
 const pullRole = (grant: string) => `arn:aws:iam::${REGISTRY_ACCOUNT}:role/ecr-pull-${grant}`;
@@ -31,20 +31,6 @@ const inlinePolicyOf = (resources: readonly RecordedResource[], role: RecordedRe
     return policy.inputs.policy as string;
 };
 
-/** A Pod Identity session as EKS makes it: the association role, tagged with the pod's cluster, namespace and service account. */
-function podIdentitySession(roleArn: string, cluster: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
-    return {
-        principalType: "AWS",
-        principal: roleArn,
-        action,
-        context: {
-            "aws:PrincipalArn": roleArn,
-            "aws:RequestTag/eks-cluster-arn": cluster,
-            "aws:RequestTag/kubernetes-namespace": namespace,
-            "aws:RequestTag/kubernetes-service-account": serviceAccount,
-        },
-    };
-}
 
 describe("access paths", () => {
     let run: TwoStackRun;

@@ -18,7 +18,7 @@ import {
     sidSuffix,
     webIdentityTrustPolicy,
 } from "../components/policies";
-import { allows, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
+import { allows, podIdentitySession, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the tests check its shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -305,20 +305,6 @@ describe("policies", () => {
             { namespace: "ml", name: "scorer" },
         ];
 
-        /** The request EKS Pod Identity makes: a session of the association role, with its session tags. */
-        function podSession(roleArn: string, cluster: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
-            return {
-                principalType: "AWS",
-                principal: roleArn,
-                action,
-                context: {
-                    "aws:PrincipalArn": roleArn,
-                    [POD_IDENTITY_TAGS.clusterArn]: cluster,
-                    [POD_IDENTITY_TAGS.namespace]: namespace,
-                    [POD_IDENTITY_TAGS.serviceAccount]: serviceAccount,
-                },
-            };
-        }
 
         it("the session tags are the three EKS Pod Identity sets", () => {
             expect(POD_IDENTITY_TAGS).to.deep.equal({
@@ -371,38 +357,38 @@ describe("policies", () => {
                 ]) {
                     for (const sa of serviceAccounts) {
                         for (const action of ["sts:AssumeRole", "sts:TagSession"]) {
-                            expect(allows(json, podSession(role, cluster, sa.namespace, sa.name, action)), `${cluster} ${sa.namespace}/${sa.name} ${action}`).to.equal(true);
+                            expect(allows(json, podIdentitySession(role, cluster, sa.namespace, sa.name, action)), `${cluster} ${sa.namespace}/${sa.name} ${action}`).to.equal(true);
                         }
                     }
                 }
             });
 
             it("refuses another namespace, even one whose service-account names are granted elsewhere", () => {
-                expect(allows(json, podSession(podRoleA, clusterA, "default", "trainer"))).to.equal(false);
-                expect(allows(json, podSession(podRoleA, clusterA, "batch", "trainer"))).to.equal(false);
-                expect(allows(json, podSession(podRoleA, clusterA, "ml", "runner"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, clusterA, "default", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, clusterA, "batch", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, clusterA, "ml", "runner"))).to.equal(false);
             });
 
             it("refuses another service account in a granted namespace", () => {
-                expect(allows(json, podSession(podRoleA, clusterA, "ml", "default"))).to.equal(false);
-                expect(allows(json, podSession(podRoleB, clusterB, "batch", "runner-2"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, clusterA, "ml", "default"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleB, clusterB, "batch", "runner-2"))).to.equal(false);
             });
 
             it("refuses another cluster ARN, including the other granted cluster's through this cluster's role", () => {
-                expect(allows(json, podSession(podRoleA, "arn:aws:eks:eu-west-1:444455556666:cluster/apps-c", "ml", "trainer"))).to.equal(false);
-                expect(allows(json, podSession(podRoleA, clusterB, "ml", "trainer"))).to.equal(false);
-                expect(allows(json, podSession(podRoleB, clusterA, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, "arn:aws:eks:eu-west-1:444455556666:cluster/apps-c", "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleA, clusterB, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession(podRoleB, clusterA, "ml", "trainer"))).to.equal(false);
             });
 
             it("refuses a role of another account, and another role of a granted account, even with the right tags", () => {
-                expect(allows(json, podSession("arn:aws:iam::999988887777:role/ecr-podid-ml-aaaaaa", clusterA, "ml", "trainer"))).to.equal(false);
-                expect(allows(json, podSession("arn:aws:iam::444455556666:role/admin", clusterA, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession("arn:aws:iam::999988887777:role/ecr-podid-ml-aaaaaa", clusterA, "ml", "trainer"))).to.equal(false);
+                expect(allows(json, podIdentitySession("arn:aws:iam::444455556666:role/admin", clusterA, "ml", "trainer"))).to.equal(false);
             });
 
             it("refuses a session without the tags, and any other action", () => {
                 expect(allows(json, roleSession(podRoleA, "sts:AssumeRole"))).to.equal(false);
                 for (const action of ["sts:AssumeRoleWithWebIdentity", "ecr:BatchGetImage", "iam:PassRole"]) {
-                    expect(allows(json, podSession(podRoleA, clusterA, "ml", "trainer", action)), action).to.equal(false);
+                    expect(allows(json, podIdentitySession(podRoleA, clusterA, "ml", "trainer", action)), action).to.equal(false);
                 }
             });
 

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 
-import { POD_IDENTITY_TAGS, policySize } from "../components/policies";
+import { policySize } from "../components/policies";
 import { oversizedPolicies, planRegistry, RegistryContext, RegistryPlan } from "../components/registry-plan";
 import { ClusterSpec, GrantSpec, RegistrySpec } from "../components/registry-spec";
 import { shardOf } from "../components/names";
+import { allows, podIdentitySession, roleSession, webIdentity } from "./support/iam";
 
 const RAISE = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';
 const TRUST_REMEDY = {
@@ -11,7 +12,6 @@ const TRUST_REMEDY = {
     podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE}`,
     chaining: `split the grant's clusters into two grants, or ${RAISE}`,
 } as const;
-import { allows, Request, roleSession, webIdentity } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the helpers below check its shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -494,19 +494,6 @@ describe("planRegistry", () => {
             grants: s.grants.map((g) => (g.name === grant ? { ...g, path } : g)),
         });
 
-        function podSession(roleArn: string, cluster: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
-            return {
-                principalType: "AWS",
-                principal: roleArn,
-                action,
-                context: {
-                    "aws:PrincipalArn": roleArn,
-                    [POD_IDENTITY_TAGS.clusterArn]: cluster,
-                    [POD_IDENTITY_TAGS.namespace]: namespace,
-                    [POD_IDENTITY_TAGS.serviceAccount]: serviceAccount,
-                },
-            };
-        }
 
         let paths: RegistryPlan;
         const pathRole = (grant: string) => paths.roles.find((r) => r.grant === grant)!;
@@ -559,18 +546,18 @@ describe("planRegistry", () => {
                 [POD_B, ARN_B],
             ]) {
                 for (const sa of ML_ACCOUNTS) {
-                    expect(allows(trust, podSession(role, cluster, sa.namespace, sa.name)), `${cluster} ${sa.namespace}/${sa.name}`).to.equal(true);
-                    expect(allows(trust, podSession(role, cluster, sa.namespace, sa.name, "sts:TagSession"))).to.equal(true);
+                    expect(allows(trust, podIdentitySession(role, cluster, sa.namespace, sa.name)), `${cluster} ${sa.namespace}/${sa.name}`).to.equal(true);
+                    expect(allows(trust, podIdentitySession(role, cluster, sa.namespace, sa.name, "sts:TagSession"))).to.equal(true);
                 }
             }
             // crossed cluster and role, another namespace or service account, another grant's role, no tags
-            expect(allows(trust, podSession(POD_A, ARN_B, "ml", "trainer"))).to.equal(false);
-            expect(allows(trust, podSession(POD_B, ARN_A, "ml", "trainer"))).to.equal(false);
-            expect(allows(trust, podSession(POD_A, ARN_A, "batch", "trainer"))).to.equal(false);
-            expect(allows(trust, podSession(POD_A, ARN_A, "ml", "runner"))).to.equal(false);
-            expect(allows(trust, podSession(POD_A, ARN_A, "payments", "deployer"))).to.equal(false);
-            expect(allows(trust, podSession(POD_PAYMENTS_A, ARN_A, "ml", "trainer"))).to.equal(false);
-            expect(allows(trust, podSession(CHAIN_ML_A, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_A, ARN_B, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_B, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_A, ARN_A, "batch", "trainer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_A, ARN_A, "ml", "runner"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_A, ARN_A, "payments", "deployer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(POD_PAYMENTS_A, ARN_A, "ml", "trainer"))).to.equal(false);
+            expect(allows(trust, podIdentitySession(CHAIN_ML_A, ARN_A, "ml", "trainer"))).to.equal(false);
             expect(allows(trust, roleSession(POD_A, "sts:AssumeRole"))).to.equal(false);
         });
 

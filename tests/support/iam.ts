@@ -143,3 +143,18 @@ export const WRITE_ACTIONS = [
 ];
 
 export const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+
+/** A Pod Identity session as EKS makes it: the association role, tagged with the pod's cluster, namespace and service account. */
+export function podIdentitySession(roleArn: string, clusterArn: string, namespace: string, serviceAccount: string, action = "sts:AssumeRole"): Request {
+    return {
+        principalType: "AWS",
+        principal: roleArn,
+        action,
+        context: {
+            "aws:PrincipalArn": roleArn,
+            "aws:RequestTag/eks-cluster-arn": clusterArn,
+            "aws:RequestTag/kubernetes-namespace": namespace,
+            "aws:RequestTag/kubernetes-service-account": serviceAccount,
+        },
+    };
+}
