@@ -159,29 +159,32 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     // The Mocks interface does not see parents or resource options; the
     // monitor's request does, so read them there before the mock runs.
     const monitor = pulumi.runtime.getMonitor() as any;
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: (err: any, res: any) => void) => {
-        pending.set(`${req.getType()}::${req.getName()}`, {
-            type: req.getType(),
-            name: req.getName(),
-            parent: req.getParent(),
-            provider: req.getProvider(),
-            custom: req.getCustom(),
-            retainOnDelete: req.getRetainondelete?.() ?? false,
-            protect: req.getProtect?.() ?? false,
-            dependsOn: req.getDependenciesList(),
-        });
-        return register(req, (err: any, res: any) => {
-            if (res) {
-                const urn: string = res.getUrn();
-                const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
-                if (entry) {
-                    (entry as { urn: string }).urn = urn;
+    // Registrations (creates) and reads (stack references) alike.
+    for (const method of ["registerResource", "readResource"] as const) {
+        const original = monitor[method].bind(monitor);
+        monitor[method] = (req: any, callback: (err: any, res: any) => void) => {
+            pending.set(`${req.getType()}::${req.getName()}`, {
+                type: req.getType(),
+                name: req.getName(),
+                parent: req.getParent(),
+                provider: req.getProvider(),
+                custom: true,
+                retainOnDelete: req.getRetainondelete?.() ?? false,
+                protect: req.getProtect?.() ?? false,
+                dependsOn: req.getDependenciesList?.() ?? [],
+            });
+            return original(req, (err: any, res: any) => {
+                if (res) {
+                    const urn: string = res.getUrn();
+                    const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
+                    if (entry) {
+                        (entry as { urn: string }).urn = urn;
+                    }
                 }
-            }
-            callback(err, res);
-        });
-    };
+                callback(err, res);
+            });
+        };
+    }
 
     // A resource whose inputs fail (a check inside an apply) rejects a promise
     // nobody awaits; the CLI fails the update on it, and so does this runner.

@@ -33,8 +33,14 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     const unreadable: string[] = [];
     const referenceProblems: string[] = [];
     for (const stackName of settings.clusterStacks) {
-        const problems = new Problems((path) => `stack "${stackName}" output ${path}`);
+        const problems = new Problems((path) => (path ? `stack "${stackName}" output ${path}` : `stack "${stackName}" outputs`));
         const values = await readStackOutputs(stackName);
+        if (values === "unknown") {
+            problems.raw("", "are not known in this preview: preview again once that stack's update has finished, so that its outputs can be checked.");
+            unreadable.push(stackName);
+            referenceProblems.push(...problems.list);
+            continue;
+        }
         const cluster = readEksStackOutputs(stackName, values, problems);
         if (cluster) {
             referenced.push(cluster);
@@ -85,8 +91,13 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
  * values: none of the contract's values is sensitive, and the documents built
  * from them must be readable in previews.
  */
-async function readStackOutputs(stackName: string): Promise<Record<string, unknown>> {
+async function readStackOutputs(stackName: string): Promise<Record<string, unknown> | "unknown"> {
     const reference = new pulumi.StackReference(stackName);
+    // In a preview, a reference whose outputs are not known yet has no values
+    // at all; that is not the same as a stack that lacks them.
+    if (!(await (reference.outputs as unknown as { isKnown: Promise<boolean> }).isKnown)) {
+        return "unknown";
+    }
     const values: Record<string, unknown> = {};
     for (const key of EKS_OUTPUT_KEYS) {
         const details = await reference.getOutputDetails(key);
