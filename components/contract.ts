@@ -64,7 +64,7 @@ export interface EcrStackOutputs {
     readonly region: string;
     /** Repository name to `<account>.dkr.ecr.<region>.amazonaws.com/<name>`. */
     readonly repositoryUrls: Readonly<Record<string, string>>;
-    /** Grant name to the ARN of its pull role. */
+    /** Grant name to the ARN of its pull role; `<grant>.<shard>` for the further roles of a sharded grant. */
     readonly pullRoleArns: Readonly<Record<string, string>>;
     /** Issuer URL to the ARN of its OIDC provider in the registry account. */
     readonly oidcProviderArns: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { partitionOfRegion, STS_AUDIENCE } from "./names";
+import { partitionOfRegion, PULL_ROLE_NAME_PREFIX, STS_AUDIENCE } from "./names";
 import { PullRepository } from "./pull-repository";
 import { PullRole } from "./pull-role";
 import { checkLimits, oversizedPolicies, planRegistry, QuotaLimits, RegistryPlan } from "./registry-plan";
@@ -63,6 +63,14 @@ export class RegistryAccess extends pulumi.ComponentResource {
             limits: args.limits,
             nodePullScope: args.nodePullScope,
         });
+        // Same-account requests need only the identity policy (facts.md, path 1),
+        // and node roles pull from "*": repository policies cannot narrow them.
+        for (const cluster of args.clusters.filter((c) => c.accountId === args.registryAccountId)) {
+            pulumi.log.warn(
+                `cluster "${cluster.name}" runs in the registry account ${args.registryAccountId}: its node roles' own ECR policy lets them pull every repository of this account, whatever the repository policies say. Run clusters in other accounts for per-repository node pulls.`,
+                this,
+            );
+        }
         const oversized = oversizedPolicies(this.plan);
         if (oversized.length > 0) {
             throw new pulumi.ResourceError(`RegistryAccess "${name}": ${oversized.join(" ")}`, this);
@@ -111,7 +119,8 @@ export class RegistryAccess extends pulumi.ComponentResource {
         );
 
         this.oidcProviderArns = recordOf([...providers.entries()].map(([url, p]) => [url, p.arn]));
-        this.pullRoleArns = recordOf(roles.map((role, i) => [this.plan.roles[i].grant, role.arn]));
+        // Keyed like the role names: `grant` for a grant's first role, `grant.<shard>` for the others.
+        this.pullRoleArns = recordOf(roles.map((role, i) => [this.plan.roles[i].roleName.slice(PULL_ROLE_NAME_PREFIX.length), role.arn]));
         this.repositoryUrls = recordOf(repositories.map((repo, i) => [this.plan.repositories[i].settings.name, repo.url]));
         this.registerOutputs({
             oidcProviderArns: this.oidcProviderArns,
