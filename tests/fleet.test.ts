@@ -4,6 +4,7 @@
  * only its own), growing the fleet moves nobody, patterns are explicit, and a
  * fleet over a quota is refused before anything is created.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { shardOf } from "../components/names";
 import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
@@ -97,6 +98,15 @@ describe("a federated grant split across shards, both stacks wired", function ()
         const policy = run.ecr.resources.find((r) => r.type === "aws:ecr/repositoryPolicy:RepositoryPolicy")!.inputs.policy;
         const grantRoles = JSON.parse(policy).Statement.find((s: { Sid: string }) => s.Sid === "PullByGrantRoles").Condition.ArnEquals["aws:PrincipalArn"];
         expect([...grantRoles].sort()).to.deep.equal(rolesOf(run).map((r) => `arn:aws:iam::${REGISTRY_ACCOUNT}:role/${r.inputs.name}`).sort());
+    });
+
+    it("exports every shard's pull role, keyed like the role names", () => {
+        const exported = run.ecr.outputs.pullRoleArns as Record<string, string>;
+        const expected = Object.fromEntries(
+            rolesOf(run).map((r) => [String(r.inputs.name).replace(/^ecr-pull-/, ""), `arn:aws:iam::${REGISTRY_ACCOUNT}:role/${r.inputs.name}`]),
+        );
+        expect(Object.keys(expected).length).to.be.greaterThan(1);
+        expect(exported).to.deep.equal(expected);
     });
 
     it("adding a cluster moves no other cluster's workloads to another role", async () => {
@@ -220,5 +230,25 @@ describe("a fleet over a registry quota", function () {
         const limits = { oidcProviders: 700, trustPolicy: 4096 };
         const raised = await runEcrStack({ ...registry(clusters, 64), config: { ...registry(clusters, 64).config, "ecrpull:limits": limits } }, references);
         expect(raised.resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")).to.have.length(101);
+    });
+});
+
+describe("a cluster in the registry account", () => {
+    it("is accepted with a warning that its node roles can pull every repository of the account", async () => {
+        const warnings: string[] = [];
+        const warn = pulumi.log.warn;
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => {
+            warnings.push(message);
+        };
+        try {
+            const inRegistry = { ...cluster(0, 1), accountId: REGISTRY_ACCOUNT };
+            inRegistry.config = { ...inRegistry.config, "ecrpull:cluster": { name: "c0", create: false, nodeRoleArns: [`arn:aws:iam::${REGISTRY_ACCOUNT}:role/nodes-c0`] } };
+            await runTwoStacks([inRegistry], registry(1, 1));
+        } finally {
+            (pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn;
+        }
+        expect(warnings).to.deep.equal([
+            `cluster "${stackName(0)}" runs in the registry account ${REGISTRY_ACCOUNT}: its node roles' own ECR policy lets them pull every repository of this account, whatever the repository policies say. Run clusters in other accounts for per-repository node pulls.`,
+        ]);
     });
 });
