@@ -96,7 +96,8 @@ export class RegistryAccess extends pulumi.ComponentResource {
         const roles = this.plan.roles.map(
             (r) =>
                 new PullRole(
-                    `${name}-${r.grant}`,
+                    // `<name>-<grant>`, and `<name>-<grant>.<shard>` for a sharded grant's further roles.
+                    `${name}-${r.roleName.slice(PULL_ROLE_NAME_PREFIX.length)}`,
                     {
                         roleName: r.roleName,
                         trustPolicy: r.trustPolicy,

@@ -204,6 +204,14 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     // Let rejections of the last registrations surface before judging.
     await new Promise((resolve) => setImmediate(resolve));
     process.off("unhandledRejection", onUnhandled);
+    // The engine refuses two resources with one URN; so does this runner.
+    if (failure === undefined) {
+        const seen = new Set<string>();
+        const duplicate = recorded.find((r) => r.urn !== "" && (seen.has(r.urn) || !seen.add(r.urn)));
+        if (duplicate) {
+            failure = new Error(`Duplicate resource URN '${duplicate.urn}'; try giving it a unique name`);
+        }
+    }
     if (failure !== undefined || unhandled.length > 0) {
         const error = failure ?? unhandled[0];
         // What was registered before the failure, for tests that check nothing was created.
