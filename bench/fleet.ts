@@ -167,16 +167,7 @@ export function generateFleet(options: FleetOptions): Fleet {
         }
     }
 
-    const workloadsOf = (cluster: FleetCluster): WorkloadSpec[] =>
-        (grantsOf.get(cluster.stackName) ?? []).flatMap((grant) =>
-            grant.serviceAccounts.map((sa) => ({
-                namespace: sa.namespace,
-                serviceAccount: sa.name,
-                grant: grant.name,
-                path: grant.path ?? "federation",
-                ...((grant.shards ?? 1) > 1 ? { shards: grant.shards } : {}),
-            })),
-        );
+    const workloadsOf = (cluster: FleetCluster): WorkloadSpec[] => (grantsOf.get(cluster.stackName) ?? []).flatMap(workloadsOfGrant);
 
     const byServiceAccount = (a: WorkloadExport, b: WorkloadExport) => {
         const [x, y] = [`${a.namespace}/${a.serviceAccount}`, `${b.namespace}/${b.serviceAccount}`];
@@ -313,15 +304,7 @@ export function largestCluster(fleet: Fleet): FleetCluster {
  * its own; the registry side of this layout is not generated.
  */
 export function everyTenantWorkloads(fleet: Fleet): WorkloadSpec[] {
-    return fleet.grants.flatMap((grant) =>
-        grant.serviceAccounts.map((sa) => ({
-            namespace: sa.namespace,
-            serviceAccount: sa.name,
-            grant: grant.name,
-            path: grant.path ?? "federation",
-            ...((grant.shards ?? 1) > 1 ? { shards: grant.shards } : {}),
-        })),
-    );
+    return fleet.grants.flatMap(workloadsOfGrant);
 }
 
 /** Roles in each cluster account (its clusters' chaining and Pod Identity roles): the busiest account's count. */
@@ -345,4 +328,15 @@ export function clusterAccountLoad(fleet: Fleet): { accountId: string; clusters:
         }
     }
     return busiest;
+}
+
+/** The workloads a cluster runs for a grant: each of its service accounts, with the grant's path and shards. */
+function workloadsOfGrant(grant: GrantSpec): WorkloadSpec[] {
+    return grant.serviceAccounts.map((sa) => ({
+        namespace: sa.namespace,
+        serviceAccount: sa.name,
+        grant: grant.name,
+        path: grant.path ?? "federation",
+        ...((grant.shards ?? 1) > 1 ? { shards: grant.shards } : {}),
+    }));
 }

@@ -5,7 +5,6 @@
 import {
     asArray,
     asRecord,
-    checkAccountId,
     checkGrantName,
     checkKnownKeys,
     checkNamespace,
@@ -92,8 +91,4 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
     }
     // One ServiceAccount can carry one role annotation, so it can belong to one grant only.
     checkUnique(problems, path, workloads, (w) => pairField(w, "namespace", "serviceAccount"), "service account");
-}
-
-export function validateRegistryAccountId(value: unknown, problems: Problems, path = "registryAccountId"): void {
-    checkAccountId(problems, path, value);
 }

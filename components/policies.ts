@@ -180,12 +180,6 @@ export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]):
     };
 }
 
-/** A cluster's roles that chain into a pull role (path 3). */
-export interface ChainingTrustEntry {
-    /** IRSA roles in the cluster's account, one per cluster for the grant. */
-    readonly roleArns: readonly string[];
-}
-
 /**
  * Role chaining (facts.md, path 3): the pull role trusts exactly the
  * cluster-account IRSA roles, with `sts:AssumeRole` and nothing wider. The
