@@ -35,6 +35,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
             problems.add("clusterName", args.clusterName, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
         }
         checkRegion(problems, "region", args.region);
+        // A caller without types (another language, a config value) may pass one ARN as a string.
         (Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns]).forEach((arn, i) =>
             checkRoleArn(problems, `nodeRoleArns[${i}]`, arn),
         );
