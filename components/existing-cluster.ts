@@ -36,9 +36,8 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         }
         checkRegion(problems, "region", args.region);
         // A caller without types (another language, a config value) may pass one ARN as a string.
-        (Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns]).forEach((arn, i) =>
-            checkRoleArn(problems, `nodeRoleArns[${i}]`, arn),
-        );
+        const nodeRoleArns: readonly string[] = Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns as unknown as string];
+        nodeRoleArns.forEach((arn, i) => checkRoleArn(problems, `nodeRoleArns[${i}]`, arn));
         problems.throwIfAny(`ExistingCluster "${name}"`);
 
         const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
@@ -50,7 +49,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
             }
             return normalizeIssuerUrl(issuer);
         });
-        this.nodeRoleArns = pulumi.output([...args.nodeRoleArns].sort());
+        this.nodeRoleArns = pulumi.output([...nodeRoleArns].sort());
         const kubeconfig = pulumi
             .all([cluster.endpoint, cluster.certificateAuthorities])
             .apply(([endpoint, authorities]) => kubeconfigFor(args.clusterName, args.region, endpoint, authorities[0]?.data ?? ""));
