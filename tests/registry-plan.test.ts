@@ -66,6 +66,26 @@ function spec(): RegistrySpec {
     };
 }
 
+/** One grant "big" over the given clusters: two service accounts of namespace ci, one repository. */
+function bigSpec(clusters: ClusterSpec[], path?: string): RegistrySpec {
+    return {
+        clusters,
+        repositories: [{ name: "shared/base" }],
+        grants: [
+            {
+                name: "big",
+                ...(path ? { path } : {}),
+                clusters: clusters.map((c) => c.name),
+                serviceAccounts: [
+                    { namespace: "ci", name: "image-builder" },
+                    { namespace: "ci", name: "image-scanner" },
+                ],
+                repositories: ["shared/base"],
+            },
+        ],
+    };
+}
+
 const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v as string]);
 
 /**
@@ -351,21 +371,7 @@ describe("planRegistry", () => {
                 issuerUrl: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i).repeat(32)}`,
                 nodeRoleArns: [],
             }));
-            const big: RegistrySpec = {
-                clusters,
-                repositories: [{ name: "shared/base" }],
-                grants: [
-                    {
-                        name: "big",
-                        clusters: clusters.map((c) => c.name),
-                        serviceAccounts: [
-                            { namespace: "ci", name: "image-builder" },
-                            { namespace: "ci", name: "image-scanner" },
-                        ],
-                        repositories: ["shared/base"],
-                    },
-                ],
-            };
+            const big = bigSpec(clusters);
             const p = planRegistry(big, CONTEXT);
             const trust = p.sizes.find((s) => s.kind === "trust policy")!;
             expect(trust.size).to.be.greaterThan(2048);
@@ -630,22 +636,7 @@ describe("planRegistry", () => {
                 nodeRoleArns: [],
                 clusterRoles: [{ grant: "big", path: "chaining", roleArn: `arn:aws:iam::444455556666:role/ecr-chain-big-${String(i).padStart(6, "0")}` }],
             }));
-            const big: RegistrySpec = {
-                clusters,
-                repositories: [{ name: "shared/base" }],
-                grants: [
-                    {
-                        name: "big",
-                        path: "chaining",
-                        clusters: clusters.map((c) => c.name),
-                        serviceAccounts: [
-                            { namespace: "ci", name: "image-builder" },
-                            { namespace: "ci", name: "image-scanner" },
-                        ],
-                        repositories: ["shared/base"],
-                    },
-                ],
-            };
+            const big = bigSpec(clusters, "chaining");
             const p = planRegistry(big, CONTEXT);
             expect(p.providers).to.deep.equal([]);
             expect(JSON.parse(p.roles[0].trustPolicy).Statement).to.have.lengthOf(1);
