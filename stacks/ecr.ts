@@ -32,9 +32,11 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     const referenced: ReferencedCluster[] = [];
     const unreadable: string[] = [];
     const referenceProblems: string[] = [];
-    for (const stackName of settings.clusterStacks) {
+    // Read every stack at once: each read is a round trip to the engine.
+    const allValues = await Promise.all(settings.clusterStacks.map(readStackOutputs));
+    for (const [index, stackName] of settings.clusterStacks.entries()) {
         const problems = new Problems((path) => (path ? `stack "${stackName}" output ${path}` : `stack "${stackName}" outputs`));
-        const values = await readStackOutputs(stackName);
+        const values = allValues[index];
         if (values === "unknown") {
             problems.raw("", "are not known in this preview: preview again once that stack's update has finished, so that its outputs can be checked.");
             unreadable.push(stackName);
@@ -98,10 +100,6 @@ async function readStackOutputs(stackName: string): Promise<Record<string, unkno
     if (!(await (reference.outputs as unknown as { isKnown: Promise<boolean> }).isKnown)) {
         return "unknown";
     }
-    const values: Record<string, unknown> = {};
-    for (const key of EKS_OUTPUT_KEYS) {
-        const details = await reference.getOutputDetails(key);
-        values[key] = details.value ?? details.secretValue;
-    }
-    return values;
+    const details = await Promise.all(EKS_OUTPUT_KEYS.map((key) => reference.getOutputDetails(key)));
+    return Object.fromEntries(EKS_OUTPUT_KEYS.map((key, i) => [key, details[i].value ?? details[i].secretValue]));
 }
