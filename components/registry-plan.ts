@@ -228,8 +228,10 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             { kind: "lifecycle policy" as const, owner: r.settings.name, size: policySize(r.lifecyclePolicy), limit: limits.lifecyclePolicy },
         ]),
     ];
-    for (const s of sizes.filter((x) => x.size > x.limit && x.kind !== "trust policy")) {
-        overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+    for (const s of sizes) {
+        if (s.size > s.limit && s.kind !== "trust policy") {
+            overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+        }
     }
 
     const counts = {
@@ -337,9 +339,8 @@ const TRUST_REMEDIES: Record<AccessPath, string> = {
     chaining: `split the grant's clusters into two grants, or ${RAISE_TRUST_QUOTA}`,
 };
 
-/** Remedies, by kind, for a document over its quota. */
-const REMEDIES: Record<PolicyKind, string> = {
-    "trust policy": TRUST_REMEDIES.federation,
+/** Remedies, by kind, for the other documents over their quota (trust policies take TRUST_REMEDIES). */
+const REMEDIES: Record<Exclude<PolicyKind, "trust policy">, string> = {
     "role policy": "split the grant's repositories into two grants",
     "repository policy": 'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
     "lifecycle policy": "shorten the lifecycle rules",

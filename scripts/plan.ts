@@ -13,7 +13,8 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { POLICY_LIMITS, policySize } from "../components/policies";
+import { policySize } from "../components/policies";
+import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
 import { RecordedResource } from "./mock-engine";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
     const ecrFile = path.resolve(root, argument("--ecr", "Pulumi.ecr.yaml"));
     const ecrConfig = readStackConfig(ecrFile);
     const region = String(ecrConfig["aws:region"] ?? "us-east-1");
+    // Registry documents are measured against the limits the ecr stack plans with, raised ones included.
+    const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
     const clusterStacks = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
 
     const out: string[] = [];
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
             for (const role of clusterRoles) {
                 const policy = run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-assume`)!;
                 out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
-                out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), POLICY_LIMITS.trustPolicy));
+                out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), DEFAULT_LIMITS.trustPolicy));
             }
             out.push("");
         }
@@ -158,8 +161,8 @@ async function main(): Promise<void> {
     for (const role of inputsOf("aws:iam/role:Role")) {
         const policy = inputsOf("aws:iam/rolePolicy:RolePolicy").find((p) => p.parent === role.parent)!;
         out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
-        sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), POLICY_LIMITS.trustPolicy));
-        sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), POLICY_LIMITS.inlineRolePolicies));
+        sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), limits.trustPolicy));
+        sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), limits.rolePolicy));
     }
     out.push("", "  Repositories and their policies:");
     for (const repository of inputsOf("aws:ecr/repository:Repository")) {
@@ -175,11 +178,11 @@ async function main(): Promise<void> {
         out.push(`    ${name} (${settings})`);
         if (policy) {
             out.push(indentJson(policy.inputs.policy));
-            sizes.push(sizeLine("repository policy", name, policySize(policy.inputs.policy), POLICY_LIMITS.repositoryPolicy));
+            sizes.push(sizeLine("repository policy", name, policySize(policy.inputs.policy), limits.repositoryPolicy));
         } else {
             out.push("        no repository policy: no grant names it, so only this account may pull");
         }
-        sizes.push(sizeLine("lifecycle policy", name, policySize(lifecycle.inputs.policy), POLICY_LIMITS.lifecyclePolicy));
+        sizes.push(sizeLine("lifecycle policy", name, policySize(lifecycle.inputs.policy), limits.lifecyclePolicy));
     }
     out.push("", "  Policy sizes against their AWS limits (characters, white space not counted):", ...sizes);
     out.push("", "  Outputs:");
