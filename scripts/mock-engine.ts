@@ -25,6 +25,10 @@ export interface RecordedResource {
     /** URNs this resource explicitly depends on. */
     readonly dependsOn: readonly string[];
     readonly inputs: Record<string, any>;
+    /** The provider's ID for the resource (custom resources). */
+    readonly id: string;
+    /** What the provider returned: inputs plus computed outputs (inputs only in a preview). */
+    readonly state: Record<string, any>;
 }
 
 /** What AWS knows of an adopted cluster. */
@@ -85,7 +89,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     const recorded: RecordedResource[] = [];
     const { accountId, region } = options;
     const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
-    const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs">>();
+    const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs" | "id" | "state">>();
 
     const mocks: pulumi.runtime.Mocks = {
         call(args) {
@@ -148,6 +152,8 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                 protect: meta?.protect ?? false,
                 dependsOn: meta?.dependsOn ?? [],
                 inputs,
+                id,
+                state,
             });
             return { id, state };
         },
