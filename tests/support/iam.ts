@@ -1,114 +1,11 @@
 /**
- * A small evaluator for the policy documents this package writes, used to
- * test behaviour ("a service account in another namespace cannot assume the
- * role") rather than JSON shapes. It is deliberately exactly as wide as those
- * documents: Allow statements, AWS/Federated/Service principals (an account
- * root matches every principal of its account), `*` wildcards in actions and
- * resources, and the StringEquals, StringLike, ArnEquals and ArnLike
- * operators with IAM's semantics (values of a key are OR-ed, keys and
- * operators AND-ed). Anything else in a document fails the test loudly.
+ * Request builders for tests of the policy documents. The evaluator itself
+ * lives in components/access-evaluator.ts (the access report and the audit
+ * use it too); it is re-exported here so the tests keep one import.
  */
+import { Request } from "../../components/access-evaluator";
 
-export interface Request {
-    /** `AWS` for a role session, `Federated` for web identity, `Service` for a service. */
-    readonly principalType?: "AWS" | "Federated" | "Service";
-    /** Role ARN, OIDC provider ARN or service name. */
-    readonly principal?: string;
-    readonly action: string;
-    readonly resource?: string;
-    /** Condition keys of the request (`aws:PrincipalArn`, `<issuer>:sub`...). */
-    readonly context?: Readonly<Record<string, string>>;
-}
-
-type Values = string | string[];
-interface Statement {
-    Sid?: string;
-    Effect: string;
-    Principal?: Record<string, Values>;
-    Action: Values;
-    Resource?: Values;
-    Condition?: Record<string, Record<string, Values>>;
-}
-
-const list = (v: Values | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-function globToRegExp(pattern: string): RegExp {
-    const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-    return new RegExp(`^${escaped}$`);
-}
-
-const accountOf = (arn: string) => /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
-
-function principalMatches(statement: Statement, request: Request): boolean {
-    if (!statement.Principal) {
-        return true; // identity policy: the principal is whoever holds it
-    }
-    for (const [type, values] of Object.entries(statement.Principal)) {
-        if (!["AWS", "Federated", "Service"].includes(type)) {
-            throw new Error(`evaluator: unsupported principal type ${type}`);
-        }
-        if (type !== request.principalType || request.principal === undefined) {
-            continue;
-        }
-        for (const value of list(values)) {
-            if (value === "*") {
-                return true;
-            }
-            if (value === request.principal) {
-                return true;
-            }
-            const root = /^arn:[^:]+:iam::(\d{12}):root$/.exec(value);
-            if (type === "AWS" && root && accountOf(request.principal) === root[1]) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-function conditionMatches(statement: Statement, request: Request): boolean {
-    for (const [operator, block] of Object.entries(statement.Condition ?? {})) {
-        for (const [key, values] of Object.entries(block)) {
-            const actual = request.context?.[key];
-            if (actual === undefined) {
-                return false;
-            }
-            const ok = list(values).some((expected) => {
-                switch (operator) {
-                    case "StringEquals":
-                    case "ArnEquals":
-                        return actual === expected;
-                    case "StringLike":
-                    case "ArnLike":
-                        return globToRegExp(expected).test(actual);
-                    default:
-                        throw new Error(`evaluator: unsupported condition operator ${operator}`);
-                }
-            });
-            if (!ok) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-/** True when some Allow statement of the document matches the request (no Deny statements are written). */
-export function allows(documentJson: string, request: Request): boolean {
-    const document = JSON.parse(documentJson) as { Version: string; Statement: Statement[] };
-    if (document.Version !== "2012-10-17") {
-        throw new Error(`evaluator: unexpected policy version ${document.Version}`);
-    }
-    return document.Statement.some((statement) => {
-        if (statement.Effect !== "Allow") {
-            throw new Error(`evaluator: unexpected effect ${statement.Effect}`);
-        }
-        const actionOk = list(statement.Action).some((a) => globToRegExp(a).test(request.action));
-        const resourceOk =
-            statement.Resource === undefined || list(statement.Resource).some((r) => request.resource !== undefined && globToRegExp(r).test(request.resource));
-        return actionOk && resourceOk && principalMatches(statement, request) && conditionMatches(statement, request);
-    });
-}
+export { allows, type Request } from "../../components/access-evaluator";
 
 /** A web-identity request as STS makes it for a service-account token. */
 export function webIdentity(providerArn: string, issuerHostPath: string, namespace: string, serviceAccount: string, audience = "sts.amazonaws.com"): Request {
