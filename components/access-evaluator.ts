@@ -120,8 +120,18 @@ function conditionMatches(statement: Statement, request: Request): boolean {
     return true;
 }
 
+/** Parsed and checked documents: a fleet's report evaluates the same few documents many thousand times. */
+const parsed = new Map<string, Statement[]>();
+
 /** The statements of a document, after checking it holds nothing this evaluator does not understand. */
 function statementsOf(documentJson: string): Statement[] {
+    const cached = parsed.get(documentJson);
+    if (cached) {
+        return cached;
+    }
+    if (parsed.size > 10000) {
+        parsed.clear();
+    }
     let document: { Version?: unknown; Statement?: unknown };
     try {
         document = JSON.parse(documentJson);
@@ -141,6 +151,7 @@ function statementsOf(documentJson: string): Statement[] {
             throw new EvaluatorError(`evaluator: unexpected effect ${JSON.stringify(statement.Effect)} (only Allow statements are written)`);
         }
     }
+    parsed.set(documentJson, statements);
     return statements;
 }
 

@@ -9,13 +9,22 @@
  *
  *   npm run plan                       # Pulumi.ecr.yaml and the eks stacks it lists
  *   npm run plan -- --ecr Pulumi.ecr.yaml
+ *   npm run plan -- --json             # only the access report, as JSON
+ *
+ * It ends with the access report: who can pull which repository, by which
+ * path, evaluated from the documents the runs registered (written as stack
+ * state, the same input the audit reads from deployed stacks), with a
+ * Mermaid diagram.
  */
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
+import { accessReport, readFleetState, renderMarkdown, renderMermaid } from "../components/access-report";
 import { policySize } from "../components/policies";
+import { parseStackExport, StackExport } from "../components/stack-export";
 import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
-import { RecordedResource } from "./mock-engine";
+import { ProgramRun, RecordedResource } from "./mock-engine";
+import { toStackExport } from "./stack-export";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
 /** Accounts stand in for the credentials each `pulumi up` would run with. */
@@ -96,7 +105,13 @@ function indentJson(json: string): string {
         .join("\n");
 }
 
+/** A mock run as the state `pulumi stack export` would give after `pulumi up`. */
+function asState(run: ProgramRun<unknown>, stack: string): StackExport {
+    return parseStackExport(JSON.stringify(toStackExport(run, { stack })), `plan of stack ${stack}`);
+}
+
 async function main(): Promise<void> {
+    const json = process.argv.includes("--json");
     const root = path.resolve(__dirname, "..");
     const ecrFile = path.resolve(root, argument("--ecr", "Pulumi.ecr.yaml"));
     const ecrConfig = readStackConfig(ecrFile);
@@ -110,6 +125,7 @@ async function main(): Promise<void> {
 
     let registryAccountId = "";
     const references: Record<string, Record<string, unknown>> = {};
+    const clusterStates: StackExport[] = [];
     for (const [i, stackName] of clusterStacks.entries()) {
         const file = path.join(path.dirname(ecrFile), `Pulumi.${stackName.split("/").pop()}.yaml`);
         const config = readStackConfig(file);
@@ -125,6 +141,7 @@ async function main(): Promise<void> {
             fetchThumbprint: async (url) => (issuers.push(url), ""),
         });
         references[stackName] = run.outputs as Record<string, unknown>;
+        clusterStates.push(asState(run, stackName.split("/").pop()!));
         out.push(`== Cluster account ${accountId} (example) -- stack ${stackName} (${path.basename(file)}), program eks`);
         out.push("  Resources:", ...tree(run.resources), "");
         out.push(...workloadLines(run.resources), "");
@@ -189,6 +206,13 @@ async function main(): Promise<void> {
     for (const [key, value] of Object.entries(ecr.outputs)) {
         out.push(`    ${key.padEnd(18)} ${JSON.stringify(value)}`);
     }
+    const report = accessReport(readFleetState(asState(ecr, "ecr"), clusterStates));
+    if (json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+    }
+    out.push("", "== Access report: who can pull what, evaluated from the documents above (not from the config)", "");
+    out.push(renderMarkdown(report), "", "```mermaid", renderMermaid(report), "```");
     console.log(out.join("\n"));
 }
 
