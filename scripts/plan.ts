@@ -16,24 +16,15 @@
  * state, the same input the audit reads from deployed stacks), with a
  * Mermaid diagram.
  */
-import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { accessReport, readFleetState, renderMarkdown, renderMermaid } from "../components/access-report";
 import { policySize } from "../components/policies";
 import { parseStackExport, StackExport } from "../components/stack-export";
 import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
+import { EXAMPLE_CLUSTER_ACCOUNTS, readStackConfig } from "./example-state";
 import { ProgramRun, RecordedResource } from "./mock-engine";
 import { toStackExport } from "./stack-export";
 import { runEcrStack, runEksStack } from "./two-stacks";
-
-/** Accounts stand in for the credentials each `pulumi up` would run with. */
-const EXAMPLE_CLUSTER_ACCOUNTS = ["444455556666", "777788889999", "123456789012"];
-
-function readStackConfig(file: string): Record<string, unknown> {
-    const document = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return document?.config ?? {};
-}
 
 function argument(flag: string, fallback: string): string {
     const i = process.argv.indexOf(flag);
