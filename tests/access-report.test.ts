@@ -27,7 +27,7 @@ import { allows, EvaluatorError, podIdentityTags, RoleDocuments } from "../compo
 import { issuerHostPath, oidcProviderArn } from "../components/names";
 import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS } from "../components/policies";
 import { parseStackExport, StackExport } from "../components/stack-export";
-import { runExampleStacks } from "../scripts/example-state";
+import { readStackConfig, runExampleStacks } from "../scripts/example-state";
 import { ProgramRun } from "../scripts/mock-engine";
 import { toStackExport } from "../scripts/stack-export";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../scripts/two-stacks";
@@ -356,7 +356,8 @@ describe("access report", function () {
         const clusters = runs.eks.map((e) => state(e.run, e.name.split("/").pop()!));
         const fleet = readFleetState(state(runs.ecr, "ecr"), clusters);
         const report = accessReport(fleet);
-        const configured = new Map([["eks", (runs.eks[0].run.outputs.workloads as { namespace: string; serviceAccount: string }[]).map((w) => ({ namespace: w.namespace, serviceAccount: w.serviceAccount }))]]);
+        const workloads = readStackConfig(path.join(ROOT, "Pulumi.eks.yaml"))["ecrpull:workloads"] as { namespace: string; serviceAccount: string }[];
+        const configured = new Map([["eks", workloads.map((w) => ({ namespace: w.namespace, serviceAccount: w.serviceAccount }))]]);
         const result = await compareWithSimulator(fleet, configured);
         expect(result.mismatches).to.deep.equal([]);
         expect(result.allowed).to.be.greaterThan(0);
