@@ -72,8 +72,8 @@ export interface Fleet {
     readonly registryAccountId: string;
     readonly region: string;
     readonly clusters: readonly FleetCluster[];
-    readonly repositories: readonly RepositorySpec[];
-    readonly grants: readonly GrantSpec[];
+    readonly repositories: RepositorySpec[];
+    readonly grants: GrantSpec[];
     /** The ECR stack's config, keys with their namespace. */
     readonly ecrConfig: Readonly<Record<string, unknown>>;
     /** Each EKS stack's outputs, by stack name: what the ECR stack's StackReferences read. */
@@ -217,7 +217,7 @@ export function generateFleet(options: FleetOptions): Fleet {
 }
 
 /** The registry spec the ECR stack builds from the fleet (its stack outputs read with the contract's own reader). */
-export function registrySpecOf(fleet: Fleet): { clusters: ClusterSpec[]; repositories: readonly RepositorySpec[]; grants: readonly GrantSpec[] } {
+export function registrySpecOf(fleet: Fleet): { clusters: ClusterSpec[]; repositories: RepositorySpec[]; grants: GrantSpec[] } {
     const problems = new Problems((path) => path);
     const clusters = fleet.clusters.map((c) => {
         const read = readEksStackOutputs(c.stackName, fleet.references[c.stackName] as unknown as Record<string, unknown>, problems);

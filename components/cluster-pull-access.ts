@@ -6,6 +6,7 @@ import { validateWorkloads, WorkloadSpec } from "./cluster-spec";
 import { WorkloadExport } from "./contract";
 import { STS_AUDIENCE } from "./names";
 import { argKey, checkAccountId, checkOneOf, checkRegion, Problems } from "./validation";
+import { withFormerType } from "./former-types";
 
 /** The EKS add-on that serves Pod Identity credentials on each node. */
 export const POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent";
@@ -22,7 +23,7 @@ export interface ClusterPullAccessArgs {
     /** The cluster's OIDC issuer URL, `https://...`; unknown in the first preview of a new cluster. */
     readonly oidcIssuerUrl: pulumi.Input<string>;
     /** The ServiceAccounts to create, each with its grant and path. */
-    readonly workloads: readonly WorkloadSpec[];
+    readonly workloads: WorkloadSpec[];
     /** Create each workload namespace too. Default false: namespaces usually belong to someone else. */
     readonly createNamespaces?: boolean;
     /**
@@ -52,15 +53,22 @@ export interface ClusterPullAccessArgs {
  *
  * Pass the cluster's Kubernetes provider in `opts.providers` (or `provider`).
  */
+/** Beside the component, not a declared property: see `registryPlans` in registry-access.ts. */
+const clusterPlans = new WeakMap<ClusterPullAccess, ClusterPlan>();
+
 export class ClusterPullAccess extends pulumi.ComponentResource {
-    /** The computed plan: what `npm run plan` prints. */
-    public readonly plan: ClusterPlan;
     /** Every ServiceAccount and how it reaches its pull role: the `workloads` stack output. */
-    public readonly workloads: readonly WorkloadExport[];
-    public readonly clusterArn: string;
+    public readonly workloads: pulumi.Output<WorkloadExport[]>;
+    /** The cluster's ARN, as Pod Identity session tags carry it. */
+    public readonly clusterArn: pulumi.Output<string>;
+
+    /** The computed plan: what `npm run plan` prints (TypeScript only). */
+    get plan(): ClusterPlan {
+        return clusterPlans.get(this)!;
+    }
 
     constructor(name: string, args: ClusterPullAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:cluster:ClusterPullAccess", name, {}, opts);
+        super("ecrpull:index:ClusterPullAccess", name, {}, withFormerType(opts, "ecrpull:cluster:ClusterPullAccess"));
         const problems = new Problems(argKey);
         checkAccountId(problems, "registryAccountId", args.registryAccountId);
         checkAccountId(problems, "clusterAccountId", args.clusterAccountId);
@@ -76,22 +84,23 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             region: args.region,
             clusterName: args.clusterName,
         };
-        this.plan = planClusterAccess(args.workloads, identity);
-        this.workloads = this.plan.workloads;
-        this.clusterArn = this.plan.clusterArn;
+        const plan = planClusterAccess(args.workloads, identity);
+        clusterPlans.set(this, plan);
+        this.workloads = pulumi.output([...plan.workloads]);
+        this.clusterArn = pulumi.output(plan.clusterArn);
         const issuerUrl = pulumi.output(args.oidcIssuerUrl);
-        const usesPath = (path: string) => this.plan.clusterRoles.some((r) => r.path === path);
+        const usesPath = (path: string) => plan.clusterRoles.some((r) => r.path === path);
 
         const namespaces = new Map<string, k8s.core.v1.Namespace>();
         if (args.createNamespaces) {
-            for (const namespace of [...new Set(this.plan.serviceAccounts.map((sa) => sa.namespace))].sort()) {
+            for (const namespace of [...new Set(plan.serviceAccounts.map((sa) => sa.namespace))].sort()) {
                 namespaces.set(namespace, new k8s.core.v1.Namespace(`${name}-${namespace}`, { metadata: { name: namespace } }, { parent: this }));
             }
         }
         const namespaceOf = (namespace: string) => namespaces.get(namespace)?.metadata.name ?? namespace;
 
         const serviceAccounts = new Map<string, k8s.core.v1.ServiceAccount>();
-        for (const sa of this.plan.serviceAccounts) {
+        for (const sa of plan.serviceAccounts) {
             serviceAccounts.set(
                 `${sa.namespace}/${sa.name}`,
                 new k8s.core.v1.ServiceAccount(
@@ -138,13 +147,13 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             ready = pulumi.all([ready, check]).apply(() => undefined);
         }
 
-        for (const role of this.plan.clusterRoles) {
+        for (const role of plan.clusterRoles) {
             const kind = role.path === "chaining" ? "chain" : "podid";
             const iamRole = new aws.iam.Role(
                 `${name}-${kind}-${role.grant}`,
                 {
                     name: role.roleName,
-                    assumeRolePolicy: pulumi.all([issuerUrl, ready]).apply(([url]) => clusterRoleTrustPolicy(role, this.plan, identity, url)),
+                    assumeRolePolicy: pulumi.all([issuerUrl, ready]).apply(([url]) => clusterRoleTrustPolicy(role, plan, identity, url)),
                     description: `Reaches the registry's pull role of grant "${role.grant}" by ${role.path === "chaining" ? "role chaining" : "EKS Pod Identity"}.`,
                     maxSessionDuration: 3600,
                     tags: args.tags,
@@ -172,7 +181,7 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             }
         }
 
-        for (const config of this.plan.awsConfigs) {
+        for (const config of plan.awsConfigs) {
             new k8s.core.v1.ConfigMap(
                 `${name}-${config.namespace}/${config.name}`,
                 {

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
 import { argKey, checkRegion, checkRoleArn, Problems } from "./validation";
+import { withFormerType } from "./former-types";
 
 export interface ExistingClusterArgs {
     /** The EKS cluster's name in this account and region. */
@@ -13,7 +14,7 @@ export interface ExistingClusterArgs {
      * Roles of the cluster's nodes. EKS does not report them for the cluster as
      * a whole (each node group has its own), so they are given.
      */
-    readonly nodeRoleArns: readonly string[];
+    readonly nodeRoleArns: string[];
 }
 
 /**
@@ -29,7 +30,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
     public readonly kubernetesProvider: k8s.Provider;
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:cluster:ExistingCluster", name, {}, opts);
+        super("ecrpull:index:ExistingCluster", name, {}, withFormerType(opts, "ecrpull:cluster:ExistingCluster"));
         const problems = new Problems(argKey);
         if (typeof args.clusterName !== "string" || !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
             problems.add("clusterName", args.clusterName, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");

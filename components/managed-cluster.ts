@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
 import { serializePolicy } from "./policies";
+import { withFormerType } from "./former-types";
 
 export interface ManagedClusterArgs {
     /** The EKS cluster's name. */
@@ -44,7 +45,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
     public readonly kubernetesProvider: k8s.Provider;
 
     constructor(name: string, args: ManagedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:cluster:ManagedCluster", name, {}, opts);
+        super("ecrpull:index:ManagedCluster", name, {}, withFormerType(opts, "ecrpull:cluster:ManagedCluster"));
         const partition = args.partition ?? "aws";
         this.nodeRole = new aws.iam.Role(
             `${name}-node-role`,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lifecyclePolicy } from "./policies";
 import { RepositorySpec, validateRegistrySpec, withRepositoryDefaults } from "./registry-spec";
 import { argKey, Problems } from "./validation";
+import { withFormerType } from "./former-types";
 
 export interface PullRepositoryArgs {
     /** The repository and its settings; unset settings take the defaults in `REPOSITORY_DEFAULTS`. */
@@ -27,7 +28,7 @@ export class PullRepository extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
 
     constructor(name: string, args: PullRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:registry:PullRepository", name, {}, opts);
+        super("ecrpull:index:PullRepository", name, {}, withFormerType(opts, "ecrpull:registry:PullRepository"));
         const problems = new Problems(argKey);
         validateRegistrySpec({ clusters: [], repositories: [args.repository], grants: [] }, problems);
         problems.throwIfAny(`PullRepository "${name}"`);

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerType } from "./former-types";
 
 export interface PullRoleArgs {
     /** IAM role name; use `pullRoleName(grant)` so the EKS stack can derive the ARN. */
@@ -25,7 +26,7 @@ export class PullRole extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: PullRoleArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:registry:PullRole", name, {}, opts);
+        super("ecrpull:index:PullRole", name, {}, withFormerType(opts, "ecrpull:registry:PullRole"));
         this.role = new aws.iam.Role(
             `${name}-role`,
             {

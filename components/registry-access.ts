@@ -6,6 +6,7 @@ import { PullRole } from "./pull-role";
 import { checkLimits, oversizedPolicies, planRegistry, QuotaLimits, RegistryPlan } from "./registry-plan";
 import { ClusterSpec, GrantSpec, RepositorySpec, validateRegistrySpec } from "./registry-spec";
 import { argKey, checkAccountId, checkOneOf, checkRegion, Problems } from "./validation";
+import { withFormerType } from "./former-types";
 
 export interface RegistryAccessArgs {
     /** The registry account's ID (where this component runs). */
@@ -15,11 +16,11 @@ export interface RegistryAccessArgs {
     /** `aws`, `aws-cn` or `aws-us-gov`. Default: the partition of `region`. */
     readonly partition?: string;
     /** Clusters whose workloads and nodes pull: usually built from EKS stack references. */
-    readonly clusters: readonly ClusterSpec[];
+    readonly clusters: ClusterSpec[];
     /** Repositories this registry account owns. */
-    readonly repositories: readonly RepositorySpec[];
+    readonly repositories: RepositorySpec[];
     /** Who may pull what. */
-    readonly grants: readonly GrantSpec[];
+    readonly grants: GrantSpec[];
     /** Quotas to plan against, for accounts that raised theirs. Default: AWS's defaults (`DEFAULT_LIMITS`). */
     readonly limits?: Partial<QuotaLimits>;
     /** `roles` (default) or `accounts`: whom repository policies name for node pulls (see `RegistryContext`). */
@@ -37,15 +38,25 @@ export interface RegistryAccessArgs {
  * All values are checked, and every document measured against its AWS limit,
  * before any resource is created.
  */
+/**
+ * Plans live beside their components, not as declared properties: the
+ * multi-language schema (PulumiPlugin.yaml) makes every declared property an
+ * output, and a plan is TypeScript data, not an Output.
+ */
+const registryPlans = new WeakMap<RegistryAccess, RegistryPlan>();
+
 export class RegistryAccess extends pulumi.ComponentResource {
-    /** The computed documents: what `npm run plan` prints. */
-    public readonly plan: RegistryPlan;
     public readonly oidcProviderArns: pulumi.Output<Record<string, string>>;
     public readonly pullRoleArns: pulumi.Output<Record<string, string>>;
     public readonly repositoryUrls: pulumi.Output<Record<string, string>>;
 
+    /** The computed documents: what `npm run plan` prints (TypeScript only). */
+    get plan(): RegistryPlan {
+        return registryPlans.get(this)!;
+    }
+
     constructor(name: string, args: RegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ecrpull:registry:RegistryAccess", name, {}, opts);
+        super("ecrpull:index:RegistryAccess", name, {}, withFormerType(opts, "ecrpull:registry:RegistryAccess"));
         const problems = new Problems(argKey);
         checkAccountId(problems, "registryAccountId", args.registryAccountId);
         checkRegion(problems, "region", args.region);
@@ -56,13 +67,14 @@ export class RegistryAccess extends pulumi.ComponentResource {
         validateRegistrySpec(args, problems);
         problems.throwIfAny(`RegistryAccess "${name}"`);
 
-        this.plan = planRegistry(args, {
+        const plan = planRegistry(args, {
             registryAccountId: args.registryAccountId,
             region: args.region,
             partition: args.partition ?? partitionOfRegion(args.region),
             limits: args.limits,
             nodePullScope: args.nodePullScope,
         });
+        registryPlans.set(this, plan);
         // Same-account requests need only the identity policy (facts.md, path 1),
         // and node roles pull from "*": repository policies cannot narrow them.
         for (const cluster of args.clusters.filter((c) => c.accountId === args.registryAccountId)) {
@@ -71,13 +83,13 @@ export class RegistryAccess extends pulumi.ComponentResource {
                 this,
             );
         }
-        const oversized = oversizedPolicies(this.plan);
+        const oversized = oversizedPolicies(plan);
         if (oversized.length > 0) {
             throw new pulumi.ResourceError(`RegistryAccess "${name}": ${oversized.join(" ")}`, this);
         }
 
         const providers = new Map(
-            this.plan.providers.map((p) => [
+            plan.providers.map((p) => [
                 p.issuerUrl,
                 new aws.iam.OpenIdConnectProvider(
                     `${name}-oidc-${p.issuerUrl.replace(/^https:\/\//, "")}`,
@@ -93,7 +105,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
             ]),
         );
 
-        const roles = this.plan.roles.map(
+        const roles = plan.roles.map(
             (r) =>
                 new PullRole(
                     // `<name>-<grant>`, and `<name>-<grant>.<shard>` for a sharded grant's further roles.
@@ -110,7 +122,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
                 ),
         );
 
-        const repositories = this.plan.repositories.map(
+        const repositories = plan.repositories.map(
             (r) =>
                 new PullRepository(
                     `${name}-${r.settings.name}`,
@@ -121,8 +133,8 @@ export class RegistryAccess extends pulumi.ComponentResource {
 
         this.oidcProviderArns = recordOf([...providers.entries()].map(([url, p]) => [url, p.arn]));
         // Keyed like the role names: `grant` for a grant's first role, `grant.<shard>` for the others.
-        this.pullRoleArns = recordOf(roles.map((role, i) => [this.plan.roles[i].roleName.slice(PULL_ROLE_NAME_PREFIX.length), role.arn]));
-        this.repositoryUrls = recordOf(repositories.map((repo, i) => [this.plan.repositories[i].settings.name, repo.url]));
+        this.pullRoleArns = recordOf(roles.map((role, i) => [plan.roles[i].roleName.slice(PULL_ROLE_NAME_PREFIX.length), role.arn]));
+        this.repositoryUrls = recordOf(repositories.map((repo, i) => [plan.repositories[i].settings.name, repo.url]));
         this.registerOutputs({
             oidcProviderArns: this.oidcProviderArns,
             pullRoleArns: this.pullRoleArns,

@@ -44,11 +44,11 @@ export interface ClusterSpec {
     /** SHA-1 of the issuer's top CA certificate; empty or absent to let IAM verify the chain itself. */
     readonly thumbprint?: string;
     /** Roles the cluster's kubelets pull images with. */
-    readonly nodeRoleArns: readonly string[];
+    readonly nodeRoleArns: string[];
     /** The cluster's ARN: Pod Identity sessions carry it as a tag. Needed by `podIdentity` grants. */
     readonly clusterArn?: string;
     /** The cluster-account roles of its chained and Pod Identity grants. */
-    readonly clusterRoles?: readonly ClusterRoleSpec[];
+    readonly clusterRoles?: ClusterRoleSpec[];
 }
 
 /** A cluster-account role that assumes a grant's pull role (chaining) or is its Pod Identity association role. */
@@ -84,11 +84,11 @@ export interface GrantSpec {
     /** Lowercase name; the pull role is `ecr-pull-<name>`. */
     readonly name: string;
     /** Names of clusters (see `ClusterSpec.name`). */
-    readonly clusters: readonly string[];
+    readonly clusters: string[];
     /** Exact service accounts; each is admitted in every listed cluster. */
-    readonly serviceAccounts: readonly ServiceAccountRef[];
+    readonly serviceAccounts: ServiceAccountRef[];
     /** Names of repositories (see `RepositorySpec.name`). */
-    readonly repositories: readonly string[];
+    readonly repositories: string[];
     /** `federation` (default), `chaining` or `podIdentity`: how the workloads reach the pull role. */
     readonly path?: string;
     /**
@@ -104,9 +104,9 @@ export interface GrantSpec {
 }
 
 export interface RegistrySpec {
-    readonly clusters: readonly ClusterSpec[];
-    readonly repositories: readonly RepositorySpec[];
-    readonly grants: readonly GrantSpec[];
+    readonly clusters: ClusterSpec[];
+    readonly repositories: RepositorySpec[];
+    readonly grants: GrantSpec[];
 }
 
 export const REPOSITORY_DEFAULTS = {

@@ -24,11 +24,24 @@ export interface RecordedResource {
     readonly protect: boolean;
     /** URNs this resource explicitly depends on. */
     readonly dependsOn: readonly string[];
+    /** Former identities sent to the engine (`aliases`), as alias specs or URNs. */
+    readonly aliases: readonly RecordedAlias[];
     readonly inputs: Record<string, any>;
     /** The provider's ID for the resource (custom resources). */
     readonly id: string;
     /** What the provider returned: inputs plus computed outputs (inputs only in a preview). */
     readonly state: Record<string, any>;
+}
+
+/** An alias as the SDK sends it: a URN, or a spec whose unset parts are the resource's own. */
+export interface RecordedAlias {
+    readonly urn: string;
+    readonly name: string;
+    readonly type: string;
+    readonly stack: string;
+    readonly project: string;
+    readonly parentUrn: string;
+    readonly noParent: boolean;
 }
 
 /** What AWS knows of an adopted cluster. */
@@ -151,6 +164,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                 retainOnDelete: meta?.retainOnDelete ?? false,
                 protect: meta?.protect ?? false,
                 dependsOn: meta?.dependsOn ?? [],
+                aliases: meta?.aliases ?? [],
                 inputs,
                 id,
                 state,
@@ -178,6 +192,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                 retainOnDelete: req.getRetainondelete?.() ?? false,
                 protect: req.getProtect?.() ?? false,
                 dependsOn: req.getDependenciesList?.() ?? [],
+                aliases: (req.getAliasesList?.() ?? []).map(recordAlias),
             });
             return original(req, (err: any, res: any) => {
                 if (res) {
@@ -227,6 +242,19 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         throw error;
     }
     return { outputs: outputs as Resolved<T>, resources: recorded };
+}
+
+function recordAlias(alias: any): RecordedAlias {
+    const spec = alias.hasSpec() ? alias.getSpec() : undefined;
+    return {
+        urn: alias.getUrn() ?? "",
+        name: spec?.getName() ?? "",
+        type: spec?.getType() ?? "",
+        stack: spec?.getStack() ?? "",
+        project: spec?.getProject() ?? "",
+        parentUrn: spec?.getParenturn() ?? "",
+        noParent: spec?.getNoparent() ?? false,
+    };
 }
 
 interface Where {

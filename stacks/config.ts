@@ -66,7 +66,7 @@ export interface ClusterConfig {
     readonly name: string;
     /** true: create the cluster with @pulumi/eks; false: adopt an existing one. */
     readonly create: boolean;
-    readonly nodeRoleArns: readonly string[];
+    readonly nodeRoleArns: string[];
     readonly version?: string;
     readonly instanceType?: string;
     readonly desiredCapacity?: number;
@@ -86,7 +86,7 @@ export interface EksStackConfig {
     /** "fetch" (default) computes the issuer's thumbprint over TLS; "omit" leaves it out. */
     readonly oidcThumbprint: "fetch" | "omit";
     readonly createNamespaces: boolean;
-    readonly workloads: readonly WorkloadSpec[];
+    readonly workloads: WorkloadSpec[];
 }
 
 const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads"];
@@ -229,8 +229,8 @@ export interface EcrStackConfig {
     readonly limits?: Record<string, number>;
     /** `roles` (default) or `accounts`. */
     readonly nodePullScope?: string;
-    readonly repositories: readonly RepositorySpec[];
-    readonly grants: readonly GrantSpec[];
+    readonly repositories: RepositorySpec[];
+    readonly grants: GrantSpec[];
     readonly tags: Readonly<Record<string, string>>;
 }
 

@@ -222,7 +222,7 @@ describe("a fleet over a registry quota", function () {
         }
         // Nothing in AWS: only the stack references were read and the component began.
         expect(registered.length).to.be.greaterThan(0);
-        expect(registered.filter((r) => !["pulumi:pulumi:StackReference", "ecrpull:registry:RegistryAccess"].includes(r.type))).to.deep.equal([]);
+        expect(registered.filter((r) => !["pulumi:pulumi:StackReference", "ecrpull:index:RegistryAccess"].includes(r.type))).to.deep.equal([]);
         expect(message).to.contain(
             'the registry account would hold 101 OIDC providers (one per cluster of a federated grant); the quota is 100: raise the IAM quota "OpenID Connect providers per account" (up to 700) and set limits.oidcProviders, or switch grants to path "chaining" or "podIdentity", which need none (federated: platform).',
         );

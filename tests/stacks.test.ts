@@ -138,7 +138,7 @@ describe("two stacks wired together", function () {
             const providerUrns = new Map(
                 byType(run.ecr.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => [p.inputs.url, p.urn]),
             );
-            const component = run.ecr.resources.find((r) => r.type === "ecrpull:registry:PullRole" && r.name === "registry-ci-builders")!;
+            const component = run.ecr.resources.find((r) => r.type === "ecrpull:index:PullRole" && r.name === "registry-ci-builders")!;
             expect([...component.dependsOn].sort()).to.deep.equal([providerUrns.get(issuerA), providerUrns.get(ISSUER_B)].sort());
         });
 

@@ -68,9 +68,9 @@ export interface GrantModel {
     readonly name: string;
     readonly path: AccessPath;
     readonly shards: number;
-    readonly clusters: readonly string[];
-    readonly serviceAccounts: readonly SaRef[];
-    readonly repositories: readonly string[];
+    readonly clusters: string[];
+    readonly serviceAccounts: SaRef[];
+    readonly repositories: string[];
     readonly allowPatterns?: boolean;
 }
 
