@@ -103,7 +103,7 @@ const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : va
 const isScalar = (value: unknown) => value === null || typeof value !== "object";
 
 /** The differences between two canonical values, one line each, by path (statements named by Sid). */
-export function differences(deployed: unknown, generated: unknown, path = ""): string[] {
+export function differences(deployed: unknown, generated: unknown, path = "", matchSids = true): string[] {
     if (JSON.stringify(deployed) === JSON.stringify(generated)) {
         return [];
     }
@@ -117,11 +117,13 @@ export function differences(deployed: unknown, generated: unknown, path = ""): s
             ...(lacking.length > 0 ? [`${path || "value"}: deployed lacks ${lacking.join(", ")}`] : []),
         ];
     }
-    const bySid = (v: unknown) => asList(v).every((s) => s !== null && typeof s === "object" && typeof (s as { Sid?: unknown }).Sid === "string");
-    if (both.some(Array.isArray) && bySid(deployed) && bySid(generated)) {
+    // Statements (one, or a list once canonical) are matched by Sid, which the package keeps stable.
+    const hasSid = (s: unknown) => s !== null && typeof s === "object" && !Array.isArray(s) && typeof (s as { Sid?: unknown }).Sid === "string";
+    const bySid = (v: unknown) => v !== undefined && asList(v).length > 0 && asList(v).every(hasSid);
+    if (matchSids && bySid(deployed) && bySid(generated)) {
         const index = (v: unknown) => new Map(asList(v).map((s) => [(s as { Sid: string }).Sid, s]));
         const [d, g] = [index(deployed), index(generated)];
-        return [...new Set([...d.keys(), ...g.keys()])].sort().flatMap((sid) => differences(d.get(sid), g.get(sid), `${path}[${sid}]`));
+        return [...new Set([...d.keys(), ...g.keys()])].sort().flatMap((sid) => differences(d.get(sid), g.get(sid), `${path}[${sid}]`, false));
     }
     if ([deployed, generated].every((v) => v !== null && typeof v === "object" && !Array.isArray(v))) {
         const [d, g] = [deployed as Record<string, unknown>, generated as Record<string, unknown>];

@@ -21,6 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderMarkdown, renderMermaid } from "../components/access-report";
 import { issuerHostPath } from "../components/names";
+import { sidSuffix } from "../components/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
 import { parseStackExport, StackExport, StackExportError } from "../components/stack-export";
 import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext, StateSet } from "../components/state-audit";
@@ -103,7 +104,12 @@ export async function regenerate(deployed: StateSet, configDir: string): Promise
             fetchThumbprint: async () => outputs.oidcThumbprint ?? "",
         });
         const generated = run.outputs as unknown as { oidcIssuerUrl: string; nodeRoleArns: string[] };
-        const substitutions: [string, string][] = [[issuerHostPath(generated.oidcIssuerUrl ?? ""), issuerHostPath(outputs.oidcIssuerUrl)]];
+        // The issuer, and the Sids derived from it (policies.ts names IRSA statements after their issuer).
+        const [mockIssuer, realIssuer] = [issuerHostPath(generated.oidcIssuerUrl ?? ""), issuerHostPath(outputs.oidcIssuerUrl)];
+        const substitutions: [string, string][] = [
+            [mockIssuer, realIssuer],
+            [sidSuffix(mockIssuer), sidSuffix(realIssuer)],
+        ];
         const nodeRoles = outputs.nodeRoleArns ?? [];
         if (generated.nodeRoleArns?.length === nodeRoles.length) {
             generated.nodeRoleArns.forEach((arn, i) => substitutions.push([arn.slice(arn.lastIndexOf("/") + 1), nodeRoles[i].slice(nodeRoles[i].lastIndexOf("/") + 1)]));
