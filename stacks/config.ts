@@ -108,7 +108,7 @@ const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 export function readEksStackConfig(config: ConfigReader, stack: string): EksStackConfig {
     const problems = new Problems(configKey(CONFIG_NAMESPACE));
-    checkUnknownKeys(config.keys(), problems, EKS_KEYS, "EKS");
+    checkUnknownKeys(config, problems, EKS_KEYS, "EKS");
     const read = config.get;
     const registryAccountId = read("registryAccountId");
     if (registryAccountId === undefined) {
@@ -242,7 +242,7 @@ const ECR_KEYS = ["program", "clusterStacks", "repositories", "grants", "limits"
  * grant naming an unknown cluster is reported with the rest.
  */
 export function readEcrStackConfig(config: ConfigReader, problems: Problems): EcrStackConfig {
-    checkUnknownKeys(config.keys(), problems, ECR_KEYS, "ECR");
+    checkUnknownKeys(config, problems, ECR_KEYS, "ECR");
     const read = config.get;
     const clusterStacks = read("clusterStacks");
     let stacks: string[] = [];
@@ -285,10 +285,23 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
     };
 }
 
+/**
+ * The defaults Pulumi.yaml declares for the project's typed config (a test
+ * keeps the two equal). The CLI adds each to every stack that does not set
+ * it, so the program of the other account receives it too: there, a key
+ * holding its declared default counts as not set.
+ */
+export const DECLARED_DEFAULTS: Readonly<Record<string, unknown>> = {
+    oidcThumbprint: "fetch",
+    createNamespaces: false,
+    nodePullScope: "roles",
+};
+
 /** Reports config keys the program does not read, which are usually typos. */
-function checkUnknownKeys(present: readonly string[], problems: Problems, known: readonly string[], program: string): void {
-    for (const key of [...present].sort()) {
-        if (!known.includes(key)) {
+function checkUnknownKeys(config: ConfigReader, problems: Problems, known: readonly string[], program: string): void {
+    for (const key of [...config.keys()].sort()) {
+        const fromProjectDefault = key in DECLARED_DEFAULTS && JSON.stringify(config.get(key)) === JSON.stringify(DECLARED_DEFAULTS[key]);
+        if (!known.includes(key) && !fromProjectDefault) {
             problems.raw(key, `is not a setting of the ${program} program: use one of ${known.join(", ")}.`);
         }
     }
