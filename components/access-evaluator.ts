@@ -13,8 +13,9 @@
  * NotPrincipal, other operators, another policy version) throws an
  * `EvaluatorError`: a document this evaluator cannot read is never guessed
  * at, since a wrong "allowed" or "denied" in an access report is worse than
- * none. The report's verdicts are checked against @cloud-copilot/iam-simulate
- * in tests/access-report.test.ts.
+ * none. The report's verdicts are checked against the independent IAM
+ * simulator of the tests (tests/support/simulate.ts) in
+ * tests/access-report.test.ts.
  *
  * On top of single documents it decides the hops of the four access paths
  * with IAM's rules for combining them (facts.md): a trust policy is always
