@@ -464,18 +464,18 @@ function chainFromPeer(peer: tls.DetailedPeerCertificate): Buffer[] {
 function presentedChainOnce(host: string, connectHost: string, port: number, timeoutMs: number): Promise<Buffer[]> {
     return new Promise<Buffer[]>((resolve, reject) => {
         let settled = false;
-        let timer: NodeJS.Timeout | undefined;
         let socket: tls.TLSSocket | undefined;
         const finish = (err: Failure | undefined, chain?: Buffer[]): void => {
             if (settled) return;
             settled = true;
-            if (timer !== undefined) clearTimeout(timer);
+            // Only ever called after `timer` is set: from the timer itself or from socket events.
+            clearTimeout(timer);
             // The "error" listener below stays attached, so late errors after destroy are swallowed.
             socket?.destroy();
             if (err) reject(err);
             else resolve(chain ?? []);
         };
-        timer = setTimeout(
+        const timer = setTimeout(
             () => finish(new Failure("timeout", `timeout (no TLS handshake within ${timeoutMs} ms)`)),
             timeoutMs,
         );
