@@ -244,7 +244,8 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     return { outputs: outputs as Resolved<T>, resources: recorded };
 }
 
-function recordAlias(alias: any): RecordedAlias {
+/** An alias of a RegisterResource request, as the engine receives it. */
+export function recordAlias(alias: any): RecordedAlias {
     const spec = alias.hasSpec() ? alias.getSpec() : undefined;
     return {
         urn: alias.getUrn() ?? "",

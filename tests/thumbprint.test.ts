@@ -6,7 +6,6 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
-import * as forge from "node-forge";
 
 import {
     fetchOidcThumbprint,
@@ -15,69 +14,11 @@ import {
     topCaThumbprint,
     verifyPresentedChain,
 } from "../components/thumbprint";
+import { Issued, makeCert } from "./support/certs";
 
 const HOST = "oidc.test.internal";
 const ISSUER = `https://${HOST}/id/ABCDEF0123456789`;
 const DAY = 24 * 60 * 60 * 1000;
-
-interface Issued {
-    readonly pem: string;
-    readonly der: Buffer;
-    readonly keyPem: string;
-    readonly cert: forge.pki.Certificate;
-    readonly key: forge.pki.rsa.PrivateKey;
-}
-
-let serial = 1;
-
-/** RSA 2048 key made by Node's native generator (fast), converted for node-forge. */
-function newKey(): { pub: forge.pki.rsa.PublicKey; priv: forge.pki.rsa.PrivateKey; privPem: string } {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const pubPem = publicKey.export({ type: "spki", format: "pem" }).toString();
-    const privPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    return {
-        pub: forge.pki.publicKeyFromPem(pubPem) as forge.pki.rsa.PublicKey,
-        priv: forge.pki.privateKeyFromPem(privPem) as forge.pki.rsa.PrivateKey,
-        privPem,
-    };
-}
-
-function makeCert(opts: {
-    cn: string;
-    ca: boolean;
-    issuer?: Issued; // self-signed when absent
-    dnsName?: string;
-    notBefore?: Date;
-    notAfter?: Date;
-}): Issued {
-    const keys = newKey();
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = keys.pub;
-    cert.serialNumber = (serial++).toString(16).padStart(2, "0");
-    cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - DAY);
-    cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 365 * DAY);
-    const subject = [
-        { name: "commonName", value: opts.cn },
-        { name: "organizationName", value: "Thumbprint Tests" },
-    ];
-    cert.setSubject(subject);
-    cert.setIssuer(opts.issuer ? opts.issuer.cert.subject.attributes : subject);
-    const extensions: object[] = [
-        { name: "basicConstraints", cA: opts.ca, critical: true },
-        opts.ca
-            ? { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true }
-            : { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: "subjectKeyIdentifier" },
-    ];
-    if (!opts.ca) {
-        extensions.push({ name: "extKeyUsage", serverAuth: true });
-        extensions.push({ name: "subjectAltName", altNames: [{ type: 2, value: opts.dnsName ?? opts.cn }] });
-    }
-    cert.setExtensions(extensions);
-    cert.sign(opts.issuer ? opts.issuer.key : keys.priv, forge.md.sha256.create());
-    const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), "binary");
-    return { pem: forge.pki.certificateToPem(cert), der, keyPem: keys.privPem, cert, key: keys.priv };
-}
 
 function sha1(der: Buffer): string {
     return crypto.createHash("sha1").update(der).digest("hex");

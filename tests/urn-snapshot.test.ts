@@ -28,7 +28,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { PROJECT, RecordedResource, runProgram } from "../scripts/mock-engine";
+import { PROJECT, RecordedAlias, RecordedResource, recordAlias, runProgram } from "../scripts/mock-engine";
 import { runTwoStacks } from "../scripts/two-stacks";
 import { clusterA, clusterB, registry } from "./support/fixtures";
 
@@ -232,15 +232,7 @@ describe("URN snapshot of both programs for the fixtures fleet", () => {
 
 // ---- An alias keeps a moved child's URN ------------------------------------
 
-interface AliasSpec {
-    readonly urn: string;
-    readonly name: string;
-    readonly type: string;
-    readonly stack: string;
-    readonly project: string;
-    readonly parentUrn: string;
-    readonly noParent: boolean;
-}
+type AliasSpec = RecordedAlias;
 interface Registration {
     readonly type: string;
     readonly name: string;
@@ -266,18 +258,7 @@ async function registrations(program: () => void): Promise<Registration[]> {
                             name: req.getName(),
                             parent: req.getParent(),
                             urn: res.getUrn(),
-                            aliases: req.getAliasesList().map((alias: any) => {
-                                const spec = alias.hasSpec() ? alias.getSpec() : undefined;
-                                return {
-                                    urn: alias.getUrn() ?? "",
-                                    name: spec?.getName() ?? "",
-                                    type: spec?.getType() ?? "",
-                                    stack: spec?.getStack() ?? "",
-                                    project: spec?.getProject() ?? "",
-                                    parentUrn: spec?.getParenturn() ?? "",
-                                    noParent: spec?.getNoparent() ?? false,
-                                };
-                            }),
+                            aliases: req.getAliasesList().map(recordAlias),
                         });
                     }
                     callback(err, res);

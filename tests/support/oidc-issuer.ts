@@ -16,61 +16,15 @@
 import * as crypto from "crypto";
 import * as https from "https";
 import * as net from "net";
-import * as forge from "node-forge";
 import { parseStackExport, StackExport } from "../../components/stack-export";
 import { base64url } from "../../components/jwt";
 import { toStackExport } from "../../scripts/stack-export";
 import { runTwoStacks } from "../../scripts/two-stacks";
+import { makeCert } from "./certs";
 import { clusterA, clusterB, GRANTS, registry, STACK_A, STACK_B } from "./fixtures";
 
-const DAY = 24 * 60 * 60 * 1000;
 export const ISSUER_HOST = "127.0.0.1";
 export const ISSUER_ID = "D0C70R5EC0DE0123456789ABCDEF0123";
-
-interface Issued {
-    readonly pem: string;
-    readonly der: Buffer;
-    readonly keyPem: string;
-    readonly cert: forge.pki.Certificate;
-    readonly key: forge.pki.rsa.PrivateKey;
-}
-
-let serial = 1;
-
-function makeCert(cn: string, issuer?: Issued): Issued {
-    // Node's native generator is fast; node-forge only builds the certificate.
-    const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-    const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: "spki", format: "pem" }).toString());
-    cert.serialNumber = (serial++).toString(16).padStart(2, "0");
-    cert.validity.notBefore = new Date(Date.now() - DAY);
-    cert.validity.notAfter = new Date(Date.now() + 30 * DAY);
-    const subject = [
-        { name: "commonName", value: cn },
-        { name: "organizationName", value: "Doctor Tests" },
-    ];
-    cert.setSubject(subject);
-    cert.setIssuer(issuer ? issuer.cert.subject.attributes : subject);
-    cert.setExtensions(
-        issuer
-            ? [
-                  { name: "basicConstraints", cA: false, critical: true },
-                  { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-                  { name: "extKeyUsage", serverAuth: true },
-                  { name: "subjectAltName", altNames: [{ type: 7, ip: ISSUER_HOST }] },
-              ]
-            : [
-                  { name: "basicConstraints", cA: true, critical: true },
-                  { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-                  { name: "subjectKeyIdentifier" },
-              ],
-    );
-    cert.sign(issuer ? issuer.key : key, forge.md.sha256.create());
-    const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), "binary");
-    return { pem: forge.pki.certificateToPem(cert), der, keyPem, cert, key };
-}
 
 /** One signing key: its kid and private key; the issuer publishes the public half unless told otherwise. */
 export interface SigningKey {
@@ -127,8 +81,8 @@ export function serviceAccountClaims(issuerUrl: string, namespace: string, name:
 }
 
 export async function startOidcIssuer(): Promise<TestIssuer> {
-    const ca = makeCert("Doctor Test Root CA");
-    const leaf = makeCert(ISSUER_HOST, ca);
+    const ca = makeCert({ cn: "Doctor Test Root CA", ca: true });
+    const leaf = makeCert({ cn: ISSUER_HOST, ca: false, issuer: ca, ipAddress: ISSUER_HOST });
     const key = newSigningKey("doctor-key-1");
     const issuerUrl = `https://${ISSUER_HOST}/id/${ISSUER_ID}`;
     const requests: string[] = [];
