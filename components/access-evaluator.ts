@@ -67,11 +67,23 @@ const OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike"]
 
 const list = (v: Values | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** Compiled wildcards: a fleet's documents repeat the same few thousand patterns. */
+const patterns = new Map<string, RegExp>();
+
 /** IAM wildcards: `*` any run of characters, `?` one character; everything else literal. */
 export function globMatches(pattern: string, value: string): boolean {
-    const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-    return new RegExp(`^${escaped}$`).test(value);
+    let compiled = patterns.get(pattern);
+    if (!compiled) {
+        const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+        compiled = new RegExp(`^${escaped}$`);
+        if (patterns.size > 10000) {
+            patterns.clear();
+        }
+        patterns.set(pattern, compiled);
+    }
+    return compiled.test(value);
 }
+
 
 const accountOf = (arn: string) => /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
 

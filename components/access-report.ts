@@ -95,9 +95,30 @@ export interface FleetState {
     readonly repositories: readonly RepositoryDocuments[];
     readonly providers: readonly OidcProviderDocuments[];
     readonly principals: readonly PrincipalRoutes[];
-    /** What is assumed because the states do not hold it, one sentence each. */
-    readonly assumptions: readonly string[];
+    /** What is assumed because the states do not hold it. */
+    readonly assumptions: readonly Assumption[];
 }
+
+/** Something the report takes for granted because no state holds it. */
+export interface Assumption {
+    /**
+     * `node role policy`: an adopted cluster's node role is assumed to carry
+     * AmazonEC2ContainerRegistryPullOnly; `oidc provider`: an adopted
+     * cluster's account is assumed to have an IAM OIDC provider for its
+     * issuer (the eks stack checks it at deploy time).
+     */
+    readonly kind: "node role policy" | "oidc provider";
+    /** The EKS stack. */
+    readonly stack: string;
+    /** The node role's name, or the provider's account. */
+    readonly subject: string;
+}
+
+/** What each kind of assumption means, for the Markdown. */
+const ASSUMPTION_TEXT: Readonly<Record<Assumption["kind"], string>> = {
+    "node role policy": "node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly",
+    "oidc provider": "adopted clusters' accounts are assumed to have an IAM OIDC provider for the cluster's issuer with the client ID sts.amazonaws.com (the eks stack checks it at deploy time)",
+};
 
 /** The verdict on one route and repository, with the path it takes and the roles on the way. */
 export interface RouteVerdict extends Verdict {
@@ -195,7 +216,7 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
     const registryRegion = need(text(registry.outputs.region), registry.source, "has no output [region]; give the export of the ecr stack.");
     const roles = new Map<string, RoleDocuments>();
     const providers: OidcProviderDocuments[] = [];
-    const assumptions: string[] = [];
+    const assumptions: Assumption[] = [];
     checkTypes(registry);
     readRoles(registry, registryAccount, partitionOfRegion(registryRegion), roles);
 
@@ -292,9 +313,7 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
         const ownIrsaRoles = principals.some((p) => p.cluster === cluster && p.routes.some((r) => r.kind === "irsa" && r.roleArn.split(":")[4] === account));
         if (ownIrsaRoles && !providers.some((p) => p.arn.split(":")[4] === account && issuerHostPath(p.url) === issuerHostPath(cluster.issuerUrl))) {
             providers.push({ arn: `arn:${partition}:iam::${account}:oidc-provider/${issuerHostPath(cluster.issuerUrl)}`, url: cluster.issuerUrl, clientIds: [STS_AUDIENCE] });
-            assumptions.push(
-                `${cluster.stack} (adopted cluster ${cluster.name}): account ${account} has an IAM OIDC provider for its issuer with the client ID ${STS_AUDIENCE} (not in the state; the eks stack checks it at deploy time).`,
-            );
+            assumptions.push({ kind: "oidc provider", stack: cluster.stack, subject: account });
         }
         for (const nodeRoleArn of cluster.nodeRoleArns) {
             if (!roles.has(nodeRoleArn)) {
@@ -304,7 +323,7 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
                     identityPolicies: [{ name: ASSUMED_NODE_POLICY, json: MANAGED_POLICY_DOCUMENTS[ASSUMED_NODE_POLICY] }],
                     assumed: "AmazonEC2ContainerRegistryPullOnly",
                 });
-                assumptions.push(`${cluster.stack}: the node role ${roleNameOf(nodeRoleArn)} is not managed by this package; its own ECR permission is assumed (AmazonEC2ContainerRegistryPullOnly).`);
+                assumptions.push({ kind: "node role policy", stack: cluster.stack, subject: roleNameOf(nodeRoleArn) });
             }
             principals.push({ cluster, kind: "node", nodeRoleArn, routes: [{ kind: "node", roleArn: nodeRoleArn }] });
         }
@@ -405,13 +424,22 @@ export interface AccessReport {
     readonly totals: Readonly<Record<PullPath, number>>;
     /** Repositories no principal of these clusters can pull. */
     readonly unreachable: readonly string[];
-    readonly assumptions: readonly string[];
+    readonly assumptions: readonly Assumption[];
 }
 
 /** The access matrix: every principal of the clusters against every repository of the registry, evaluated from the documents. */
 export function accessReport(fleet: FleetState): AccessReport {
     const totals: Record<PullPath, number> = { federation: 0, chaining: 0, podIdentity: 0, node: 0 };
     const reached = new Set<string>();
+    // Many principals end at the same pulling role: what it can pull is evaluated once.
+    const pullable = new Map<string, RepositoryDocuments[]>();
+    const pullableBy = (arn: string) => {
+        if (!pullable.has(arn)) {
+            const role = fleet.roles.get(arn)!;
+            pullable.set(arn, fleet.repositories.filter((repository) => pullAllowed(role, repository).allowed));
+        }
+        return pullable.get(arn)!;
+    };
     const principals = fleet.principals.map((p): PrincipalAccess => {
         const access = new Map<string, AccessEntry>();
         for (const route of p.routes) {
@@ -419,11 +447,8 @@ export function accessReport(fleet: FleetState): AccessReport {
             if (start.failure !== undefined) {
                 continue;
             }
-            for (const repository of fleet.repositories) {
-                const verdict = finishRoute(fleet, start, repository);
-                if (verdict.allowed) {
-                    access.set(`${repository.name}\u0000${verdict.path}\u0000${verdict.via.join(",")}`, { repository: repository.name, path: verdict.path, via: verdict.via });
-                }
+            for (const repository of pullableBy(start.via[start.via.length - 1])) {
+                access.set(`${repository.name}\u0000${start.path}\u0000${start.via.join(",")}`, { repository: repository.name, path: start.path, via: start.via });
             }
         }
         const entries = [...access.values()].sort((a, b) => compare(a.repository, b.repository) || compare(a.path, b.path) || compare(a.via.join(), b.via.join()));
@@ -538,7 +563,7 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
     }
 
     lines.push("", "| repository | federation | chaining | podIdentity | node | clusters |", "| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (const repository of report.repositories) {
+    for (const repository of report.repositories.slice(0, maxRows)) {
         const byPath: Record<PullPath, number> = { federation: 0, chaining: 0, podIdentity: 0, node: 0 };
         const clusters = new Set<string>();
         for (const p of report.principals) {
@@ -551,12 +576,21 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
         const cell = (n: number) => (n === 0 ? "-" : String(n));
         lines.push(`| ${repository} | ${PULL_PATHS.map((p) => cell(byPath[p])).join(" | ")} | ${cell(clusters.size)} |`);
     }
+    if (report.repositories.length > maxRows) {
+        lines.push("", `${count(report.repositories.length - maxRows, "more repository", "more repositories")} not shown; \`--json\` has them all.`);
+    }
     lines.push("", "Counts are principals (service accounts, node roles); a repository with no principal can be pulled from its own account only.");
     if (report.unreachable.length > 0) {
-        lines.push("", `No principal of these clusters can pull: ${report.unreachable.join(", ")}.`);
+        lines.push("", `No principal of these clusters can pull: ${some(report.unreachable, maxRows)}.`);
     }
     if (report.assumptions.length > 0) {
-        lines.push("", "Assumed (not in the documents):", ...report.assumptions.map((a) => `- ${a}`));
+        lines.push("", "Assumed (not in the documents):");
+        for (const kind of Object.keys(ASSUMPTION_TEXT) as Assumption["kind"][]) {
+            const which = report.assumptions.filter((a) => a.kind === kind).map((a) => (kind === "node role policy" ? `${a.subject} (${a.stack})` : a.stack));
+            if (which.length > 0) {
+                lines.push(`- ${ASSUMPTION_TEXT[kind]}: ${some(which, maxClusters)}.`);
+            }
+        }
     }
     return lines.join("\n");
 }
@@ -577,11 +611,58 @@ const quote = (label: string) => `"${label.replace(/"/g, "#quot;")}"`;
  * node, edges counted), so that a large fleet still renders.
  */
 export function renderMermaid(report: AccessReport, options: MermaidOptions = {}): string {
-    const detailed = mermaidGraph(report, false);
-    return detailed.edges <= (options.maxEdges ?? 120) ? detailed.text : mermaidGraph(report, true).text;
+    const detailed = mermaidGraph(report);
+    return detailed.edges <= (options.maxEdges ?? 120) ? detailed.text : mermaidByAccount(report);
 }
 
-function mermaidGraph(report: AccessReport, byAccount: boolean): { text: string; edges: number } {
+/**
+ * The diagram of a large fleet: one node per cluster account (its clusters
+ * and node roles counted), one per pull role (its repositories counted), and
+ * edges from accounts to the pull roles their service accounts end at, by
+ * path, and to the repositories their node roles pull.
+ */
+function mermaidByAccount(report: AccessReport): string {
+    const lines = ["flowchart LR"];
+    const registry = report.registry.account;
+    const accounts = [...new Set(report.clusters.map((c) => c.account))].sort();
+    const pullRoles = new Map<string, Set<string>>();
+    const edges = new Map<string, Set<string>>(); // "account|role|path" -> principals
+    const nodePulls = new Map<string, Set<string>>(); // account -> repositories
+    for (const p of report.principals) {
+        for (const e of p.access) {
+            if (e.path === "node") {
+                nodePulls.set(p.account, (nodePulls.get(p.account) ?? new Set()).add(e.repository));
+                continue;
+            }
+            const puller = e.via[e.via.length - 1];
+            pullRoles.set(puller, (pullRoles.get(puller) ?? new Set()).add(e.repository));
+            const key = `${p.account}|${puller}|${e.path}`;
+            edges.set(key, (edges.get(key) ?? new Set()).add(`${p.cluster}/${p.namespace}/${p.serviceAccount}`));
+        }
+    }
+    accounts.forEach((account, i) => {
+        const clusters = report.clusters.filter((c) => c.account === account).length;
+        const nodeRoles = report.principals.filter((p) => p.account === account && p.kind === "node").length;
+        lines.push(`  subgraph a${i}[${quote(`Cluster account ${account}`)}]`, `    c${i}[${quote(`${count(clusters, "cluster")}<br/>${count(nodeRoles, "node role")}`)}]`, "  end");
+    });
+    const roles = [...pullRoles.keys()].sort();
+    lines.push(`  subgraph r[${quote(`Registry account ${registry}`)}]`);
+    roles.forEach((arn, i) => lines.push(`    p${i}[${quote(`role ${roleNameOf(arn)}<br/>${count(pullRoles.get(arn)!.size, "repository", "repositories")}`)}]`));
+    if (nodePulls.size > 0) {
+        lines.push(`    nodes[(${quote(`${count(report.repositories.length, "repository", "repositories")}`)})]`);
+    }
+    lines.push("  end");
+    for (const [key, principals] of [...edges].sort(([a], [b]) => compare(a, b))) {
+        const [account, role, path] = key.split("|");
+        lines.push(`  c${accounts.indexOf(account)} -->|${quote(`${path}: ${count(principals.size, "service account")}`)}| p${roles.indexOf(role)}`);
+    }
+    for (const [account, repositories] of [...nodePulls].sort(([a], [b]) => compare(a, b))) {
+        lines.push(`  c${accounts.indexOf(account)} -->|${quote(`node: ${count(repositories.size, "repository", "repositories")}`)}| nodes`);
+    }
+    return lines.join("\n");
+}
+
+function mermaidGraph(report: AccessReport): { text: string; edges: number } {
     const ids = new Map<string, string>();
     const id = (key: string) => {
         if (!ids.has(key)) {
@@ -599,7 +680,7 @@ function mermaidGraph(report: AccessReport, byAccount: boolean): { text: string;
         }
         edges.set(key, e);
     };
-    const clusterNode = (p: PrincipalAccess) => (byAccount ? `account:${p.account}` : `cluster:${p.cluster}`);
+    const clusterNode = (p: PrincipalAccess) => `cluster:${p.cluster}`;
     const roleNodes = new Map<string, Set<string>>(); // account -> role ARNs
     const addRole = (arn: string) => {
         const account = arn.split(":")[4];
@@ -609,7 +690,7 @@ function mermaidGraph(report: AccessReport, byAccount: boolean): { text: string;
         for (const e of p.access) {
             if (e.path === "node") {
                 addRole(e.via[0]);
-                edge(byAccount ? `nodes:${p.account}` : `role:${e.via[0]}`, `repo:${e.repository}`, "node");
+                edge(`role:${e.via[0]}`, `repo:${e.repository}`, "node");
                 continue;
             }
             e.via.forEach(addRole);
@@ -623,25 +704,16 @@ function mermaidGraph(report: AccessReport, byAccount: boolean): { text: string;
     const lines = ["flowchart LR"];
     const registry = report.registry.account;
     const accounts = [...new Set(report.clusters.map((c) => c.account))].sort();
+    const nodeRoles = new Set(report.principals.flatMap((p) => (p.nodeRoleArn ? [p.nodeRoleArn] : [])));
     for (const account of accounts) {
         lines.push(`  subgraph ${id(`acct:${account}`)}[${quote(`Cluster account ${account}`)}]`);
         const clusters = report.clusters.filter((c) => c.account === account);
-        if (byAccount) {
-            lines.push(`    ${id(`account:${account}`)}[${quote(`${count(clusters.length, "cluster")}`)}]`);
-            const nodeRoles = [...(roleNodes.get(account) ?? [])].filter((arn) => report.principals.some((p) => p.nodeRoleArn === arn));
-            if (nodeRoles.length > 0) {
-                lines.push(`    ${id(`nodes:${account}`)}[${quote(count(nodeRoles.length, "node role"))}]`);
-            }
-        } else {
-            for (const c of clusters) {
-                lines.push(`    ${id(`cluster:${c.stack}`)}[${quote(`cluster ${c.name}<br/>stack ${c.stack}`)}]`);
-            }
+        for (const c of clusters) {
+            lines.push(`    ${id(`cluster:${c.stack}`)}[${quote(`cluster ${c.name}<br/>stack ${c.stack}`)}]`);
         }
         for (const arn of [...(roleNodes.get(account) ?? [])].sort()) {
-            const isNode = report.principals.some((p) => p.nodeRoleArn === arn);
-            if (!(byAccount && isNode)) {
-                lines.push(`    ${id(`role:${arn}`)}[${quote(`${isNode ? "node role" : "role"} ${roleNameOf(arn)}`)}]`);
-            }
+            const isNode = nodeRoles.has(arn);
+            lines.push(`    ${id(`role:${arn}`)}[${quote(`${isNode ? "node role" : "role"} ${roleNameOf(arn)}`)}]`);
         }
         lines.push("  end");
     }
@@ -654,8 +726,7 @@ function mermaidGraph(report: AccessReport, byAccount: boolean): { text: string;
     }
     lines.push("  end");
     for (const e of edges.values()) {
-        // Per account, the service accounts of many clusters are counted (by name), not listed.
-        const who = e.accounts.length === 0 ? "" : byAccount ? `: ${count(e.accounts.length, "service account")}` : `: ${some(e.accounts, 3)}`;
+        const who = e.accounts.length === 0 ? "" : `: ${some(e.accounts, 3)}`;
         const label = e.path ? `|${quote(`${e.path}${who}`)}|` : "";
         lines.push(`  ${id(e.from)} -->${label} ${id(e.to)}`);
     }

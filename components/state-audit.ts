@@ -17,7 +17,7 @@
  * Pure: the caller runs the programs (scripts/audit.ts) and hands over both
  * sets of states; this module compares values and does no I/O.
  */
-import { accessReport, AccessReport, readFleetState } from "./access-report";
+import { accessReport, AccessReport, FleetState, readFleetState } from "./access-report";
 import { pullAllowed, roleNameOf } from "./access-evaluator";
 import { ROLE_ARN_ANNOTATION } from "./cluster-plan";
 import { policySize } from "./policies";
@@ -280,12 +280,11 @@ function measure(states: StateSet, limits: QuotaLimits, findings: Finding[]): nu
 }
 
 /** Pull roles no workload names, and workloads naming a pull role the registry does not have. */
-function checkUse(states: StateSet, access: AccessReport, findings: Finding[]): void {
+function checkUse(states: StateSet, fleet: FleetState, access: AccessReport, findings: Finding[]): void {
     const pullRoles = (states.registry.outputs.pullRoleArns ?? {}) as Record<string, string>;
     const workloads = states.clusters.flatMap((c) =>
         ((c.outputs.workloads ?? []) as { namespace: string; serviceAccount: string; roleArn: string }[]).map((w) => ({ ...w, stack: c.stack })),
     );
-    const fleet = readFleetState(states.registry, states.clusters);
     for (const [grant, arn] of Object.entries(pullRoles).sort()) {
         if (workloads.some((w) => w.roleArn === arn)) {
             continue;
@@ -336,8 +335,9 @@ export function auditStates(deployed: StateSet, generated: StateSet, limits: Quo
         }
         compared += compareStates(cluster, twin, findings);
     }
-    const access = accessReport(readFleetState(deployed.registry, deployed.clusters));
-    checkUse(deployed, access, findings);
+    const fleet = readFleetState(deployed.registry, deployed.clusters);
+    const access = accessReport(fleet);
+    checkUse(deployed, fleet, access, findings);
     const measured = measure(deployed, limits, findings);
     const order = (x: Finding) => `${x.severity === "error" ? 0 : 1}\u0000${x.stack}\u0000${x.kind}\u0000${x.resource ?? ""}\u0000${x.message}`;
     return { findings: findings.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)), access, compared, measured };

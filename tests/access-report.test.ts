@@ -271,9 +271,10 @@ describe("access report", function () {
         });
 
         it("says what it assumes: the adopted cluster's node role policy", () => {
-            expect(report.assumptions).to.deep.equal([
-                "eks-b: the node role apps-b-nodes is not managed by this package; its own ECR permission is assumed (AmazonEC2ContainerRegistryPullOnly).",
-            ]);
+            expect(report.assumptions).to.deep.equal([{ kind: "node role policy", stack: "eks-b", subject: "apps-b-nodes" }]);
+            expect(renderMarkdown(report)).to.include(
+                "Assumed (not in the documents):\n- node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly: apps-b-nodes (eks-b).",
+            );
         });
 
         it("agrees with iam-simulate on every principal, route and repository, with denied cases", async () => {
@@ -346,7 +347,10 @@ describe("access report", function () {
             expect((mermaid.match(/-->/g) ?? []).length).to.equal(20);
             // Past the edge budget it draws one node per account instead of one per cluster.
             const small = renderMermaid(report, { maxEdges: 5 });
-            expect(small).to.include('["1 cluster"]');
+            expect(small).to.include('c0["1 cluster<br/>1 node role"]');
+            expect(small).to.include('c0 -->|"chaining: 1 service account"| p2');
+            expect(small).to.include('p2["role ecr-pull-payments<br/>2 repositories"]');
+            expect(small).to.include('c1 -->|"node: 3 repositories"| nodes');
             expect(small).not.to.include("stack eks-a");
         });
     });
