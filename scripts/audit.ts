@@ -133,22 +133,33 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     return auditStates(deployed, await regenerate(deployed, options.configDir), limits);
 }
 
+const USAGE = "usage: npm run audit -- --ecr <ecr export> --eks <eks export> [--eks <another>] [--config-dir <dir with Pulumi.<stack>.yaml>] [--json]";
+
 function parseArguments(argv: readonly string[]): AuditOptions & { json: boolean } {
-    const values = (flag: string) => argv.flatMap((a, i) => (a === flag && argv[i + 1] && !argv[i + 1].startsWith("--") ? [argv[i + 1]] : []));
-    const known = new Set(["--ecr", "--eks", "--config-dir", "--json"]);
-    const unknown = argv.filter((a, i) => a.startsWith("--") && !known.has(a) && !(i > 0 && known.has(argv[i - 1]) && argv[i - 1] !== "--json"));
-    const usage = "usage: npm run audit -- --ecr <ecr export> --eks <eks export> [--eks <another>] [--config-dir <dir with Pulumi.<stack>.yaml>] [--json]";
-    if (unknown.length > 0) {
-        throw new AuditError(`unknown option ${unknown.join(", ")}; ${usage}`);
+    const values: Record<"--ecr" | "--eks" | "--config-dir", string[]> = { "--ecr": [], "--eks": [], "--config-dir": [] };
+    let json = false;
+    for (let i = 0; i < argv.length; i++) {
+        const flag = argv[i];
+        if (flag === "--json") {
+            json = true;
+        } else if (flag in values) {
+            const value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) {
+                throw new AuditError(`${flag} needs a value; ${USAGE}`);
+            }
+            values[flag as keyof typeof values].push(value);
+            i++;
+        } else {
+            throw new AuditError(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
+        }
     }
-    const [ecrFile, ...moreEcr] = values("--ecr");
-    if (!ecrFile || moreEcr.length > 0) {
-        throw new AuditError(`give exactly one --ecr file (the ecr stack's \`pulumi stack export --show-secrets\`); ${usage}`);
+    if (values["--ecr"].length !== 1) {
+        throw new AuditError(`give exactly one --ecr file (the ecr stack's \`pulumi stack export --show-secrets\`); ${USAGE}`);
     }
-    if (values("--eks").length === 0) {
-        throw new AuditError(`give an --eks file for each eks stack the ecr stack references; ${usage}`);
+    if (values["--eks"].length === 0) {
+        throw new AuditError(`give an --eks file for each eks stack the ecr stack references; ${USAGE}`);
     }
-    return { ecrFile, eksFiles: values("--eks"), configDir: values("--config-dir")[0] ?? process.cwd(), json: argv.includes("--json") };
+    return { ecrFile: values["--ecr"][0], eksFiles: values["--eks"], configDir: values["--config-dir"][0] ?? process.cwd(), json };
 }
 
 async function main(): Promise<number> {

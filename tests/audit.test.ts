@@ -162,13 +162,17 @@ describe("audit of deployed stacks", function () {
         const d = await deploy([clusterA(), clusterB()], registry());
         const generated = issuerHostPath(String(d.exports.eks[0].deployment.resources[0].outputs.oidcIssuerUrl));
         const real = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF";
-        // As if EKS had given the cluster another issuer: every document of both stacks names it, and the Sids derived from it.
+        const nodeRole = String(d.exports.eks[0].deployment.resources[0].outputs.nodeRoleArns[0]).split("/").pop()!;
+        // As if EKS had given the cluster another issuer (every document of both stacks names it, and the Sids derived from it)
+        // and IAM had auto-named the node role differently.
         for (const file of [d.files.ecr, d.files.eks[0]]) {
-            fs.writeFileSync(file, fs.readFileSync(file, "utf8").split(generated).join(real).split(sidSuffix(generated)).join(sidSuffix(real)));
+            const text = fs.readFileSync(file, "utf8");
+            fs.writeFileSync(file, text.split(generated).join(real).split(sidSuffix(generated)).join(sidSuffix(real)).split(nodeRole).join("cluster-node-role-realaws"));
         }
         const result = await audit(d);
         expect(summary(result.findings)).to.deep.equal([]);
         expect(JSON.stringify(result.access)).to.include(real);
+        expect(result.access.principals.find((p) => p.kind === "node" && p.cluster === "eks-a")!.nodeRoleArn).to.equal(`arn:aws:iam::${"444455556666"}:role/cluster-node-role-realaws`);
     });
 
     it("warns about a grant no workload uses, saying whether node roles still reach its repositories", async () => {
@@ -281,9 +285,9 @@ describe("audit of deployed stacks", function () {
             const missing = cli(["--ecr", path.join(d.dir, "nope.json"), "--eks", d.files.eks[0]]);
             expect(missing.status).to.equal(2);
             expect(missing.stderr.trim().split("\n").pop()).to.equal(`${path.join(d.dir, "nope.json")}: cannot be read (ENOENT).`);
-            const usage = cli(["--eks", d.files.eks[0]]);
+            const usage = cli(["--eks", d.files.eks[0], "--verbose"]);
             expect(usage.status).to.equal(2);
-            expect(usage.stderr).to.include("give exactly one --ecr file");
+            expect(usage.stderr).to.include('unknown argument "--verbose"; usage: npm run audit -- --ecr <ecr export> --eks <eks export>');
         });
     });
 });
