@@ -74,7 +74,10 @@ const patterns = new Map<string, RegExp>();
 export function globMatches(pattern: string, value: string): boolean {
     let compiled = patterns.get(pattern);
     if (!compiled) {
-        const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+        const escaped = pattern
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".");
         compiled = new RegExp(`^${escaped}$`);
         if (patterns.size > 10000) {
             patterns.clear();
@@ -84,7 +87,6 @@ export function globMatches(pattern: string, value: string): boolean {
     return compiled.test(value);
 }
 
-
 const accountOf = (arn: string) => /^arn:[^:]+:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
 
 function principalMatches(statement: Statement, request: Request, rootAdmitsAccount: boolean): boolean {
@@ -92,7 +94,9 @@ function principalMatches(statement: Statement, request: Request, rootAdmitsAcco
         return true; // identity policy: the principal is whoever holds it
     }
     if (typeof statement.Principal !== "object") {
-        throw new EvaluatorError(`evaluator: unsupported principal ${JSON.stringify(statement.Principal)} (only AWS, Federated and Service principals are written)`);
+        throw new EvaluatorError(
+            `evaluator: unsupported principal ${JSON.stringify(statement.Principal)} (only AWS, Federated and Service principals are written)`,
+        );
     }
     for (const [type, values] of Object.entries(statement.Principal)) {
         if (!["AWS", "Federated", "Service"].includes(type)) {
@@ -173,7 +177,8 @@ export function allows(documentJson: string, request: Request, options: AllowOpt
     const rootAdmitsAccount = options.rootAdmitsAccount ?? true;
     return statementsOf(documentJson).some((statement) => {
         const actionOk = list(statement.Action).some((a) => globMatches(a, request.action));
-        const resourceOk = statement.Resource === undefined || list(statement.Resource).some((r) => request.resource !== undefined && globMatches(r, request.resource));
+        const resourceOk =
+            statement.Resource === undefined || list(statement.Resource).some((r) => request.resource !== undefined && globMatches(r, request.resource));
         return actionOk && resourceOk && principalMatches(statement, request, rootAdmitsAccount) && conditionMatches(statement, request);
     });
 }
@@ -248,7 +253,9 @@ export function webIdentityAllowed(
         action: "sts:AssumeRoleWithWebIdentity",
         context: { [`${hostPath}:sub`]: serviceAccountSubject(namespace, serviceAccount), [`${hostPath}:aud`]: STS_AUDIENCE },
     };
-    return allows(role.trustPolicy, request) ? ALLOWED : denied(`the trust policy of ${roleNameOf(role.arn)} does not admit ${namespace}/${serviceAccount} of ${hostPath}`);
+    return allows(role.trustPolicy, request)
+        ? ALLOWED
+        : denied(`the trust policy of ${roleNameOf(role.arn)} does not admit ${namespace}/${serviceAccount} of ${hostPath}`);
 }
 
 /** The session tags EKS Pod Identity puts on a pod's session. */
@@ -266,7 +273,9 @@ export function podIdentityServiceAllowed(role: RoleDocuments, clusterArn: strin
     const context = { "aws:SourceAccount": sourceAccount, "aws:SourceArn": clusterArn, ...podIdentityTags(clusterArn, namespace, serviceAccount) };
     for (const action of ["sts:AssumeRole", "sts:TagSession"]) {
         if (!allows(role.trustPolicy, { principalType: "Service", principal: "pods.eks.amazonaws.com", action, context })) {
-            return denied(`the trust policy of ${roleNameOf(role.arn)} does not let EKS Pod Identity ${action} for ${namespace}/${serviceAccount} of ${clusterArn}`);
+            return denied(
+                `the trust policy of ${roleNameOf(role.arn)} does not let EKS Pod Identity ${action} for ${namespace}/${serviceAccount} of ${clusterArn}`,
+            );
         }
     }
     return ALLOWED;
@@ -286,7 +295,9 @@ export function assumeRoleAllowed(caller: RoleDocuments, target: RoleDocuments, 
             return denied(`the policies of ${roleNameOf(caller.arn)} do not allow ${action} on ${target.arn}`);
         }
         if (!allows(target.trustPolicy, { principalType: "AWS", principal: caller.arn, action, context })) {
-            return denied(`the trust policy of ${roleNameOf(target.arn)} does not admit ${action} by ${caller.arn}${sessionTags ? " with these session tags" : ""}`);
+            return denied(
+                `the trust policy of ${roleNameOf(target.arn)} does not admit ${action} by ${caller.arn}${sessionTags ? " with these session tags" : ""}`,
+            );
         }
     }
     return ALLOWED;
@@ -309,7 +320,11 @@ export function pullAllowed(role: RoleDocuments, repository: RepositoryDocuments
         const identity = identityAllows(role, { action, resource: repository.arn, context });
         const resource =
             repository.policy !== undefined &&
-            allows(repository.policy, { principalType: "AWS", principal: role.arn, action, resource: repository.arn, context }, { rootAdmitsAccount: !sameAccount });
+            allows(
+                repository.policy,
+                { principalType: "AWS", principal: role.arn, action, resource: repository.arn, context },
+                { rootAdmitsAccount: !sameAccount },
+            );
         if (sameAccount ? !(identity || resource) : !identity) {
             return denied(`the policies of ${roleNameOf(role.arn)} do not allow ${action} on ${repository.name}`);
         }
@@ -343,7 +358,12 @@ export const MANAGED_POLICY_DOCUMENTS: Readonly<Record<string, string>> = {
         "ecr:ListImages",
         "ecr:ListTagsForResource",
     ),
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy": managed("ec2:DescribeInstances", "ec2:DescribeRouteTables", "eks:DescribeCluster", "eks-auth:AssumeRoleForPodIdentity"),
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy": managed(
+        "ec2:DescribeInstances",
+        "ec2:DescribeRouteTables",
+        "eks:DescribeCluster",
+        "eks-auth:AssumeRoleForPodIdentity",
+    ),
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy": managed("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces"),
 };
 
@@ -351,7 +371,9 @@ export const MANAGED_POLICY_DOCUMENTS: Readonly<Record<string, string>> = {
 export function managedPolicyDocument(policyArn: string): string {
     const document = MANAGED_POLICY_DOCUMENTS[policyArn.replace(/^arn:[a-z-]+:/, "arn:aws:")];
     if (document === undefined) {
-        throw new EvaluatorError(`evaluator: the managed policy ${policyArn} is attached but not modelled (known: ${Object.keys(MANAGED_POLICY_DOCUMENTS).join(", ")})`);
+        throw new EvaluatorError(
+            `evaluator: the managed policy ${policyArn} is attached but not modelled (known: ${Object.keys(MANAGED_POLICY_DOCUMENTS).join(", ")})`,
+        );
     }
     return document;
 }

@@ -117,7 +117,8 @@ export interface Assumption {
 /** What each kind of assumption means, for the Markdown. */
 const ASSUMPTION_TEXT: Readonly<Record<Assumption["kind"], string>> = {
     "node role policy": "node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly",
-    "oidc provider": "adopted clusters' accounts are assumed to have an IAM OIDC provider for the cluster's issuer with the client ID sts.amazonaws.com (the eks stack checks it at deploy time)",
+    "oidc provider":
+        "adopted clusters' accounts are assumed to have an IAM OIDC provider for the cluster's issuer with the client ID sts.amazonaws.com (the eks stack checks it at deploy time)",
 };
 
 /** The verdict on one route and repository, with the path it takes and the roles on the way. */
@@ -130,9 +131,13 @@ export interface RouteVerdict extends Verdict {
 const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
 
 /** A resource's value for a key as deployed: its outputs (refreshed from AWS) before its inputs. */
-function field(resource: ExportedResource, key: string): any {
+function field(resource: ExportedResource, key: string): unknown {
     return resource.outputs[key] ?? resource.inputs[key];
 }
+
+const record = (value: unknown): Record<string, unknown> =>
+    value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
 
 function need<T>(value: T | undefined, source: string, what: string): T {
     if (value === undefined || value === null || (typeof value === "string" && value === "")) {
@@ -161,7 +166,10 @@ function readRoles(state: StackExport, account: string, partition: string, roles
         return role;
     };
     for (const r of state.resources.filter((x) => x.type === "aws:iam/rolePolicy:RolePolicy")) {
-        roleOf(r).identityPolicies.push({ name: `${field(r, "role")}/${field(r, "name")}`, json: need(text(field(r, "policy")), state.source, `${r.urn} has no [policy].`) });
+        roleOf(r).identityPolicies.push({
+            name: `${String(field(r, "role"))}/${String(field(r, "name"))}`,
+            json: need(text(field(r, "policy")), state.source, `${r.urn} has no [policy].`),
+        });
     }
     for (const r of state.resources.filter((x) => x.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
         const policyArn = need(text(field(r, "policyArn")), state.source, `${r.urn} has no [policyArn].`);
@@ -212,7 +220,11 @@ function chainsOf(config: string): { source: string; target: string }[] {
  * needs (an EKS state without the contract's outputs, an unknown policy type).
  */
 export function readFleetState(registry: StackExport, clusters: readonly StackExport[]): FleetState {
-    const registryAccount = need(text(registry.outputs.registryAccountId), registry.source, "has no output [registryAccountId]; give the export of the ecr stack.");
+    const registryAccount = need(
+        text(registry.outputs.registryAccountId),
+        registry.source,
+        "has no output [registryAccountId]; give the export of the ecr stack.",
+    );
     const registryRegion = need(text(registry.outputs.region), registry.source, "has no output [region]; give the export of the ecr stack.");
     const roles = new Map<string, RoleDocuments>();
     const providers: OidcProviderDocuments[] = [];
@@ -235,7 +247,11 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
     const readProviders = (state: StackExport, account: string, partition: string) => {
         for (const r of state.resources.filter((x) => x.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")) {
             const url = need(text(field(r, "url")), state.source, `the OIDC provider ${r.urn} has no [url].`);
-            providers.push({ arn: text(r.outputs.arn) ?? `arn:${partition}:iam::${account}:oidc-provider/${issuerHostPath(url)}`, url, clientIds: field(r, "clientIdLists") ?? [] });
+            providers.push({
+                arn: text(r.outputs.arn) ?? `arn:${partition}:iam::${account}:oidc-provider/${issuerHostPath(url)}`,
+                url,
+                clientIds: strings(field(r, "clientIdLists")),
+            });
         }
     };
     readProviders(registry, registryAccount, partitionOfRegion(registryRegion));
@@ -270,9 +286,9 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
 
         const chains = new Map<string, { source: string; target: string }[]>();
         for (const r of state.resources.filter((x) => x.type === "kubernetes:core/v1:ConfigMap")) {
-            const config = text(field(r, "data")?.config);
+            const config = text(record(field(r, "data")).config);
             if (config) {
-                const namespace = field(r, "metadata")?.namespace ?? "default";
+                const namespace = text(record(field(r, "metadata")).namespace) ?? "default";
                 chains.set(namespace, [...(chains.get(namespace) ?? []), ...chainsOf(config)]);
             }
         }
@@ -285,9 +301,9 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
             return accounts.get(key)!;
         };
         for (const r of state.resources.filter((x) => x.type === "kubernetes:core/v1:ServiceAccount")) {
-            const metadata = field(r, "metadata") ?? {};
-            const entry = accountOf(metadata.namespace ?? "default", need(text(metadata.name), state.source, `${r.urn} has no [metadata.name].`));
-            const roleArn = text(metadata.annotations?.[ROLE_ARN_ANNOTATION]);
+            const metadata = record(field(r, "metadata"));
+            const entry = accountOf(text(metadata.namespace) ?? "default", need(text(metadata.name), state.source, `${r.urn} has no [metadata.name].`));
+            const roleArn = text(record(metadata.annotations)[ROLE_ARN_ANNOTATION]);
             if (roleArn) {
                 entry.routes.push({ kind: "irsa", roleArn });
                 for (const chain of (chains.get(entry.namespace) ?? []).filter((c) => c.source === roleArn)) {
@@ -297,11 +313,17 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
         }
         for (const r of state.resources.filter((x) => x.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")) {
             if (field(r, "clusterName") !== cluster.name) {
-                throw new AccessReportError(`${state.source}: the Pod Identity association ${r.urn} is for the cluster ${JSON.stringify(field(r, "clusterName"))}, not ${cluster.name}.`);
+                throw new AccessReportError(
+                    `${state.source}: the Pod Identity association ${r.urn} is for the cluster ${JSON.stringify(field(r, "clusterName"))}, not ${cluster.name}.`,
+                );
             }
-            accountOf(field(r, "namespace"), field(r, "serviceAccount")).routes.push({
+            const missing = (key: string) => `${r.urn} has no [${key}].`;
+            accountOf(
+                need(text(field(r, "namespace")), state.source, missing("namespace")),
+                need(text(field(r, "serviceAccount")), state.source, missing("serviceAccount")),
+            ).routes.push({
                 kind: "podIdentity",
-                roleArn: need(text(field(r, "roleArn")), state.source, `${r.urn} has no [roleArn].`),
+                roleArn: need(text(field(r, "roleArn")), state.source, missing("roleArn")),
                 targetRoleArn: text(field(r, "targetRoleArn")),
             });
         }
@@ -312,7 +334,11 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
         // An adopted cluster's IAM OIDC provider lives outside the state; the EKS stack checked it exists when a chained grant needs it.
         const ownIrsaRoles = principals.some((p) => p.cluster === cluster && p.routes.some((r) => r.kind === "irsa" && r.roleArn.split(":")[4] === account));
         if (ownIrsaRoles && !providers.some((p) => p.arn.split(":")[4] === account && issuerHostPath(p.url) === issuerHostPath(cluster.issuerUrl))) {
-            providers.push({ arn: `arn:${partition}:iam::${account}:oidc-provider/${issuerHostPath(cluster.issuerUrl)}`, url: cluster.issuerUrl, clientIds: [STS_AUDIENCE] });
+            providers.push({
+                arn: `arn:${partition}:iam::${account}:oidc-provider/${issuerHostPath(cluster.issuerUrl)}`,
+                url: cluster.issuerUrl,
+                clientIds: [STS_AUDIENCE],
+            });
             assumptions.push({ kind: "oidc provider", stack: cluster.stack, subject: account });
         }
         for (const nodeRoleArn of cluster.nodeRoleArns) {
@@ -328,7 +354,15 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
             principals.push({ cluster, kind: "node", nodeRoleArn, routes: [{ kind: "node", roleArn: nodeRoleArn }] });
         }
     }
-    return { registry: { stack: registry.stack, account: registryAccount, region: registryRegion }, clusters: facts, roles, repositories, providers, principals, assumptions };
+    return {
+        registry: { stack: registry.stack, account: registryAccount, region: registryRegion },
+        clusters: facts,
+        roles,
+        repositories,
+        providers,
+        principals,
+        assumptions,
+    };
 }
 
 /**
@@ -336,7 +370,12 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
  * documents (token or session into each role, then the pull itself).
  * `repository` may be any repository, granted or not: denied ones say why.
  */
-export function evaluateRoute(fleet: FleetState, principal: Pick<PrincipalRoutes, "cluster" | "namespace" | "serviceAccount">, route: Route, repository: RepositoryDocuments): RouteVerdict {
+export function evaluateRoute(
+    fleet: FleetState,
+    principal: Pick<PrincipalRoutes, "cluster" | "namespace" | "serviceAccount">,
+    route: Route,
+    repository: RepositoryDocuments,
+): RouteVerdict {
     return finishRoute(fleet, startRoute(fleet, principal, route), repository);
 }
 
@@ -436,7 +475,10 @@ export function accessReport(fleet: FleetState): AccessReport {
     const pullableBy = (arn: string) => {
         if (!pullable.has(arn)) {
             const role = fleet.roles.get(arn)!;
-            pullable.set(arn, fleet.repositories.filter((repository) => pullAllowed(role, repository).allowed));
+            pullable.set(
+                arn,
+                fleet.repositories.filter((repository) => pullAllowed(role, repository).allowed),
+            );
         }
         return pullable.get(arn)!;
     };
@@ -448,10 +490,16 @@ export function accessReport(fleet: FleetState): AccessReport {
                 continue;
             }
             for (const repository of pullableBy(start.via[start.via.length - 1])) {
-                access.set(`${repository.name}\u0000${start.path}\u0000${start.via.join(",")}`, { repository: repository.name, path: start.path, via: start.via });
+                access.set(`${repository.name}\u0000${start.path}\u0000${start.via.join(",")}`, {
+                    repository: repository.name,
+                    path: start.path,
+                    via: start.via,
+                });
             }
         }
-        const entries = [...access.values()].sort((a, b) => compare(a.repository, b.repository) || compare(a.path, b.path) || compare(a.via.join(), b.via.join()));
+        const entries = [...access.values()].sort(
+            (a, b) => compare(a.repository, b.repository) || compare(a.path, b.path) || compare(a.via.join(), b.via.join()),
+        );
         for (const e of entries) {
             totals[e.path]++;
             reached.add(e.repository);
@@ -541,7 +589,14 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
             const through = none ? "-" : p.kind === "node" ? "repository policy" : route.via.map(roleNameOf).join(" -> ");
             const label = p.kind === "node" ? "node role" : principalLabel(p);
             const key = [label, none ? "" : route.path, through, route.repositories.join(",")].join("\u0000");
-            const group = groups.get(key) ?? { label, path: none ? "-" : route.path, through, repositories: route.repositories, clusters: [], nodeRoles: new Set<string>() };
+            const group = groups.get(key) ?? {
+                label,
+                path: none ? "-" : route.path,
+                through,
+                repositories: route.repositories,
+                clusters: [],
+                nodeRoles: new Set<string>(),
+            };
             group.clusters.push(p.cluster);
             if (p.nodeRoleArn) {
                 group.nodeRoles.add(roleNameOf(p.nodeRoleArn));
@@ -551,10 +606,17 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
     }
     const nodeLast = (label: string) => (label === "node role" ? 1 : 0);
     const rows = [...groups.values()].sort(
-        (a, b) => compare(a.clusters[0], b.clusters[0]) || nodeLast(a.label) - nodeLast(b.label) || compare(a.label, b.label) || compare(a.path, b.path) || compare(a.through, b.through));
+        (a, b) =>
+            compare(a.clusters[0], b.clusters[0]) ||
+            nodeLast(a.label) - nodeLast(b.label) ||
+            compare(a.label, b.label) ||
+            compare(a.path, b.path) ||
+            compare(a.through, b.through),
+    );
     lines.push("| cluster | principal | path | through | repositories |", "| --- | --- | --- | --- | --- |");
     for (const row of rows.slice(0, maxRows)) {
-        const label = row.label === "node role" ? (row.nodeRoles.size === 1 ? `node role ${[...row.nodeRoles][0]}` : `node roles (${row.nodeRoles.size})`) : row.label;
+        const label =
+            row.label === "node role" ? (row.nodeRoles.size === 1 ? `node role ${[...row.nodeRoles][0]}` : `node roles (${row.nodeRoles.size})`) : row.label;
         const repositories = row.repositories.length === 0 ? "none" : some(row.repositories, maxRepositories);
         lines.push(`| ${some([...new Set(row.clusters)], maxClusters)} | ${label} | ${row.path} | ${row.through} | ${repositories} |`);
     }
@@ -643,11 +705,17 @@ function mermaidByAccount(report: AccessReport): string {
     accounts.forEach((account, i) => {
         const clusters = report.clusters.filter((c) => c.account === account).length;
         const nodeRoles = report.principals.filter((p) => p.account === account && p.kind === "node").length;
-        lines.push(`  subgraph a${i}[${quote(`Cluster account ${account}`)}]`, `    c${i}[${quote(`${count(clusters, "cluster")}<br/>${count(nodeRoles, "node role")}`)}]`, "  end");
+        lines.push(
+            `  subgraph a${i}[${quote(`Cluster account ${account}`)}]`,
+            `    c${i}[${quote(`${count(clusters, "cluster")}<br/>${count(nodeRoles, "node role")}`)}]`,
+            "  end",
+        );
     });
     const roles = [...pullRoles.keys()].sort();
     lines.push(`  subgraph r[${quote(`Registry account ${registry}`)}]`);
-    roles.forEach((arn, i) => lines.push(`    p${i}[${quote(`role ${roleNameOf(arn)}<br/>${count(pullRoles.get(arn)!.size, "repository", "repositories")}`)}]`));
+    roles.forEach((arn, i) =>
+        lines.push(`    p${i}[${quote(`role ${roleNameOf(arn)}<br/>${count(pullRoles.get(arn)!.size, "repository", "repositories")}`)}]`),
+    );
     if (nodePulls.size > 0) {
         lines.push(`    nodes[(${quote(`${count(report.repositories.length, "repository", "repositories")}`)})]`);
     }

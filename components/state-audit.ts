@@ -84,7 +84,9 @@ export function requirePlaintext(state: StackExport): void {
 export function canonical(value: unknown): unknown {
     if (Array.isArray(value)) {
         const items = value.map(canonical);
-        const unique = [...new Map(items.map((item) => [JSON.stringify(item), item])).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+        const unique = [...new Map(items.map((item) => [JSON.stringify(item), item])).entries()]
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([, item]) => item);
         return unique.length === 1 ? unique[0] : unique;
     }
     if (value !== null && typeof value === "object") {
@@ -165,7 +167,8 @@ const COMPARED: Readonly<Record<string, readonly ComparedField[]>> = {
     "kubernetes:core/v1:ConfigMap": [f("metadata.namespace"), f("metadata.name"), f("data")],
 };
 
-const at = (object: unknown, path: readonly string[]): unknown => path.reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), object);
+const at = (object: unknown, path: readonly string[]): unknown =>
+    path.reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), object);
 
 /** The deployed value: the outputs (what AWS returned at the last update or refresh), else the inputs sent. */
 const deployedValue = (r: ExportedResource, path: readonly string[]) => at(r.outputs, path) ?? at(r.inputs, path);
@@ -198,7 +201,13 @@ function compareStates(deployed: StackExport, generated: StackExport, findings: 
         const actual = have.get(urn);
         const name = `${expected.type} ${urn.slice(urn.lastIndexOf("::") + 2)}`;
         if (!actual) {
-            findings.push({ severity: "error", kind: "missing", stack: deployed.stack, resource: urn, message: `${name} is not deployed; the current code would create it.` });
+            findings.push({
+                severity: "error",
+                kind: "missing",
+                stack: deployed.stack,
+                resource: urn,
+                message: `${name} is not deployed; the current code would create it.`,
+            });
             continue;
         }
         compared++;
@@ -242,7 +251,13 @@ function measure(states: StateSet, limits: QuotaLimits, findings: Finding[]): nu
         measured++;
         const percent = Math.round((size / limit) * 100);
         if (size > limit) {
-            findings.push({ severity: "error", kind: "over quota", stack, resource, message: `${what} is ${size.toLocaleString("en-US")} ${unit}; the quota is ${limit.toLocaleString("en-US")} (${percent}%).` });
+            findings.push({
+                severity: "error",
+                kind: "over quota",
+                stack,
+                resource,
+                message: `${what} is ${size.toLocaleString("en-US")} ${unit}; the quota is ${limit.toLocaleString("en-US")} (${percent}%).`,
+            });
         } else if (size >= NEAR_QUOTA * limit) {
             findings.push({
                 severity: "warning",
@@ -274,7 +289,13 @@ function measure(states: StateSet, limits: QuotaLimits, findings: Finding[]): nu
         }
     }
     const count = (type: string) => states.registry.resources.filter((r) => r.type === type).length;
-    check(states.registry.stack, "the registry account's IAM OIDC providers (this stack's)", count("aws:iam/openIdConnectProvider:OpenIdConnectProvider"), limits.oidcProviders, "providers");
+    check(
+        states.registry.stack,
+        "the registry account's IAM OIDC providers (this stack's)",
+        count("aws:iam/openIdConnectProvider:OpenIdConnectProvider"),
+        limits.oidcProviders,
+        "providers",
+    );
     check(states.registry.stack, "the registry account's IAM roles (this stack's)", count("aws:iam/role:Role"), limits.roles, "roles");
     return measured;
 }
@@ -291,7 +312,9 @@ function checkUse(states: StateSet, fleet: FleetState, access: AccessReport, fin
         }
         const role = fleet.roles.get(arn);
         const repositories = role ? fleet.repositories.filter((r) => pullAllowed(role, r).allowed).map((r) => r.name) : [];
-        const nodes = access.principals.filter((p) => p.kind === "node" && p.access.some((e) => repositories.includes(e.repository))).map((p) => roleNameOf(p.nodeRoleArn!));
+        const nodes = access.principals
+            .filter((p) => p.kind === "node" && p.access.some((e) => repositories.includes(e.repository)))
+            .map((p) => roleNameOf(p.nodeRoleArn!));
         const stacks = states.clusters.map((c) => c.stack).join(", ") || "no cluster stack";
         findings.push({
             severity: "warning",
@@ -331,7 +354,9 @@ export function auditStates(deployed: StateSet, generated: StateSet, limits: Quo
     for (const cluster of [...deployed.clusters].sort((a, b) => (a.stack < b.stack ? -1 : 1))) {
         const twin = generated.clusters.find((c) => c.stack === cluster.stack);
         if (!twin) {
-            throw new AuditError(`${cluster.source}: no generated state for the stack ${cluster.stack}; the audit regenerates every cluster stack it is given.`);
+            throw new AuditError(
+                `${cluster.source}: no generated state for the stack ${cluster.stack}; the audit regenerates every cluster stack it is given.`,
+            );
         }
         compared += compareStates(cluster, twin, findings);
     }

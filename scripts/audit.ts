@@ -52,7 +52,9 @@ function readState(file: string): StackExport {
 function stackConfig(configDir: string, stack: string, source: string): Record<string, unknown> {
     const file = path.join(configDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
-        throw new AuditError(`${source}: the stack ${stack} has no stack file ${file} (config is not in the state); give --config-dir with the project's Pulumi.<stack>.yaml files.`);
+        throw new AuditError(
+            `${source}: the stack ${stack} has no stack file ${file} (config is not in the state); give --config-dir with the project's Pulumi.<stack>.yaml files.`,
+        );
     }
     return readStackConfig(file);
 }
@@ -85,14 +87,25 @@ export async function regenerate(deployed: StateSet, configDir: string): Promise
     }
     for (const state of deployed.clusters) {
         if (![...byName.values()].includes(state)) {
-            throw new AuditError(`${state.source}: the stack ${state.stack} is not one the ecr stack references (ecrpull:clusterStacks: ${referenced.join(", ") || "none"}).`);
+            throw new AuditError(
+                `${state.source}: the stack ${state.stack} is not one the ecr stack references (ecrpull:clusterStacks: ${referenced.join(", ") || "none"}).`,
+            );
         }
     }
     const clusters: StackExport[] = [];
     for (const [name, state] of byName) {
-        const outputs = state.outputs as { accountId?: string; region?: string; clusterName?: string; oidcIssuerUrl?: string; oidcThumbprint?: string; nodeRoleArns?: string[] };
+        const outputs = state.outputs as {
+            accountId?: string;
+            region?: string;
+            clusterName?: string;
+            oidcIssuerUrl?: string;
+            oidcThumbprint?: string;
+            nodeRoleArns?: string[];
+        };
         if (!outputs.accountId || !outputs.region || !outputs.clusterName || !outputs.oidcIssuerUrl) {
-            throw new AuditError(`${state.source}: lacks the outputs accountId, region, clusterName and oidcIssuerUrl of an eks stack; give the export of an eks stack deployed by this package.`);
+            throw new AuditError(
+                `${state.source}: lacks the outputs accountId, region, clusterName and oidcIssuerUrl of an eks stack; give the export of an eks stack deployed by this package.`,
+            );
         }
         const run = await runEksStack({
             name,
@@ -112,7 +125,9 @@ export async function regenerate(deployed: StateSet, configDir: string): Promise
         ];
         const nodeRoles = outputs.nodeRoleArns ?? [];
         if (generated.nodeRoleArns?.length === nodeRoles.length) {
-            generated.nodeRoleArns.forEach((arn, i) => substitutions.push([arn.slice(arn.lastIndexOf("/") + 1), nodeRoles[i].slice(nodeRoles[i].lastIndexOf("/") + 1)]));
+            generated.nodeRoleArns.forEach((arn, i) =>
+                substitutions.push([arn.slice(arn.lastIndexOf("/") + 1), nodeRoles[i].slice(nodeRoles[i].lastIndexOf("/") + 1)]),
+            );
         }
         clusters.push(asState(run, state, substitutions));
     }
@@ -167,7 +182,9 @@ async function main(): Promise<number> {
     const result = await runAudit(options);
     const failed = result.findings.some((x) => x.severity === "error");
     if (options.json) {
-        console.log(JSON.stringify({ ok: !failed, findings: result.findings, compared: result.compared, measured: result.measured, access: result.access }, null, 2));
+        console.log(
+            JSON.stringify({ ok: !failed, findings: result.findings, compared: result.compared, measured: result.measured, access: result.access }, null, 2),
+        );
     } else {
         const files = [options.ecrFile, ...options.eksFiles].map((file) => path.basename(file)).join(", ");
         console.log(

@@ -68,13 +68,19 @@ function workloadLines(resources: readonly RecordedResource[]): string[] {
             lines.push("        env, injected by EKS's IRSA webhook: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE");
         } else if (path === "chaining") {
             const config = resources.find(
-                (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.namespace === namespace && r.inputs.metadata.labels["ecrpull.dev/grant"] === labels["ecrpull.dev/grant"],
+                (r) =>
+                    r.type === "kubernetes:core/v1:ConfigMap" &&
+                    r.inputs.metadata.namespace === namespace &&
+                    r.inputs.metadata.labels["ecrpull.dev/grant"] === labels["ecrpull.dev/grant"],
             );
             lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${annotation} (the IRSA role of this account)`);
-            lines.push(`        mount ConfigMap ${namespace}/${config?.inputs.metadata.name} at /etc/ecr-pull; env AWS_CONFIG_FILE=/etc/ecr-pull/config, AWS_PROFILE=ecr-pull`);
+            lines.push(
+                `        mount ConfigMap ${namespace}/${config?.inputs.metadata.name} at /etc/ecr-pull; env AWS_CONFIG_FILE=/etc/ecr-pull/config, AWS_PROFILE=ecr-pull`,
+            );
         } else {
             const association = resources.find(
-                (r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.inputs.namespace === namespace && r.inputs.serviceAccount === name,
+                (r) =>
+                    r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.inputs.namespace === namespace && r.inputs.serviceAccount === name,
             );
             lines.push(`        PodIdentityAssociation role ${association?.inputs.roleArn}, target role ${association?.inputs.targetRoleArn}`);
             lines.push("        env, injected by EKS Pod Identity: AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
@@ -141,7 +147,13 @@ async function main(): Promise<void> {
             out.push("  Cluster-account roles (their only permission: assume the grant's pull role):");
             for (const role of clusterRoles) {
                 const policy = run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-assume`)!;
-                out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
+                out.push(
+                    `    ${role.inputs.name}`,
+                    "      trust policy:",
+                    indentJson(role.inputs.assumeRolePolicy),
+                    "      role policy:",
+                    indentJson(policy.inputs.policy),
+                );
                 out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), DEFAULT_LIMITS.trustPolicy));
             }
             out.push("");
@@ -168,7 +180,13 @@ async function main(): Promise<void> {
     out.push("  Pull roles:");
     for (const role of inputsOf("aws:iam/role:Role")) {
         const policy = inputsOf("aws:iam/rolePolicy:RolePolicy").find((p) => p.parent === role.parent)!;
-        out.push(`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy));
+        out.push(
+            `    ${role.inputs.name}`,
+            "      trust policy:",
+            indentJson(role.inputs.assumeRolePolicy),
+            "      role policy:",
+            indentJson(policy.inputs.policy),
+        );
         sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), limits.trustPolicy));
         sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), limits.rolePolicy));
     }

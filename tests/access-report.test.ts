@@ -55,27 +55,31 @@ async function fleetOf(eks: readonly EksStackRun[], ecr: EcrStackRun): Promise<F
         registry: state(run.ecr, "ecr"),
         clusters: run.eks.map((r, i) => state(r, short(eks[i].name))),
         configured: new Map(
-            eks.map((e) => [short(e.name), ((e.config["ecrpull:workloads"] as { namespace: string; serviceAccount: string }[]) ?? []).map((w) => ({ namespace: w.namespace, serviceAccount: w.serviceAccount }))]),
+            eks.map((e) => [
+                short(e.name),
+                ((e.config["ecrpull:workloads"] as { namespace: string; serviceAccount: string }[]) ?? []).map((w) => ({
+                    namespace: w.namespace,
+                    serviceAccount: w.serviceAccount,
+                })),
+            ]),
         ),
     };
 }
 
 /** A generated fleet model as the two stacks' config: adopted clusters, Pod Identity agent present. */
 function stacksOfModel(model: FleetModel): { eks: EksStackRun[]; ecr: EcrStackRun } {
-    const eks = model.clusters.map(
-        (c): EksStackRun => ({
-            name: c.stack,
-            accountId: c.account,
-            region: c.region,
-            existingClusters: { [c.name]: { issuerUrl: c.issuerUrl, addons: ["eks-pod-identity-agent"] } },
-            config: {
-                "ecrpull:registryAccountId": model.registryAccount,
-                "ecrpull:cluster": { name: c.name, create: false, nodeRoleArns: c.nodeRoleArns },
-                "ecrpull:oidcThumbprint": "omit",
-                "ecrpull:workloads": c.workloads.map((w) => ({ ...w, shards: model.grants.find((g) => g.name === w.grant)!.shards })),
-            },
-        }),
-    );
+    const eks = model.clusters.map((c): EksStackRun => ({
+        name: c.stack,
+        accountId: c.account,
+        region: c.region,
+        existingClusters: { [c.name]: { issuerUrl: c.issuerUrl, addons: ["eks-pod-identity-agent"] } },
+        config: {
+            "ecrpull:registryAccountId": model.registryAccount,
+            "ecrpull:cluster": { name: c.name, create: false, nodeRoleArns: c.nodeRoleArns },
+            "ecrpull:oidcThumbprint": "omit",
+            "ecrpull:workloads": c.workloads.map((w) => ({ ...w, shards: model.grants.find((g) => g.name === w.grant)!.shards })),
+        },
+    }));
     return {
         eks,
         ecr: {
@@ -145,12 +149,28 @@ async function simulateRoute(
         const target = role(route.chainTo);
         const hop =
             target !== undefined &&
-            (await sim.roleSession({ principalRoleArn: first.arn, identityPolicies: first.identityPolicies, action: "sts:AssumeRole", roleArn: target.arn, trustPolicy: target.trustPolicy }));
+            (await sim.roleSession({
+                principalRoleArn: first.arn,
+                identityPolicies: first.identityPolicies,
+                action: "sts:AssumeRole",
+                roleArn: target.arn,
+                trustPolicy: target.trustPolicy,
+            }));
         return hop && simulatePull(sim, target!, repository);
     }
-    const tags = Object.fromEntries(Object.entries(podIdentityTags(cluster.arn, namespace, serviceAccount)).map(([k, v]) => [k.replace("aws:RequestTag/", ""), v]));
+    const tags = Object.fromEntries(
+        Object.entries(podIdentityTags(cluster.arn, namespace, serviceAccount)).map(([k, v]) => [k.replace("aws:RequestTag/", ""), v]),
+    );
     for (const action of ["sts:AssumeRole", "sts:TagSession"] as const) {
-        const ok = await sim.service({ service: "pods.eks.amazonaws.com", sourceAccount: cluster.account, sourceArn: cluster.arn, action, roleArn: first.arn, trustPolicy: first.trustPolicy, sessionTags: tags });
+        const ok = await sim.service({
+            service: "pods.eks.amazonaws.com",
+            sourceAccount: cluster.account,
+            sourceArn: cluster.arn,
+            action,
+            roleArn: first.arn,
+            trustPolicy: first.trustPolicy,
+            sessionTags: tags,
+        });
         if (!ok) {
             return false;
         }
@@ -160,7 +180,14 @@ async function simulateRoute(
         return route.targetRoleArn === undefined && simulatePull(sim, first, repository);
     }
     for (const action of ["sts:AssumeRole", "sts:TagSession"] as const) {
-        const ok = await sim.roleSession({ principalRoleArn: first.arn, identityPolicies: first.identityPolicies, action, roleArn: target.arn, trustPolicy: target.trustPolicy, sessionTags: tags });
+        const ok = await sim.roleSession({
+            principalRoleArn: first.arn,
+            identityPolicies: first.identityPolicies,
+            action,
+            roleArn: target.arn,
+            trustPolicy: target.trustPolicy,
+            sessionTags: tags,
+        });
         if (!ok) {
             return false;
         }
@@ -204,7 +231,9 @@ async function compareWithSimulator(fleet: FleetState, configured: Map<string, {
                     tally.checked++;
                     tally.allowed += mine ? 1 : 0;
                     if (mine !== theirs) {
-                        result.mismatches.push(`${cluster.stack} ${sa.namespace}/${sa.serviceAccount} ${JSON.stringify(route)} ${repository.name}: report ${mine}, iam-simulate ${theirs}`);
+                        result.mismatches.push(
+                            `${cluster.stack} ${sa.namespace}/${sa.serviceAccount} ${JSON.stringify(route)} ${repository.name}: report ${mine}, iam-simulate ${theirs}`,
+                        );
                     }
                 }
             }
@@ -226,7 +255,9 @@ async function checkMatrix(fleet: FleetState, report: AccessReport): Promise<str
             }
             const reported = row.access.some((e) => e.repository === repository.name);
             if (simulated !== reported) {
-                problems.push(`${row.cluster} ${row.namespace ?? row.nodeRoleArn}/${row.serviceAccount ?? ""} ${repository.name}: report ${reported}, iam-simulate ${simulated}`);
+                problems.push(
+                    `${row.cluster} ${row.namespace ?? row.nodeRoleArn}/${row.serviceAccount ?? ""} ${repository.name}: report ${reported}, iam-simulate ${simulated}`,
+                );
             }
         }
     }
@@ -235,11 +266,18 @@ async function checkMatrix(fleet: FleetState, report: AccessReport): Promise<str
 
 /** The matrix as compact lines, for exact expectations. */
 const lines = (report: AccessReport) =>
-    report.principals.map((p) => `${p.cluster} ${p.kind === "node" ? "node" : `${p.namespace}/${p.serviceAccount}`}: ${p.access.map((e) => `${e.repository}(${e.path})`).join(" ") || "-"}`);
+    report.principals.map(
+        (p) =>
+            `${p.cluster} ${p.kind === "node" ? "node" : `${p.namespace}/${p.serviceAccount}`}: ${p.access.map((e) => `${e.repository}(${e.path})`).join(" ") || "-"}`,
+    );
 
 describe("access report", function () {
     this.timeout(120000);
-    after(() => console.log(`      access report vs iam-simulate: ${tally.checked.toLocaleString("en-US")} (principal, route, repository) verdicts agree, ${tally.allowed.toLocaleString("en-US")} of them allowed`));
+    after(() =>
+        console.log(
+            `      access report vs iam-simulate: ${tally.checked.toLocaleString("en-US")} (principal, route, repository) verdicts agree, ${tally.allowed.toLocaleString("en-US")} of them allowed`,
+        ),
+    );
 
     describe("the fixtures fleet", () => {
         let fixtures: Fleet;
@@ -267,7 +305,10 @@ describe("access report", function () {
 
         it("names the roles on the way", () => {
             const deployer = report.principals.find((p) => p.serviceAccount === "deployer")!;
-            expect(deployer.access[0].via).to.deep.equal([`arn:aws:iam::${ACCOUNT_A}:role/ecr-chain-payments-cc2ff5`, "arn:aws:iam::111122223333:role/ecr-pull-payments"]);
+            expect(deployer.access[0].via).to.deep.equal([
+                `arn:aws:iam::${ACCOUNT_A}:role/ecr-chain-payments-cc2ff5`,
+                "arn:aws:iam::111122223333:role/ecr-pull-payments",
+            ]);
         });
 
         it("says what it assumes: the adopted cluster's node role policy", () => {
@@ -301,7 +342,14 @@ describe("access report", function () {
             const after = await compareWithSimulator(widened, fixtures.configured);
             expect(after.mismatches).to.deep.equal([]);
             const intruder = { cluster: fleet.clusters[0], namespace: "ci", serviceAccount: "intruder" };
-            expect(evaluateRoute(widened, intruder, { kind: "irsa", roleArn: pullRole }, fleet.repositories.find((r) => r.name === "ci/cache")!).allowed).to.equal(true);
+            expect(
+                evaluateRoute(
+                    widened,
+                    intruder,
+                    { kind: "irsa", roleArn: pullRole },
+                    fleet.repositories.find((r) => r.name === "ci/cache")!,
+                ).allowed,
+            ).to.equal(true);
             expect(after.allowed).to.be.greaterThan(before.allowed);
         });
 
@@ -311,12 +359,12 @@ describe("access report", function () {
             const repo = (name: string) => fleet.repositories.find((r) => r.name === name)!;
             const intruder = evaluateRoute(fleet, { cluster: clusterOfA, namespace: "ci", serviceAccount: "intruder" }, irsa, repo("ci/cache"));
             expect(intruder).to.deep.include({ allowed: false, path: "federation" });
-            expect(intruder.reason).to.equal(
-                `the trust policy of ecr-pull-ci-builders does not admit ci/intruder of ${issuerHostPath(clusterOfA.issuerUrl)}`,
-            );
+            expect(intruder.reason).to.equal(`the trust policy of ecr-pull-ci-builders does not admit ci/intruder of ${issuerHostPath(clusterOfA.issuerUrl)}`);
             const builder = { cluster: clusterOfA, namespace: "ci", serviceAccount: "image-builder" };
             expect(evaluateRoute(fleet, builder, irsa, repo("ci/cache")).allowed).to.equal(true);
-            expect(evaluateRoute(fleet, builder, irsa, repo("payments/api")).reason).to.equal("the policies of ecr-pull-ci-builders do not allow ecr:BatchCheckLayerAvailability on payments/api");
+            expect(evaluateRoute(fleet, builder, irsa, repo("payments/api")).reason).to.equal(
+                "the policies of ecr-pull-ci-builders do not allow ecr:BatchCheckLayerAvailability on payments/api",
+            );
             expect(evaluateRoute(fleet, builder, irsa, repo("archive/legacy")).allowed).to.equal(false);
         });
 
@@ -331,7 +379,9 @@ describe("access report", function () {
         it("renders Markdown: one row per principal and route, clusters grouped, and a table per repository", () => {
             const markdown = renderMarkdown(report);
             expect(markdown).to.include("| eks-a, eks-b | ci/image-builder | federation | ecr-pull-ci-builders | ci/cache, platform/base |");
-            expect(markdown).to.include("| eks-a | payments/deployer | chaining | ecr-chain-payments-cc2ff5 -> ecr-pull-payments | payments/api, platform/base |");
+            expect(markdown).to.include(
+                "| eks-a | payments/deployer | chaining | ecr-chain-payments-cc2ff5 -> ecr-pull-payments | payments/api, platform/base |",
+            );
             expect(markdown).to.include("| eks-b | node role apps-b-nodes | node | repository policy | ci/cache, ml/models, platform/base |");
             expect(markdown).to.include("| archive/legacy | - | - | - | - | - |");
             expect(markdown).to.include("| platform/base | 2 | 1 | - | 2 | 2 |");
@@ -430,7 +480,13 @@ describe("access report", function () {
         });
 
         it("a policy-bearing resource type it does not evaluate", () => {
-            const extra = { urn: "urn:pulumi:ecr::ecrpull::aws:iam/policy:Policy::extra", type: "aws:iam/policy:Policy", custom: true, inputs: {}, outputs: {} };
+            const extra = {
+                urn: "urn:pulumi:ecr::ecrpull::aws:iam/policy:Policy::extra",
+                type: "aws:iam/policy:Policy",
+                custom: true,
+                inputs: {},
+                outputs: {},
+            };
             const registryState = { ...fixtures.registry, resources: [...fixtures.registry.resources, extra] };
             expect(() => readFleetState(registryState, fixtures.clusters)).to.throw(
                 "ecr.json: the access report cannot evaluate aws:iam/policy:Policy (it reads aws:iam/role:Role, aws:iam/rolePolicy:RolePolicy, aws:iam/rolePolicyAttachment:RolePolicyAttachment, aws:iam/openIdConnectProvider:OpenIdConnectProvider, aws:ecr/repository:Repository, aws:ecr/repositoryPolicy:RepositoryPolicy, aws:ecr/lifecyclePolicy:LifecyclePolicy).",
@@ -442,23 +498,40 @@ describe("access report", function () {
             const request = { action: "ecr:BatchGetImage", resource: "*" };
             const cases: [object, string][] = [
                 [{ Effect: "Deny", Action: "ecr:*", Resource: "*" }, 'evaluator: unexpected effect "Deny" (only Allow statements are written)'],
-                [{ Effect: "Allow", NotAction: "ecr:PutImage", Resource: "*" }, "evaluator: unsupported statement element NotAction (only Sid, Effect, Principal, Action, Resource, Condition are written)"],
+                [
+                    { Effect: "Allow", NotAction: "ecr:PutImage", Resource: "*" },
+                    "evaluator: unsupported statement element NotAction (only Sid, Effect, Principal, Action, Resource, Condition are written)",
+                ],
                 [
                     { Effect: "Allow", Action: "ecr:*", Resource: "*", Condition: { StringNotEquals: { "aws:PrincipalArn": "x" } } },
                     "evaluator: unsupported condition operator StringNotEquals (only StringEquals, StringLike, ArnEquals, ArnLike are written)",
                 ],
-                [{ Effect: "Allow", Principal: { CanonicalUser: "abc" }, Action: "ecr:*" }, "evaluator: unsupported principal type CanonicalUser (only AWS, Federated and Service principals are written)"],
+                [
+                    { Effect: "Allow", Principal: { CanonicalUser: "abc" }, Action: "ecr:*" },
+                    "evaluator: unsupported principal type CanonicalUser (only AWS, Federated and Service principals are written)",
+                ],
             ];
             for (const [statement, message] of cases) {
-                expect(() => allows(doc(statement), { ...request, principalType: "AWS", principal: "arn:aws:iam::111122223333:role/x" }), message).to.throw(EvaluatorError, message);
+                expect(() => allows(doc(statement), { ...request, principalType: "AWS", principal: "arn:aws:iam::111122223333:role/x" }), message).to.throw(
+                    EvaluatorError,
+                    message,
+                );
             }
-            expect(() => allows(JSON.stringify({ Version: "2008-10-17", Statement: [] }), request)).to.throw('evaluator: unexpected policy version "2008-10-17" (expected "2012-10-17")');
+            expect(() => allows(JSON.stringify({ Version: "2008-10-17", Statement: [] }), request)).to.throw(
+                'evaluator: unexpected policy version "2008-10-17" (expected "2012-10-17")',
+            );
         });
 
         it("an attached managed policy it does not model", () => {
             const cluster = fixtures.clusters[0];
             const resources = cluster.resources.map((r) =>
-                r.urn.endsWith("cluster-node-AmazonEKS_CNI_Policy") ? { ...r, inputs: { ...r.inputs, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }, outputs: { ...r.outputs, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } } : r,
+                r.urn.endsWith("cluster-node-AmazonEKS_CNI_Policy")
+                    ? {
+                          ...r,
+                          inputs: { ...r.inputs, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" },
+                          outputs: { ...r.outputs, policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" },
+                      }
+                    : r,
             );
             expect(() => readFleetState(fixtures.registry, [{ ...cluster, resources }])).to.throw(
                 /^evaluator: the managed policy arn:aws:iam::aws:policy\/AdministratorAccess is attached but not modelled \(known: /,

@@ -100,7 +100,9 @@ describe("audit of deployed stacks", function () {
         expect(summary(result.findings)).to.deep.equal([
             "error drift ecr: aws:iam/role:Role registry-ci-builders-role: [assumeRolePolicy] differs from what the current code generates.",
         ]);
-        const sid = JSON.parse(resource(d.exports.ecr, "registry-ci-builders-role").inputs.assumeRolePolicy).Statement.find((s: any) => s.Condition.StringEquals[`${issuer}:sub`]).Sid;
+        const sid = JSON.parse(resource(d.exports.ecr, "registry-ci-builders-role").inputs.assumeRolePolicy).Statement.find(
+            (s: any) => s.Condition.StringEquals[`${issuer}:sub`],
+        ).Sid;
         expect(result.findings[0].details).to.deep.equal([
             `assumeRolePolicy.Statement[${sid}].Condition.StringEquals.${issuer}:sub: deployed (absent), generated "system:serviceaccount:ci:image-builder"`,
             `assumeRolePolicy.Statement[${sid}].Condition.StringLike: deployed {"${issuer}:sub":"system:serviceaccount:*"}, generated (absent)`,
@@ -137,7 +139,7 @@ describe("audit of deployed stacks", function () {
         });
         const result = await audit(d);
         expect(summary(result.findings)).to.deep.equal([
-            "error drift eks-a: kubernetes:core/v1:ServiceAccount workloads-ci/image-builder: [metadata.annotations[\"eks.amazonaws.com/role-arn\"]] differs from what the current code generates.",
+            'error drift eks-a: kubernetes:core/v1:ServiceAccount workloads-ci/image-builder: [metadata.annotations["eks.amazonaws.com/role-arn"]] differs from what the current code generates.',
             "error extra eks-a: kubernetes:core/v1:ConfigMap workloads-payments/left-over is deployed but the current code does not declare it; the next `pulumi up` would delete it.",
         ]);
     });
@@ -167,16 +169,29 @@ describe("audit of deployed stacks", function () {
         // and IAM had auto-named the node role differently.
         for (const file of [d.files.ecr, d.files.eks[0]]) {
             const text = fs.readFileSync(file, "utf8");
-            fs.writeFileSync(file, text.split(generated).join(real).split(sidSuffix(generated)).join(sidSuffix(real)).split(nodeRole).join("cluster-node-role-realaws"));
+            fs.writeFileSync(
+                file,
+                text.split(generated).join(real).split(sidSuffix(generated)).join(sidSuffix(real)).split(nodeRole).join("cluster-node-role-realaws"),
+            );
         }
         const result = await audit(d);
         expect(summary(result.findings)).to.deep.equal([]);
         expect(JSON.stringify(result.access)).to.include(real);
-        expect(result.access.principals.find((p) => p.kind === "node" && p.cluster === "eks-a")!.nodeRoleArn).to.equal(`arn:aws:iam::${"444455556666"}:role/cluster-node-role-realaws`);
+        expect(result.access.principals.find((p) => p.kind === "node" && p.cluster === "eks-a")!.nodeRoleArn).to.equal(
+            `arn:aws:iam::${"444455556666"}:role/cluster-node-role-realaws`,
+        );
     });
 
     it("warns about a grant no workload uses, saying whether node roles still reach its repositories", async () => {
-        const grants = [...GRANTS, { name: "archive", clusters: ["acme/ecrpull/eks-a"], serviceAccounts: [{ namespace: "archive", name: "reader" }], repositories: ["archive/legacy"] }];
+        const grants = [
+            ...GRANTS,
+            {
+                name: "archive",
+                clusters: ["acme/ecrpull/eks-a"],
+                serviceAccounts: [{ namespace: "archive", name: "reader" }],
+                repositories: ["archive/legacy"],
+            },
+        ];
         const d = await deploy([clusterA(), clusterB()], registry({ "ecrpull:grants": grants }));
         const result = await audit(d);
         const node = String(d.exports.eks[0].deployment.resources[0].outputs.nodeRoleArns[0]).split("/").pop();
@@ -190,7 +205,8 @@ describe("audit of deployed stacks", function () {
         let states: StateSet;
         before(async () => {
             const run = await runTwoStacks([clusterA(), clusterB()], registry());
-            const state = (r: ProgramRun<unknown>, stack: string): StackExport => parseStackExport(JSON.stringify(toStackExport(r, { stack })), `${stack}.json`);
+            const state = (r: ProgramRun<unknown>, stack: string): StackExport =>
+                parseStackExport(JSON.stringify(toStackExport(r, { stack })), `${stack}.json`);
             states = { registry: state(run.ecr, "ecr"), clusters: [state(run.eks[0], "eks-a"), state(run.eks[1], "eks-b")] };
         });
 
@@ -226,9 +242,9 @@ describe("audit of deployed stacks", function () {
         it("compares canonically and names each difference by its path", () => {
             expect(canonical({ b: ["y", "x", "x"], a: ["z"] })).to.deep.equal({ a: "z", b: ["x", "y"] });
             expect(differences(canonical({ Action: ["a", "b"] }), canonical({ Action: "a" }))).to.deep.equal(['Action: deployed also has "b"']);
-            expect(differences(canonical({ Statement: [{ Sid: "S", Effect: "Allow" }] }), canonical({ Statement: [{ Sid: "S", Effect: "Deny" }] }))).to.deep.equal([
-                'Statement[S].Effect: deployed "Allow", generated "Deny"',
-            ]);
+            expect(
+                differences(canonical({ Statement: [{ Sid: "S", Effect: "Allow" }] }), canonical({ Statement: [{ Sid: "S", Effect: "Deny" }] })),
+            ).to.deep.equal(['Statement[S].Effect: deployed "Allow", generated "Deny"']);
         });
     });
 
@@ -247,7 +263,9 @@ describe("audit of deployed stacks", function () {
             const d = await deploy([clusterA(), clusterB()], registry());
             let error: unknown;
             await runAudit({ ecrFile: d.files.ecr, eksFiles: [d.files.eks[0]], configDir: d.dir }).catch((e) => (error = e));
-            expect((error as Error).message).to.equal(`${d.files.ecr}: the ecr stack references acme/ecrpull/eks-b, but no --eks export is of the stack eks-b (given: eks-a).`);
+            expect((error as Error).message).to.equal(
+                `${d.files.ecr}: the ecr stack references acme/ecrpull/eks-b, but no --eks export is of the stack eks-b (given: eks-a).`,
+            );
             fs.rmSync(path.join(d.dir, "Pulumi.eks-b.yaml"));
             await audit(d).catch((e) => (error = e));
             expect((error as Error).message).to.equal(
@@ -273,7 +291,9 @@ describe("audit of deployed stacks", function () {
             const drift = cli(args);
             expect(drift.status).to.equal(1);
             expect(drift.stdout).to.include("1 error(s), 0 warning(s).");
-            expect(drift.stdout).to.include('- ERROR drift (stack ecr): aws:ecr/repositoryPolicy:RepositoryPolicy registry-ci/cache-policy: [policy] differs from what the current code generates.\n    policy.Statement[PullByGrantRoles].Action: deployed also has "ecr:PutImage"');
+            expect(drift.stdout).to.include(
+                '- ERROR drift (stack ecr): aws:ecr/repositoryPolicy:RepositoryPolicy registry-ci/cache-policy: [policy] differs from what the current code generates.\n    policy.Statement[PullByGrantRoles].Action: deployed also has "ecr:PutImage"',
+            );
 
             const json = cli([...args, "--json"]);
             expect(json.status).to.equal(1);
