@@ -34,10 +34,14 @@ interface Deployment {
 
 const short = (name: string) => name.split("/").pop()!;
 
+/** Temp dirs of this run, removed at the end. */
+const dirs: string[] = [];
+
 /** Runs the stacks, writes their exports and stack files into a fresh temp dir. */
 async function deploy(eks: EksStackRun[], ecr: EcrStackRun, exportOptions: { encryptSecrets?: boolean; secretOutputs?: string[] } = {}): Promise<Deployment> {
     const run = await runTwoStacks(eks, ecr);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-audit-"));
+    dirs.push(dir);
     const write = (stack: string, r: ProgramRun<unknown>, config: Record<string, unknown>) => {
         fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), yaml.dump({ config }));
         const exported = toStackExport(r, { stack, ...exportOptions });
@@ -74,6 +78,7 @@ const summary = (findings: readonly Finding[]) => findings.map((x) => `${x.sever
 
 describe("audit of deployed stacks", function () {
     this.timeout(120000);
+    after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
     it("finds nothing in stacks deployed by the current code, having compared every resource", async () => {
         const d = await deploy([clusterA(), clusterB()], registry());
