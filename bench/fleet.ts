@@ -185,8 +185,17 @@ export function generateFleet(options: FleetOptions): Fleet {
                     clusterArn: cluster.clusterArn,
                 });
                 const clusterRoleArn =
-                    path === "federation" ? "" : `arn:${partition}:iam::${cluster.accountId}:role/${clusterRoleName(path, grant.name, REGION, cluster.clusterName)}`;
-                return grant.serviceAccounts.map((sa) => ({ namespace: sa.namespace, serviceAccount: sa.name, grant: grant.name, path, roleArn, clusterRoleArn }));
+                    path === "federation"
+                        ? ""
+                        : `arn:${partition}:iam::${cluster.accountId}:role/${clusterRoleName(path, grant.name, REGION, cluster.clusterName)}`;
+                return grant.serviceAccounts.map((sa) => ({
+                    namespace: sa.namespace,
+                    serviceAccount: sa.name,
+                    grant: grant.name,
+                    path,
+                    roleArn,
+                    clusterRoleArn,
+                }));
             })
             .sort(byServiceAccount);
 
@@ -213,7 +222,18 @@ export function generateFleet(options: FleetOptions): Fleet {
         ...(nodePullScope === "accounts" ? { "ecrpull:nodePullScope": "accounts" } : {}),
     };
 
-    return { label: fleetLabel(options), options, registryAccountId: REGISTRY_ACCOUNT, region: REGION, clusters, repositories, grants, ecrConfig, references, workloadsOf };
+    return {
+        label: fleetLabel(options),
+        options,
+        registryAccountId: REGISTRY_ACCOUNT,
+        region: REGION,
+        clusters,
+        repositories,
+        grants,
+        ecrConfig,
+        references,
+        workloadsOf,
+    };
 }
 
 /** The registry spec the ECR stack builds from the fleet (its stack outputs read with the contract's own reader). */

@@ -273,7 +273,10 @@ async function main(): Promise<void> {
             const expected = fleet.references[cluster.stackName] as unknown as Record<string, unknown>;
             const mismatches = Object.keys(expected)
                 .filter((key) => JSON.stringify(outcome!.outputs?.[key]) !== JSON.stringify(expected[key]))
-                .map((key) => `${key}: program ${JSON.stringify(outcome!.outputs?.[key])?.slice(0, 300)} vs generated ${JSON.stringify(expected[key])?.slice(0, 300)}`);
+                .map(
+                    (key) =>
+                        `${key}: program ${JSON.stringify(outcome!.outputs?.[key])?.slice(0, 300)} vs generated ${JSON.stringify(expected[key])?.slice(0, 300)}`,
+                );
             extra = { ...extra, outputMismatches: mismatches };
         }
     } else {
@@ -355,7 +358,7 @@ main().catch((e) => {
     emit({
         ok: false,
         kind: "unknown",
-        error: `bench/one.ts: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+        error: `bench/one.ts: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
         ms: 0,
         maxRssKiB: process.resourceUsage().maxRSS,
         setupMs: process.uptime() * 1000,

@@ -40,7 +40,11 @@ export interface ProfileSummary {
 
 /** Functions worth an inclusive figure: each stack frame is matched against them. */
 const SUSPECTS: readonly { readonly label: string; readonly fn: string; readonly url?: string }[] = [
-    { label: "Resource.callsites: @pulumi/pulumi captures an unlimited stack trace per resource (source position)", fn: "callsites", url: "@pulumi/pulumi/resource.js" },
+    {
+        label: "Resource.callsites: @pulumi/pulumi captures an unlimited stack trace per resource (source position)",
+        fn: "callsites",
+        url: "@pulumi/pulumi/resource.js",
+    },
     { label: "debuggablePromise: @pulumi/pulumi captures a stack trace per RPC promise", fn: "debuggablePromise", url: "@pulumi/pulumi/runtime/debuggable.js" },
     { label: "prepareStackTrace: source-map-support (installed by ts-node) maps every frame", fn: "prepareStackTrace", url: "source-map-support" },
     { label: "pathToFileURL: @pulumi/pulumi turns each frame's file into a URI", fn: "pathToFileURL" },
@@ -76,7 +80,10 @@ export function areaOf(frame: CallFrame): string {
 }
 
 function frameName(frame: CallFrame): string {
-    const file = frame.url === "" ? "" : ` ${frame.url.replace(/^.*\/node_modules\//, "").replace(/^file:\/\/.*\/(components|stacks|scripts|bench)\//, "$1/")}:${frame.lineNumber + 1}`;
+    const file =
+        frame.url === ""
+            ? ""
+            : ` ${frame.url.replace(/^.*\/node_modules\//, "").replace(/^file:\/\/.*\/(components|stacks|scripts|bench)\//, "$1/")}:${frame.lineNumber + 1}`;
     return `${frame.functionName || "(anonymous)"}${file}`;
 }
 

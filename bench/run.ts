@@ -210,12 +210,16 @@ function main(): void {
     const everyTenant = measure("eks", widest.plan.options, "every-tenant");
 
     // ---- Report ----
-    out(`Machine: ${cpus.length} CPUs, ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.arch()}`);
+    out(
+        `Machine: ${cpus.length} CPUs, ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.arch()}`,
+    );
     if (cpus.length !== 2) {
         out(`(The targets are set for a 2-core machine; this one has ${cpus.length}.)`);
     }
     out(`Each figure is one run of the program in a fresh child process on the Pulumi SDK's mock engine (no network). Time is the program run alone;`);
-    out(`start-up (node, ts-node, SDK modules) and fleet generation are not timed: ${seconds(median(runs.map((r) => r.ecr.run.setupMs)))} s per child (median).`);
+    out(
+        `start-up (node, ts-node, SDK modules) and fleet generation are not timed: ${seconds(median(runs.map((r) => r.ecr.run.setupMs)))} s per child (median).`,
+    );
     out();
     out(`ECR program (registry account), all EKS stacks of the fleet referenced:`);
     out();
@@ -283,7 +287,22 @@ function main(): void {
     const eksRow = (label: string, clusterName: string, m: Measured, rolesInAccount: string, providersInAccount: string, matches: string) => {
         const { run, baseline } = m;
         if (!run.ok) {
-            return [label, clusterName, int(run.workloads ?? 0), "FAILED", "-", "-", "-", rolesInAccount, providersInAccount, seconds(run.ms), String(mib(run.maxRssKiB)), "-", "-", "-"];
+            return [
+                label,
+                clusterName,
+                int(run.workloads ?? 0),
+                "FAILED",
+                "-",
+                "-",
+                "-",
+                rolesInAccount,
+                providersInAccount,
+                seconds(run.ms),
+                String(mib(run.maxRssKiB)),
+                "-",
+                "-",
+                "-",
+            ];
         }
         return [
             label,
@@ -330,7 +349,9 @@ function main(): void {
     out("chaining trusts); baseline = the same custom resources registered directly, each by its SDK class (aws.iam.Role, ...), flat: no");
     out("components, no parents, no planning; overhead = time / baseline; outputs = generated: the EKS program exported exactly the outputs");
     out("the fleet generator fed the ECR program.");
-    out(`Runs under ${seconds(REPEAT_BELOW_MS)} s (program and baseline) are run ${REPEATS} times, each in a fresh process: their median time and highest peak RSS.`);
+    out(
+        `Runs under ${seconds(REPEAT_BELOW_MS)} s (program and baseline) are run ${REPEATS} times, each in a fresh process: their median time and highest peak RSS.`,
+    );
 
     // Planning notes and anything refused: printed in full, never hidden.
     const notes = runs.filter((r) => r.plan.notes.length > 0 || r.plan.overBudget.length > 0);
@@ -375,7 +396,8 @@ function main(): void {
 
     // ---- Verdicts ----
     out();
-    const verdict = (name: string, figure: string, pass: boolean | undefined) => out(`target ${name}: ${figure} ${pass === undefined ? "SKIP" : pass ? "PASS" : "FAIL"}`);
+    const verdict = (name: string, figure: string, pass: boolean | undefined) =>
+        out(`target ${name}: ${figure} ${pass === undefined ? "SKIP" : pass ? "PASS" : "FAIL"}`);
     const targetRun = runs.find((r) => r.target);
     const failedTargets: string[] = [];
     const judge = (name: string, figure: string, pass: boolean | undefined) => {
@@ -424,9 +446,13 @@ function main(): void {
             }
         }
         const perResource = ecrOk.map((r) => r.ecr.run.ms / r.ecr.run.registered);
-        out(`  ms per registered resource: ${Math.min(...perResource).toFixed(2)} to ${Math.max(...perResource).toFixed(2)}, smallest fleet ${perResource[0].toFixed(2)}, largest ${perResource[perResource.length - 1].toFixed(2)}`);
+        out(
+            `  ms per registered resource: ${Math.min(...perResource).toFixed(2)} to ${Math.max(...perResource).toFixed(2)}, smallest fleet ${perResource[0].toFixed(2)}, largest ${perResource[perResource.length - 1].toFixed(2)}`,
+        );
         if (pairs.length > 0) {
-            out(`  fleets grown to 1.7x-2.5x the resources: ${pairs.map((p) => `${p.from.label} -> ${p.to.label} ${p.n.toFixed(2)}x resources, ${p.t.toFixed(2)}x time (${p.factor.toFixed(2)}x per doubling)`).join("; ")}`);
+            out(
+                `  fleets grown to 1.7x-2.5x the resources: ${pairs.map((p) => `${p.from.label} -> ${p.to.label} ${p.n.toFixed(2)}x resources, ${p.t.toFixed(2)}x time (${p.factor.toFixed(2)}x per doubling)`).join("; ")}`,
+            );
         }
     }
 
@@ -444,7 +470,9 @@ function main(): void {
     } else {
         judge(`component overhead <= ${TARGET_OVERHEAD}x`, `${headline.x.toFixed(2)}x (${headline.name})`, headline.x <= TARGET_OVERHEAD);
         const over = overheads.filter((o) => o.x > TARGET_OVERHEAD).sort((a, b) => b.x - a.x);
-        out(`  all runs: ${overheads.length - over.length} of ${overheads.length} at or under ${TARGET_OVERHEAD}x${over.length > 0 ? `; over: ${over.map((o) => `${o.name} ${o.x.toFixed(2)}x`).join(", ")}` : ""}`);
+        out(
+            `  all runs: ${overheads.length - over.length} of ${overheads.length} at or under ${TARGET_OVERHEAD}x${over.length > 0 ? `; over: ${over.map((o) => `${o.name} ${o.x.toFixed(2)}x`).join(", ")}` : ""}`,
+        );
     }
 
     // Quotas: every document every run registered, and the counts per account.
@@ -452,7 +480,9 @@ function main(): void {
     const documents = measuredRuns.reduce((n, r) => n + r.documents, 0);
     const overDocs = measuredRuns.flatMap((r) => r.overQuota);
     const overCounts = [
-        ...runs.filter((r) => r.ecr.run.ok && r.ecr.run.oidcProviders > REGISTRY_QUOTAS.oidcProviders).map((r) => `${r.label}: ${r.ecr.run.oidcProviders} registry OIDC providers`),
+        ...runs
+            .filter((r) => r.ecr.run.ok && r.ecr.run.oidcProviders > REGISTRY_QUOTAS.oidcProviders)
+            .map((r) => `${r.label}: ${r.ecr.run.oidcProviders} registry OIDC providers`),
         ...runs.filter((r) => r.ecr.run.ok && r.ecr.run.roles > REGISTRY_QUOTAS.roles).map((r) => `${r.label}: ${r.ecr.run.roles} registry roles`),
         ...runs.filter((r) => r.account.roles > 1000).map((r) => `${r.label}: ${r.account.roles} roles in cluster account ${r.account.accountId}`),
     ];
@@ -481,7 +511,9 @@ function main(): void {
                     return undefined;
                 }
                 progress(`replaying ECR ${subject.label} as shape "${shape}" (${REPEATS} runs) ...`);
-                const results = Array.from({ length: REPEATS }, () => child({ kind: "baseline", program: "ecr", fleet: subject.plan.options, load: program.file, shape }));
+                const results = Array.from({ length: REPEATS }, () =>
+                    child({ kind: "baseline", program: "ecr", fleet: subject.plan.options, load: program.file, shape }),
+                );
                 return results.find((r) => !r.ok) ?? medianOf(results);
             });
             if (program.file) {
@@ -536,7 +568,9 @@ function printProfile(out: (text?: string) => void, what: string, p: Profiled): 
         return;
     }
     const { summary, result } = p;
-    out(`  ${what}: ${seconds(result.ms)} s under the profiler, ${seconds(summary.totalMs)} s sampled${summary.windowed ? "" : " (window not found: whole process)"}`);
+    out(
+        `  ${what}: ${seconds(result.ms)} s under the profiler, ${seconds(summary.totalMs)} s sampled${summary.windowed ? "" : " (window not found: whole process)"}`,
+    );
     const list = (title: string, items: ProfileSummary["selfByArea"]) => {
         out(`    ${title}:`);
         for (const item of items) {
@@ -556,13 +590,17 @@ function printDecomposition(out: (text?: string) => void, subject: FleetRun, fla
     const flatClasses = subject.ecr.baseline;
     const program = subject.ecr.run;
     out();
-    out(`  The overhead of ECR ${subject.label} in steps (each a fresh process replaying the same resources; median of ${REPEATS}, the program's as in the table):`);
+    out(
+        `  The overhead of ECR ${subject.label} in steps (each a fresh process replaying the same resources; median of ${REPEATS}, the program's as in the table):`,
+    );
     if (!flat?.ok || !flatClasses?.ok || !treeClasses?.ok) {
         out(`    not measured: ${[flat, flatClasses, treeClasses].find((r) => r && !r.ok)?.error ?? "a replay is missing"}`);
         return;
     }
     const step = (label: string, r: OneResult, previous?: OneResult) =>
-        out(`    ${seconds(r.ms).padStart(6)} s  ${previous ? `x${(r.ms / previous.ms).toFixed(2)}` : "     "}  (x${(r.ms / flatClasses.ms).toFixed(2)} of the baseline)  ${label}`);
+        out(
+            `    ${seconds(r.ms).padStart(6)} s  ${previous ? `x${(r.ms / previous.ms).toFixed(2)}` : "     "}  (x${(r.ms / flatClasses.ms).toFixed(2)} of the baseline)  ${label}`,
+        );
     step(`the ${int(flat.registered)} custom resources as raw pulumi.CustomResources, flat, with the recorded inputs`, flat);
     step("baseline: the same, each made by its SDK class (aws.ecr.Repository, ...), which declares every output property", flatClasses, flat);
     step(`+ the ${int(treeClasses.components)} components (empty ComponentResources) and every parent`, treeClasses, flatClasses);

@@ -74,7 +74,10 @@ export interface ClusterPlan {
     readonly workloads: readonly WorkloadExport[];
 }
 
-const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey =
+    <T>(key: (item: T) => string) =>
+    (a: T, b: T) =>
+        key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /** Plans a validated workload list (see `validateWorkloads`). */
 export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: ClusterIdentity): ClusterPlan {
@@ -82,7 +85,13 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
     const thisClusterArn = clusterArn(partition, identity.region, identity.clusterAccountId, identity.clusterName);
     const shardsOf = new Map(workloads.map((w) => [w.grant, w.shards ?? 1]));
     const arnOfPullRole = (grant: string) =>
-        pullRoleArnForCluster({ partition, registryAccountId: identity.registryAccountId, grant, shards: shardsOf.get(grant) ?? 1, clusterArn: thisClusterArn });
+        pullRoleArnForCluster({
+            partition,
+            registryAccountId: identity.registryAccountId,
+            grant,
+            shards: shardsOf.get(grant) ?? 1,
+            clusterArn: thisClusterArn,
+        });
     const sorted = [...workloads].sort(byKey((w) => `${w.namespace}/${w.serviceAccount}`));
     const pathOf = (w: WorkloadSpec) => (w.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
 
@@ -122,7 +131,12 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
     for (const w of sorted.filter((x) => pathOf(x) === "chaining")) {
         if (!awsConfigs.some((c) => c.namespace === w.namespace && c.grant === w.grant)) {
             const role = roleOf(w)!;
-            awsConfigs.push({ namespace: w.namespace, grant: w.grant, name: `ecr-pull-${w.grant}`, content: chainedAwsConfig(w.grant, role.roleArn, role.pullRoleArn) });
+            awsConfigs.push({
+                namespace: w.namespace,
+                grant: w.grant,
+                name: `ecr-pull-${w.grant}`,
+                content: chainedAwsConfig(w.grant, role.roleArn, role.pullRoleArn),
+            });
         }
     }
 

@@ -160,7 +160,11 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: clusterProvider ? [clusterProvider] : [] },
             );
-            new aws.iam.RolePolicy(`${name}-${kind}-${role.grant}-assume`, { role: iamRole.name, name: "assume-ecr-pull-role", policy: role.rolePolicy }, { parent: this });
+            new aws.iam.RolePolicy(
+                `${name}-${kind}-${role.grant}-assume`,
+                { role: iamRole.name, name: "assume-ecr-pull-role", policy: role.rolePolicy },
+                { parent: this },
+            );
 
             if (role.path === "podIdentity") {
                 for (const sa of role.serviceAccounts) {

@@ -72,7 +72,6 @@ export interface EcrStackOutputs {
 
 // ---- Reading an EKS stack's outputs in the ECR stack -----------------------
 
-
 /** A referenced EKS stack, as the registry side needs it. */
 export interface ReferencedCluster {
     readonly cluster: ClusterSpec;
@@ -107,12 +106,16 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
         return undefined;
     }
     if (values.contractVersion !== CONTRACT_VERSION) {
-        problems.add("contractVersion", values.contractVersion, `is not the version this program reads (${CONTRACT_VERSION}): deploy both stacks from the same release of this package.`);
+        problems.add(
+            "contractVersion",
+            values.contractVersion,
+            `is not the version this program reads (${CONTRACT_VERSION}): deploy both stacks from the same release of this package.`,
+        );
     }
     checkIssuerUrl(problems, "oidcIssuerUrl", values.oidcIssuerUrl);
     const thumbprint = values.oidcThumbprint ?? "";
     if (thumbprint !== "" && (typeof thumbprint !== "string" || !THUMBPRINT.test(thumbprint))) {
-        problems.add("oidcThumbprint", thumbprint, "is not a thumbprint: expected 40 lowercase hex digits or \"\".");
+        problems.add("oidcThumbprint", thumbprint, 'is not a thumbprint: expected 40 lowercase hex digits or "".');
     }
     checkAccountId(problems, "accountId", values.accountId);
     checkRegion(problems, "region", values.region);
@@ -138,27 +141,48 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
             const workload = w as Record<string, unknown>;
             for (const field of fields) {
                 if (typeof workload[field] !== "string") {
-                    problems.add(`workloads[${i}].${field}`, workload[field], "is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.");
+                    problems.add(
+                        `workloads[${i}].${field}`,
+                        workload[field],
+                        "is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.",
+                    );
                 }
             }
             if (typeof workload.path === "string" && !(ACCESS_PATHS as readonly string[]).includes(workload.path)) {
                 checkOneOf(problems, `workloads[${i}].path`, workload.path, ACCESS_PATHS);
             } else if (workload.path === "federation" && workload.clusterRoleArn !== "" && typeof workload.clusterRoleArn === "string") {
-                problems.add(`workloads[${i}].clusterRoleArn`, workload.clusterRoleArn, "should be \"\" for a federated workload, which has no cluster-account role.");
+                problems.add(
+                    `workloads[${i}].clusterRoleArn`,
+                    workload.clusterRoleArn,
+                    'should be "" for a federated workload, which has no cluster-account role.',
+                );
             } else if (typeof workload.path === "string" && workload.path !== "federation" && typeof workload.clusterRoleArn === "string") {
                 const before = problems.list.length;
                 checkRoleArn(problems, `workloads[${i}].clusterRoleArn`, workload.clusterRoleArn);
                 if (problems.list.length === before && typeof values.accountId === "string" && accountIdOfArn(workload.clusterRoleArn) !== values.accountId) {
-                    problems.add(`workloads[${i}].clusterRoleArn`, workload.clusterRoleArn, `is not in the cluster's account ${values.accountId} (output accountId).`);
+                    problems.add(
+                        `workloads[${i}].clusterRoleArn`,
+                        workload.clusterRoleArn,
+                        `is not in the cluster's account ${values.accountId} (output accountId).`,
+                    );
                 }
             }
         });
     }
     checkClusterArn(problems, values.clusterArn);
     if (problems.list.length === before) {
-        const expected = clusterArnOf(partitionOfRegion(values.region as string), values.region as string, values.accountId as string, values.clusterName as string);
+        const expected = clusterArnOf(
+            partitionOfRegion(values.region as string),
+            values.region as string,
+            values.accountId as string,
+            values.clusterName as string,
+        );
         if (values.clusterArn !== expected) {
-            problems.add("clusterArn", values.clusterArn, `does not match outputs accountId, region and clusterName (${JSON.stringify(expected)}): Pod Identity sessions would carry another cluster's tag. Redeploy that stack.`);
+            problems.add(
+                "clusterArn",
+                values.clusterArn,
+                `does not match outputs accountId, region and clusterName (${JSON.stringify(expected)}): Pod Identity sessions would carry another cluster's tag. Redeploy that stack.`,
+            );
         }
     }
     if (problems.list.length > before) {
@@ -203,17 +227,29 @@ export function checkWorkloadsAgainstGrants(
             const who = `${w.namespace}/${w.serviceAccount}`;
             const grant = grantsByName.get(w.grant);
             if (!grant) {
-                const names = [...grantsByName.keys()].sort().map((n) => JSON.stringify(n)).join(", ");
-                problems.raw(at, `(${who}) uses grant "${w.grant}", which this registry does not have: add it to ecrpull:grants, or use one of ${names || "(none defined)"} in that stack's ecrpull:workloads.`);
+                const names = [...grantsByName.keys()]
+                    .sort()
+                    .map((n) => JSON.stringify(n))
+                    .join(", ");
+                problems.raw(
+                    at,
+                    `(${who}) uses grant "${w.grant}", which this registry does not have: add it to ecrpull:grants, or use one of ${names || "(none defined)"} in that stack's ecrpull:workloads.`,
+                );
                 return;
             }
             const grantPath = grant.path ?? DEFAULT_ACCESS_PATH;
             if (w.path !== grantPath) {
-                problems.raw(at, `(${who}) reaches grant "${w.grant}" by path "${w.path}", but that grant's path is "${grantPath}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`);
+                problems.raw(
+                    at,
+                    `(${who}) reaches grant "${w.grant}" by path "${w.path}", but that grant's path is "${grantPath}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
+                );
             } else if (!grant.clusters.includes(cluster.name)) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not list cluster "${cluster.name}": add it to that grant's clusters.`);
             } else if (!grant.serviceAccounts.some((sa) => matches(sa.namespace, w.namespace) && matches(sa.name, w.serviceAccount))) {
-                problems.raw(at, `(${who}) uses grant "${w.grant}", which does not admit service account ${who}: add { namespace: ${w.namespace}, name: ${w.serviceAccount} } to that grant's serviceAccounts.`);
+                problems.raw(
+                    at,
+                    `(${who}) uses grant "${w.grant}", which does not admit service account ${who}: add { namespace: ${w.namespace}, name: ${w.serviceAccount} } to that grant's serviceAccounts.`,
+                );
             }
             const expected = roleArnOf(grant, cluster);
             if (w.roleArn !== expected) {
@@ -229,7 +265,7 @@ export function checkWorkloadsAgainstGrants(
 
 function checkClusterArn(problems: Problems, value: unknown): void {
     if (typeof value !== "string" || !/^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(value)) {
-        problems.add("clusterArn", value, "is not an EKS cluster ARN: expected \"arn:aws:eks:<region>:<account>:cluster/<name>\".");
+        problems.add("clusterArn", value, 'is not an EKS cluster ARN: expected "arn:aws:eks:<region>:<account>:cluster/<name>".');
     }
 }
 
@@ -259,6 +295,9 @@ function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems
 
 /** IAM's StringLike: `*` any run of characters, `?` any one. Exact values match themselves. */
 function matches(pattern: string, value: string): boolean {
-    const expression = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const expression = pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".");
     return new RegExp(`^${expression}$`).test(value);
 }

@@ -33,7 +33,11 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         super("ecrpull:index:ExistingCluster", name, {}, withFormerType(opts, "ecrpull:cluster:ExistingCluster"));
         const problems = new Problems(argKey);
         if (typeof args.clusterName !== "string" || !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
-            problems.add("clusterName", args.clusterName, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
+            problems.add(
+                "clusterName",
+                args.clusterName,
+                "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.",
+            );
         }
         checkRegion(problems, "region", args.region);
         // A caller without types (another language, a config value) may pass one ARN as a string.

@@ -27,3 +27,11 @@ export * from "./cluster-spec";
 export * from "./cluster-plan";
 export * from "./thumbprint";
 export * from "./stack-export";
+
+// Who can pull what, read from deployed or planned documents, and why a token is refused.
+export * from "./access-evaluator";
+export * from "./access-report";
+export * from "./state-audit";
+export * from "./jwt";
+export * from "./oidc-discovery";
+export * from "./token-doctor";

@@ -22,7 +22,8 @@ export interface DecodedJwt {
 /** Thrown when a text is not a compact JWS; the message says what is wrong and what a token looks like. */
 export class JwtError extends Error {}
 
-const SHAPE = "a service-account token is three base64url parts separated by dots (header.payload.signature), as in the file /var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+const SHAPE =
+    "a service-account token is three base64url parts separated by dots (header.payload.signature), as in the file /var/run/secrets/eks.amazonaws.com/serviceaccount/token";
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 function decodePart(part: string, name: string): Record<string, unknown> {
@@ -78,7 +79,9 @@ export function base64url(data: Buffer | string): string {
  */
 export function verifyRs256(jwt: DecodedJwt, jwk: Readonly<Record<string, unknown>>): boolean {
     if (jwk.kty !== "RSA" || typeof jwk.n !== "string" || typeof jwk.e !== "string") {
-        throw new Error(`key ${JSON.stringify(jwk.kid ?? "(no kid)")} is not an RSA public key (kty ${JSON.stringify(jwk.kty)}; RS256 needs kty "RSA" with n and e)`);
+        throw new Error(
+            `key ${JSON.stringify(jwk.kid ?? "(no kid)")} is not an RSA public key (kty ${JSON.stringify(jwk.kty)}; RS256 needs kty "RSA" with n and e)`,
+        );
     }
     const key = crypto.createPublicKey({ key: { kty: "RSA", n: jwk.n, e: jwk.e }, format: "jwk" });
     return crypto.verify("RSA-SHA256", Buffer.from(jwt.signingInput), key, jwt.signature);

@@ -52,9 +52,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
             {
                 assumeRolePolicy: serializePolicy({
                     Version: "2012-10-17",
-                    Statement: [
-                        { Sid: "Ec2Nodes", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: ["sts:AssumeRole"] },
-                    ],
+                    Statement: [{ Sid: "Ec2Nodes", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: ["sts:AssumeRole"] }],
                 }),
                 description: `Nodes of EKS cluster ${args.clusterName}`,
                 tags: args.tags,

@@ -9,20 +9,11 @@
  * fields and writes keys in a fixed order: the same intent always gives the
  * same bytes.
  */
-import {
-    accountIdOfArn,
-    accountRootArn,
-    issuerHostPath,
-    STS_AUDIENCE,
-} from "./names";
+import { accountIdOfArn, accountRootArn, issuerHostPath, STS_AUDIENCE } from "./names";
 import { createHash } from "crypto";
 
 /** The actions a cross-account pull needs, and nothing more (facts.md). */
-export const ECR_PULL_ACTIONS: readonly string[] = [
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-];
+export const ECR_PULL_ACTIONS: readonly string[] = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
 /** Cannot be scoped to a repository: identity policy only, resource `*` (facts.md). */
 export const ECR_AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken";
@@ -162,7 +153,9 @@ export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]):
         Version: "2012-10-17",
         Statement: entries.map((entry) => {
             if (entry.subjects.length === 0) {
-                throw new Error(`The trust for issuer ${entry.issuerUrl} names no service account; a trust without a sub condition would admit the whole cluster.`);
+                throw new Error(
+                    `The trust for issuer ${entry.issuerUrl} names no service account; a trust without a sub condition would admit the whole cluster.`,
+                );
             }
             const issuer = issuerHostPath(entry.issuerUrl);
             // A pattern (`*`, `?`) needs StringLike; exact subjects keep StringEquals, where `*` is no wildcard.
@@ -221,7 +214,12 @@ export const POD_IDENTITY_TAGS = {
 } as const;
 
 /** One statement per (cluster, namespace): tags AND-ed, so no namespace borrows another's service-account names. */
-function podIdentityStatements(entry: PodIdentityTrustEntry, sidPrefix: string, principal: Principal, extra: Record<string, readonly string[]>): PolicyStatement[] {
+function podIdentityStatements(
+    entry: PodIdentityTrustEntry,
+    sidPrefix: string,
+    principal: Principal,
+    extra: Record<string, readonly string[]>,
+): PolicyStatement[] {
     const byNamespace = new Map<string, string[]>();
     for (const sa of entry.serviceAccounts) {
         byNamespace.set(sa.namespace, [...(byNamespace.get(sa.namespace) ?? []), sa.name]);

@@ -40,27 +40,15 @@ export class PullRepository extends pulumi.ComponentResource {
                 name: settings.name,
                 imageTagMutability: settings.imageTagMutability,
                 imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
-                encryptionConfigurations: [
-                    settings.kmsKeyArn
-                        ? { encryptionType: "KMS", kmsKey: settings.kmsKeyArn }
-                        : { encryptionType: "AES256" },
-                ],
+                encryptionConfigurations: [settings.kmsKeyArn ? { encryptionType: "KMS", kmsKey: settings.kmsKeyArn } : { encryptionType: "AES256" }],
                 forceDelete: settings.forceDelete,
                 tags: args.tags,
             },
             { parent: this, retainOnDelete: settings.retainOnDelete },
         );
-        new aws.ecr.LifecyclePolicy(
-            `${name}-lifecycle`,
-            { repository: this.repository.name, policy: lifecyclePolicy(settings) },
-            { parent: this },
-        );
+        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: this.repository.name, policy: lifecyclePolicy(settings) }, { parent: this });
         if (args.repositoryPolicy !== undefined) {
-            new aws.ecr.RepositoryPolicy(
-                `${name}-policy`,
-                { repository: this.repository.name, policy: args.repositoryPolicy },
-                { parent: this },
-            );
+            new aws.ecr.RepositoryPolicy(`${name}-policy`, { repository: this.repository.name, policy: args.repositoryPolicy }, { parent: this });
         }
         this.url = this.repository.repositoryUrl;
         this.arn = this.repository.arn;

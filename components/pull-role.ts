@@ -38,11 +38,7 @@ export class PullRole extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.iam.RolePolicy(
-            `${name}-pull`,
-            { role: this.role.name, name: "ecr-pull", policy: args.rolePolicy },
-            { parent: this },
-        );
+        new aws.iam.RolePolicy(`${name}-pull`, { role: this.role.name, name: "ecr-pull", policy: args.rolePolicy }, { parent: this });
         this.arn = this.role.arn;
         this.name = this.role.name;
         this.registerOutputs({ arn: this.arn, name: this.name });

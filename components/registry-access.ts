@@ -144,7 +144,5 @@ export class RegistryAccess extends pulumi.ComponentResource {
 }
 
 function recordOf(entries: [string, pulumi.Output<string>][]): pulumi.Output<Record<string, string>> {
-    return pulumi
-        .all(entries.map(([key, value]) => pulumi.all([key, value])))
-        .apply((pairs) => Object.fromEntries(pairs));
+    return pulumi.all(entries.map(([key, value]) => pulumi.all([key, value]))).apply((pairs) => Object.fromEntries(pairs));
 }

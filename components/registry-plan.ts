@@ -22,7 +22,17 @@ import {
     serializePolicy,
     webIdentityTrustPolicy,
 } from "./policies";
-import { AccessPath, DEFAULT_ACCESS_PATH, MAX_SHARDS, oidcProviderArn, pullRoleArn, pullRoleName, repositoryArn, serviceAccountSubject, shardOf } from "./names";
+import {
+    AccessPath,
+    DEFAULT_ACCESS_PATH,
+    MAX_SHARDS,
+    oidcProviderArn,
+    pullRoleArn,
+    pullRoleName,
+    repositoryArn,
+    serviceAccountSubject,
+    shardOf,
+} from "./names";
 import { ClusterSpec, GrantSpec, RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./registry-spec";
 import { asRecord, checkIntegerInRange, checkKnownKeys, Problems } from "./validation";
 
@@ -127,7 +137,10 @@ export interface RegistryPlan {
     readonly overBudget: readonly string[];
 }
 
-const byKey = <T>(key: (item: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byKey =
+    <T>(key: (item: T) => string) =>
+    (a: T, b: T) =>
+        key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 export function planRegistry(spec: RegistrySpec, context: RegistryContext): RegistryPlan {
     const { partition, registryAccountId, region } = context;
@@ -190,7 +203,15 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             });
         }
         if (oversized) {
-            overBudget.push(...oversizedTrustMessages(grant, roles.filter((r) => r.grant === grant.name), clustersByName, limits, (clusters) => trustOf(grant, clusters).trustPolicy));
+            overBudget.push(
+                ...oversizedTrustMessages(
+                    grant,
+                    roles.filter((r) => r.grant === grant.name),
+                    clustersByName,
+                    limits,
+                    (clusters) => trustOf(grant, clusters).trustPolicy,
+                ),
+            );
         }
     }
     const roleArnsOf = (grant: string) => roles.filter((r) => r.grant === grant).map((r) => r.roleArn);
@@ -239,7 +260,10 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
         roles: { count: roles.length, limit: limits.roles },
     };
     if (counts.oidcProviders.count > counts.oidcProviders.limit) {
-        const federated = spec.grants.filter((g) => pathOf(g) === "federation").map((g) => g.name).sort();
+        const federated = spec.grants
+            .filter((g) => pathOf(g) === "federation")
+            .map((g) => g.name)
+            .sort();
         overBudget.push(
             `the registry account would hold ${counts.oidcProviders.count} OIDC providers (one per cluster of a federated grant); the quota is ${counts.oidcProviders.limit}: raise the IAM quota "OpenID Connect providers per account" (up to 700) and set limits.oidcProviders, or switch grants to path "chaining" or "podIdentity", which need none (federated: ${listSome(federated)}).`,
         );
@@ -286,7 +310,9 @@ function oversizedTrustMessages(
     // Shards beyond the number of clusters are allowed: a hashed split is not
     // perfectly even, and an empty shard creates no role.
     for (let more = shards + 1; canShard && more <= MAX_SHARDS; more++) {
-        const fits = shardClusters({ ...grant, shards: more }, more, clustersByName).every(([, clusters]) => policySize(trustFor(clusters)) <= limits.trustPolicy);
+        const fits = shardClusters({ ...grant, shards: more }, more, clustersByName).every(
+            ([, clusters]) => policySize(trustFor(clusters)) <= limits.trustPolicy,
+        );
         if (fits) {
             const moved = grant.clusters.filter((c) => {
                 const arn = clustersByName.get(c)!.clusterArn!;
@@ -330,7 +356,7 @@ function pullRoleTrust(
     }
 }
 
-const RAISE_TRUST_QUOTA = "raise the IAM quota \"Role trust policy length\" (L-C07B4B0D) to 4,096";
+const RAISE_TRUST_QUOTA = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';
 
 /** Remedies for a trust policy over its quota, by the grant's path: each path grows differently. */
 const TRUST_REMEDIES: Record<AccessPath, string> = {
@@ -342,7 +368,8 @@ const TRUST_REMEDIES: Record<AccessPath, string> = {
 /** Remedies, by kind, for the other documents over their quota (trust policies take TRUST_REMEDIES). */
 const REMEDIES: Record<Exclude<PolicyKind, "trust policy">, string> = {
     "role policy": "split the grant's repositories into two grants",
-    "repository policy": 'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
+    "repository policy":
+        'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
     "lifecycle policy": "shorten the lifecycle rules",
 };
 

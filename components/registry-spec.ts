@@ -181,7 +181,11 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
         grant.clusters.forEach((name, j) => {
             const cluster = clusters.get(name);
             if (cluster && (grant.shards ?? 1) > 1 && !cluster.clusterArn) {
-                problems.add(`grants[${i}].clusters[${j}]`, name, `has no clusterArn, which grant "${grant.name}" (shards ${grant.shards}) needs to tell which of its roles serves that cluster.`);
+                problems.add(
+                    `grants[${i}].clusters[${j}]`,
+                    name,
+                    `has no clusterArn, which grant "${grant.name}" (shards ${grant.shards}) needs to tell which of its roles serves that cluster.`,
+                );
             }
         });
         if (path === "federation") {
@@ -208,7 +212,11 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
                 );
             }
             if (path === "podIdentity" && !cluster.clusterArn) {
-                problems.add(`grants[${i}].clusters[${j}]`, name, `has no clusterArn, which grant "${grant.name}" (path "podIdentity") needs to pin its session tags: deploy that cluster's stack with this release (output clusterArn).`);
+                problems.add(
+                    `grants[${i}].clusters[${j}]`,
+                    name,
+                    `has no clusterArn, which grant "${grant.name}" (path "podIdentity") needs to pin its session tags: deploy that cluster's stack with this release (output clusterArn).`,
+                );
             }
         });
     });
@@ -229,17 +237,25 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
         }
         checkKnownKeys(problems, at, cluster, CLUSTER_KEYS);
         if (typeof cluster.name !== "string" || cluster.name.length === 0) {
-            problems.add(`${at}.name`, cluster.name, "is not a cluster name: use the EKS stack's name (e.g. \"acme/ecrpull/eks\").");
+            problems.add(`${at}.name`, cluster.name, 'is not a cluster name: use the EKS stack\'s name (e.g. "acme/ecrpull/eks").');
         } else {
             names.add(cluster.name);
         }
         checkAccountId(problems, `${at}.accountId`, cluster.accountId);
         checkIssuerUrl(problems, `${at}.issuerUrl`, cluster.issuerUrl);
         if (cluster.thumbprint !== undefined && cluster.thumbprint !== "" && (typeof cluster.thumbprint !== "string" || !THUMBPRINT.test(cluster.thumbprint))) {
-            problems.add(`${at}.thumbprint`, cluster.thumbprint, "is not a thumbprint: use 40 lowercase hex digits (the SHA-1 of the issuer's top CA certificate), or leave it empty.");
+            problems.add(
+                `${at}.thumbprint`,
+                cluster.thumbprint,
+                "is not a thumbprint: use 40 lowercase hex digits (the SHA-1 of the issuer's top CA certificate), or leave it empty.",
+            );
         }
-        if (cluster.clusterArn !== undefined && cluster.clusterArn !== "" && (typeof cluster.clusterArn !== "string" || !EKS_CLUSTER_ARN.test(cluster.clusterArn))) {
-            problems.add(`${at}.clusterArn`, cluster.clusterArn, "is not an EKS cluster ARN: use \"arn:aws:eks:<region>:<account>:cluster/<name>\".");
+        if (
+            cluster.clusterArn !== undefined &&
+            cluster.clusterArn !== "" &&
+            (typeof cluster.clusterArn !== "string" || !EKS_CLUSTER_ARN.test(cluster.clusterArn))
+        ) {
+            problems.add(`${at}.clusterArn`, cluster.clusterArn, 'is not an EKS cluster ARN: use "arn:aws:eks:<region>:<account>:cluster/<name>".');
         }
         if (cluster.clusterRoles !== undefined) {
             const clusterRoles = asArray(problems, `${at}.clusterRoles`, cluster.clusterRoles, "{ grant, path, roleArn } roles");
@@ -257,7 +273,11 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
                 // Like node roles, cluster roles live in the cluster's account (facts.md, paths 3 and 4).
                 const accountIsValid = typeof cluster.accountId === "string" && /^\d{12}$/.test(cluster.accountId);
                 if (problems.list.length === before && accountIsValid && accountIdOfArn(role.roleArn as string) !== cluster.accountId) {
-                    problems.add(`${roleAt}.roleArn`, role.roleArn, `is not in the cluster's account ${cluster.accountId}: the cluster-account role of a chained or Pod Identity grant lives in the cluster's account.`);
+                    problems.add(
+                        `${roleAt}.roleArn`,
+                        role.roleArn,
+                        `is not in the cluster's account ${cluster.accountId}: the cluster-account role of a chained or Pod Identity grant lives in the cluster's account.`,
+                    );
                 }
             });
             if (clusterRoles) {
@@ -271,7 +291,11 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
             const account = typeof arn === "string" ? accountIdOfArn(arn) : undefined;
             const accountIsValid = typeof cluster.accountId === "string" && /^\d{12}$/.test(cluster.accountId);
             if (problems.list.length === before && accountIsValid && account !== cluster.accountId) {
-                problems.add(`${at}.nodeRoleArns[${j}]`, arn, `is not in the cluster's account ${cluster.accountId}: node roles live in the cluster's account.`);
+                problems.add(
+                    `${at}.nodeRoleArns[${j}]`,
+                    arn,
+                    `is not in the cluster's account ${cluster.accountId}: node roles live in the cluster's account.`,
+                );
             }
         });
     });
@@ -336,8 +360,17 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
         }
         if (grant.shards !== undefined) {
             checkIntegerInRange(problems, `${at}.shards`, grant.shards, 1, MAX_SHARDS);
-            if (typeof grant.name === "string" && typeof grant.shards === "number" && grant.shards > 1 && pullRoleName(grant.name, grant.shards - 1).length > IAM_ROLE_NAME_MAX_LENGTH) {
-                problems.add(`${at}.shards`, grant.shards, `makes the role name "${pullRoleName(grant.name, grant.shards - 1)}" longer than IAM's ${IAM_ROLE_NAME_MAX_LENGTH} characters: use a shorter grant name.`);
+            if (
+                typeof grant.name === "string" &&
+                typeof grant.shards === "number" &&
+                grant.shards > 1 &&
+                pullRoleName(grant.name, grant.shards - 1).length > IAM_ROLE_NAME_MAX_LENGTH
+            ) {
+                problems.add(
+                    `${at}.shards`,
+                    grant.shards,
+                    `makes the role name "${pullRoleName(grant.name, grant.shards - 1)}" longer than IAM's ${IAM_ROLE_NAME_MAX_LENGTH} characters: use a shorter grant name.`,
+                );
             }
         }
         for (const flag of ["allowPatterns", "allowEveryServiceAccount"]) {
@@ -364,11 +397,28 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                     checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
                     checkServiceAccountName(problems, `${saAt}.name`, ref.name);
                 } else if (grant.allowPatterns !== true) {
-                    problems.add(saAt, `${String(ref.namespace)}/${String(ref.name)}`, "is a pattern, and patterns admit service accounts nobody listed: name the service accounts exactly, or set allowPatterns: true on the grant to match with StringLike.");
-                } else if (typeof ref.namespace !== "string" || !NAMESPACE_PATTERN.test(ref.namespace) || typeof ref.name !== "string" || !SERVICE_ACCOUNT_PATTERN.test(ref.name)) {
-                    problems.add(saAt, `${String(ref.namespace)}/${String(ref.name)}`, "is not a valid pattern: use lowercase letters, digits, '-' (and '.' in names) with the wildcards '*' and '?'.");
+                    problems.add(
+                        saAt,
+                        `${String(ref.namespace)}/${String(ref.name)}`,
+                        "is a pattern, and patterns admit service accounts nobody listed: name the service accounts exactly, or set allowPatterns: true on the grant to match with StringLike.",
+                    );
+                } else if (
+                    typeof ref.namespace !== "string" ||
+                    !NAMESPACE_PATTERN.test(ref.namespace) ||
+                    typeof ref.name !== "string" ||
+                    !SERVICE_ACCOUNT_PATTERN.test(ref.name)
+                ) {
+                    problems.add(
+                        saAt,
+                        `${String(ref.namespace)}/${String(ref.name)}`,
+                        "is not a valid pattern: use lowercase letters, digits, '-' (and '.' in names) with the wildcards '*' and '?'.",
+                    );
                 } else if (/^\*+$/.test(ref.namespace) && /^\*+$/.test(ref.name) && grant.allowEveryServiceAccount !== true) {
-                    problems.add(saAt, `${ref.namespace}/${ref.name}`, "admits every service account of every namespace of the grant's clusters: narrow it, or set allowEveryServiceAccount: true on the grant if that is really meant.");
+                    problems.add(
+                        saAt,
+                        `${ref.namespace}/${ref.name}`,
+                        "admits every service account of every namespace of the grant's clusters: narrow it, or set allowEveryServiceAccount: true on the grant if that is really meant.",
+                    );
                 }
             });
             checkUnique(problems, `${at}.serviceAccounts`, accounts, (a) => pairField(a, "namespace", "name"), "service account");
@@ -387,7 +437,10 @@ function validateReferences(problems: Problems, path: string, value: unknown, kn
     }
     names.forEach((name, j) => {
         if (typeof name !== "string" || !known.has(name)) {
-            const choices = [...known].sort().map((k) => JSON.stringify(k)).join(", ");
+            const choices = [...known]
+                .sort()
+                .map((k) => JSON.stringify(k))
+                .join(", ");
             problems.add(`${path}[${j}]`, name, `is not a known ${what}: use one of the ${plural} listed (${choices || "none are"}).`);
         }
     });

@@ -57,10 +57,14 @@ export function parseStackExport(text: string, source: string): StackExport {
     const deployment = (document as { deployment?: unknown })?.deployment as { resources?: unknown } | undefined;
     const version = (document as { version?: unknown })?.version;
     if (typeof deployment !== "object" || deployment === null || !Array.isArray(deployment.resources)) {
-        throw new StackExportError(`${source}: has no [deployment.resources]; give the file \`pulumi stack export --show-secrets\` writes (a checkpoint of version 3).`);
+        throw new StackExportError(
+            `${source}: has no [deployment.resources]; give the file \`pulumi stack export --show-secrets\` writes (a checkpoint of version 3).`,
+        );
     }
     if (version !== 3) {
-        throw new StackExportError(`${source}: checkpoint version ${JSON.stringify(version)} is not supported; export with a Pulumi CLI of version 3 (checkpoint version 3).`);
+        throw new StackExportError(
+            `${source}: checkpoint version ${JSON.stringify(version)} is not supported; export with a Pulumi CLI of version 3 (checkpoint version 3).`,
+        );
     }
     const encryptedPaths: string[] = [];
     const resources: ExportedResource[] = [];

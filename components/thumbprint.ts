@@ -40,8 +40,7 @@ import * as net from "net";
 import * as tls from "tls";
 
 /** The stack configuration key that lets users skip the thumbprint; named in error messages. */
-const OMIT_ADVICE =
-    'set ecrpull:oidcThumbprint to "omit" (IAM does not need a thumbprint for issuers whose certificate chains to a CA AWS trusts)';
+const OMIT_ADVICE = 'set ecrpull:oidcThumbprint to "omit" (IAM does not need a thumbprint for issuers whose certificate chains to a CA AWS trusts)';
 
 export interface ThumbprintOptions {
     /** Per attempt: connect + handshake must finish within this. Default 5000. */
@@ -73,12 +72,7 @@ export type ThumbprintFailureKind =
     | "not-yet-valid"
     | "bad-certificate";
 
-const RETRYABLE: ReadonlySet<ThumbprintFailureKind> = new Set<ThumbprintFailureKind>([
-    "connection-refused",
-    "timeout",
-    "dns",
-    "network",
-]);
+const RETRYABLE: ReadonlySet<ThumbprintFailureKind> = new Set<ThumbprintFailureKind>(["connection-refused", "timeout", "dns", "network"]);
 
 export class ThumbprintError extends Error {
     /** The issuer host (empty when the URL could not be parsed). */
@@ -199,10 +193,7 @@ function checkTopIsCa(chain: readonly crypto.X509Certificate[]): crypto.X509Cert
     }
     const top = chain[chain.length - 1];
     if (!top.ca) {
-        throw new Failure(
-            "no-ca",
-            `the server presents no CA certificate: the top certificate of its chain, ${subjectOf(top)}, is not a CA certificate`,
-        );
+        throw new Failure("no-ca", `the server presents no CA certificate: the top certificate of its chain, ${subjectOf(top)}, is not a CA certificate`);
     }
     return top;
 }
@@ -210,9 +201,7 @@ function checkTopIsCa(chain: readonly crypto.X509Certificate[]): crypto.X509Cert
 /** Pure: SHA-1 (lowercase hex, 40 chars) of the top CA of a presented chain given leaf-first as DER buffers. Throws ThumbprintError("... presents no CA certificate ...") when the chain is only the leaf. */
 export function topCaThumbprint(host: string, presentedChainDer: readonly Buffer[]): string {
     try {
-        const chain = presentedChainDer.map((der, i) =>
-            parseCert(der, i === 0 ? "leaf certificate" : `certificate #${i + 1} of the chain`),
-        );
+        const chain = presentedChainDer.map((der, i) => parseCert(der, i === 0 ? "leaf certificate" : `certificate #${i + 1} of the chain`));
         checkTopIsCa(chain);
     } catch (e) {
         if (e instanceof Failure) {
@@ -284,12 +273,7 @@ function positionName(i: number, n: number): string {
  * it then carries the trusted root's key, since it verified the signature below it).
  * Throws ThumbprintError; exported for tests and for callers that obtain the chain themselves.
  */
-export function verifyPresentedChain(
-    host: string,
-    presentedChainDer: readonly Buffer[],
-    trustedCaPems?: readonly string[],
-    now: Date = new Date(),
-): void {
+export function verifyPresentedChain(host: string, presentedChainDer: readonly Buffer[], trustedCaPems?: readonly string[], now: Date = new Date()): void {
     try {
         verifyChain(host, presentedChainDer, trustedCas(trustedCaPems), now);
     } catch (e) {
@@ -304,12 +288,7 @@ export function verifyPresentedChain(
     }
 }
 
-function verifyChain(
-    host: string,
-    presentedChainDer: readonly Buffer[],
-    trusted: readonly crypto.X509Certificate[],
-    now: Date,
-): void {
+function verifyChain(host: string, presentedChainDer: readonly Buffer[], trusted: readonly crypto.X509Certificate[], now: Date): void {
     const n = presentedChainDer.length;
     const chain = presentedChainDer.map((der, i) => parseCert(der, positionName(i, n)));
     checkTopIsCa(chain);
@@ -339,10 +318,7 @@ function verifyChain(
     const matches = net.isIP(host) !== 0 ? leaf.checkIP(host) !== undefined : leaf.checkHost(host) !== undefined;
     if (!matches) {
         const names = leaf.subjectAltName ?? `subject ${subjectOf(leaf)}`;
-        throw new Failure(
-            "host-mismatch",
-            `its certificate does not match the host name ${host} (the certificate is for ${names})`,
-        );
+        throw new Failure("host-mismatch", `its certificate does not match the host name ${host} (the certificate is for ${names})`);
     }
 
     if (trusted.length === 0) {
@@ -383,20 +359,14 @@ function advice(kind: ThumbprintFailureKind): string {
         case "network":
             return `Check network access to the issuer, or ${OMIT_ADVICE}.`;
         case "no-ca":
-            return (
-                "The issuer must send its CA certificate(s) along with its own certificate; fix its TLS configuration, " +
-                `or ${OMIT_ADVICE}.`
-            );
+            return "The issuer must send its CA certificate(s) along with its own certificate; fix its TLS configuration, " + `or ${OMIT_ADVICE}.`;
         case "untrusted":
             return (
                 "If the issuer uses a private CA, trust that CA (trustedCaPems); if something on the network intercepts TLS, " +
                 `run from a network that does not; or ${OMIT_ADVICE}.`
             );
         case "host-mismatch":
-            return (
-                "Check that the issuer URL names the right host and that no DNS override or interception redirects it, " +
-                `or ${OMIT_ADVICE}.`
-            );
+            return "Check that the issuer URL names the right host and that no DNS override or interception redirects it, " + `or ${OMIT_ADVICE}.`;
         case "expired":
         case "not-yet-valid":
             return `Check the issuer's certificate (and this machine's clock), or ${OMIT_ADVICE}.`;
@@ -438,10 +408,7 @@ function classifyNetworkError(e: unknown, connectHost: string): Failure {
         case "EPIPE":
             return new Failure("network", "the connection was closed during the TLS handshake (EPIPE)");
         default:
-            return new Failure(
-                "network",
-                `the TLS connection failed: ${errorText(e)}${code && !errorText(e).includes(code) ? ` (${code})` : ""}`,
-            );
+            return new Failure("network", `the TLS connection failed: ${errorText(e)}${code && !errorText(e).includes(code) ? ` (${code})` : ""}`);
     }
 }
 
@@ -475,10 +442,7 @@ function presentedChainOnce(host: string, connectHost: string, port: number, tim
             if (err) reject(err);
             else resolve(chain ?? []);
         };
-        const timer = setTimeout(
-            () => finish(new Failure("timeout", `timeout (no TLS handshake within ${timeoutMs} ms)`)),
-            timeoutMs,
-        );
+        const timer = setTimeout(() => finish(new Failure("timeout", `timeout (no TLS handshake within ${timeoutMs} ms)`)), timeoutMs);
         try {
             socket = tls.connect({
                 host: connectHost,
@@ -501,9 +465,7 @@ function presentedChainOnce(host: string, connectHost: string, port: number, tim
             }
         });
         socket.on("error", (e) => finish(classifyNetworkError(e, connectHost)));
-        socket.once("close", () =>
-            finish(new Failure("network", "the connection was closed before the TLS handshake finished")),
-        );
+        socket.once("close", () => finish(new Failure("network", "the connection was closed before the TLS handshake finished")));
     });
 }
 
@@ -513,9 +475,7 @@ function sleep(ms: number): Promise<void> {
 
 function proxyNote(): string {
     const name = ["HTTPS_PROXY", "https_proxy"].find((v) => (process.env[v] ?? "") !== "");
-    return name
-        ? ` Note: ${name} is set, but this check makes a direct TLS connection to the issuer and does not go through the proxy.`
-        : "";
+    return name ? ` Note: ${name} is set, but this check makes a direct TLS connection to the issuer and does not go through the proxy.` : "";
 }
 
 function positiveInt(value: number | undefined, fallback: number, name: string, min: number): number {
@@ -582,8 +542,7 @@ export async function fetchOidcThumbprint(issuerUrl: string, options: Thumbprint
             const notRetried = !retry ? " (not retried: retrying cannot fix this)" : "";
             const note = retry ? proxyNote() : "";
             throw new ThumbprintError(
-                `Could not compute the OIDC thumbprint of ${host}:${port} after ${attemptsText}${notRetried}: ` +
-                    `${e.reason}. ${advice(e.kind)}${note}`,
+                `Could not compute the OIDC thumbprint of ${host}:${port} after ${attemptsText}${notRetried}: ` + `${e.reason}. ${advice(e.kind)}${note}`,
                 { host, port, reason: e.reason, kind: e.kind, attempts: made },
             );
         }

@@ -34,14 +34,14 @@ import { fetchOidcThumbprint, ThumbprintError } from "./thumbprint";
 // ---- Report ---------------------------------------------------------------
 
 /** `warn`: something is off, but STS would not refuse the token for it. */
-export type Verdict = "pass" | "fail" | "warn" | "skip";
+export type CheckVerdict = "pass" | "fail" | "warn" | "skip";
 
 /** The checks, in the order they are printed. */
 export type CheckName = "token" | "expiry" | "signature" | "roles" | "path" | "issuer" | "audience" | "thumbprint" | "trust" | "subject" | "chain";
 
 export interface DoctorCheck {
     readonly check: CheckName;
-    readonly verdict: Verdict;
+    readonly verdict: CheckVerdict;
     /** What was compared with what: claims, document values, fetched values. */
     readonly evidence: string;
     /** On `fail` and `warn`: what to change. */
@@ -209,7 +209,17 @@ function readProviders(state: StackExport, accountId: string | undefined, region
             return [];
         }
         const arn = str(r.outputs.arn) ?? (accountId ? oidcProviderArn(partition, accountId, url) : undefined);
-        return arn ? [{ arn, url, clientIds: strings(valueOf(r, "clientIdLists")) ?? [], thumbprints: strings(valueOf(r, "thumbprintLists")) ?? [], source: state.source }] : [];
+        return arn
+            ? [
+                  {
+                      arn,
+                      url,
+                      clientIds: strings(valueOf(r, "clientIdLists")) ?? [],
+                      thumbprints: strings(valueOf(r, "thumbprintLists")) ?? [],
+                      source: state.source,
+                  },
+              ]
+            : [];
     });
     // eks.Cluster (createOidcProvider) creates its provider inside the remote component: only its ARN reaches the state.
     for (const r of resourcesOfType(state, EKS_CLUSTER_TYPE)) {
@@ -228,7 +238,9 @@ function readWorkloads(value: unknown): Workload[] {
     }
     return value.filter(
         (w): w is Workload =>
-            typeof w === "object" && w !== null && ["namespace", "serviceAccount", "grant", "path", "roleArn", "clusterRoleArn"].every((k) => typeof (w as Record<string, unknown>)[k] === "string"),
+            typeof w === "object" &&
+            w !== null &&
+            ["namespace", "serviceAccount", "grant", "path", "roleArn", "clusterRoleArn"].every((k) => typeof (w as Record<string, unknown>)[k] === "string"),
     );
 }
 
@@ -260,7 +272,10 @@ function readDocuments(input: DoctorInput): Documents {
 
 /** IAM's StringLike: `*` any run of characters, `?` any one; case-sensitive. */
 function like(pattern: string, value: string): boolean {
-    const expression = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const expression = pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".");
     return new RegExp(`^${expression}$`, "s").test(value);
 }
 
@@ -269,7 +284,13 @@ const actionMatches = (actions: unknown, wanted: string): boolean => (strings(ac
 /** The provider host/path of an OIDC provider ARN (`arn:aws:iam::1:oidc-provider/<host/path>`). */
 const providerHostPath = (arn: string): string | undefined => /:oidc-provider\/(.+)$/.exec(arn)?.[1];
 
-type ConditionResult = { readonly operator: string; readonly key: string; readonly expected: readonly string[]; readonly actual: readonly string[]; readonly ok: boolean | undefined };
+type ConditionResult = {
+    readonly operator: string;
+    readonly key: string;
+    readonly expected: readonly string[];
+    readonly actual: readonly string[];
+    readonly ok: boolean | undefined;
+};
 
 /**
  * One condition against the request's values (undefined: the key is absent).
@@ -447,7 +468,11 @@ function signatureCheck(jwt: DecodedJwt, claims: TokenClaims, evidence: IssuerEv
     for (const key of candidates) {
         try {
             if (verifyRs256(jwt, key)) {
-                return { check: "signature", verdict: "pass", evidence: `RS256 signature verifies with key ${JSON.stringify(key.kid ?? "(no kid)")} from ${value.jwksUri}` };
+                return {
+                    check: "signature",
+                    verdict: "pass",
+                    evidence: `RS256 signature verifies with key ${JSON.stringify(key.kid ?? "(no kid)")} from ${value.jwksUri}`,
+                };
             }
         } catch (error) {
             problems.push((error as Error).message);
@@ -523,13 +548,19 @@ function issuerCheck(docs: Documents, claims: TokenClaims, role: KnownRole): { c
     const account = accountIdOfArn(role.arn) ?? "";
     const inAccount = docs.providers.filter((p) => accountIdOfArn(p.arn) === account);
     const exact = inAccount.find((p) => samePlace(p.url, iss));
-    const listed = inAccount.map((p) => p.url).sort().join(", ") || "none";
+    const listed =
+        inAccount
+            .map((p) => p.url)
+            .sort()
+            .join(", ") || "none";
     const grant = grantOfRole(role.name);
     if (exact) {
         return { check: { check: "issuer", verdict: "pass", evidence: `iss ${iss} is the OIDC provider ${exact.arn} (${exact.source})` }, provider: exact };
     }
     // The role may name a provider the state does not hold (one that existed before, as adopted clusters' do).
-    const named = (role.trust?.Statement ?? []).flatMap(federatedPrincipals).find((arn) => providerHostPath(arn) === issuerHostPath(iss) && accountIdOfArn(arn) === account);
+    const named = (role.trust?.Statement ?? [])
+        .flatMap(federatedPrincipals)
+        .find((arn) => providerHostPath(arn) === issuerHostPath(iss) && accountIdOfArn(arn) === account);
     if (named) {
         return {
             check: {
@@ -578,7 +609,12 @@ const AUDIENCE_FIX =
     `Give the pod a token whose audience is ${STS_AUDIENCE}: the IRSA webhook (amazon-eks-pod-identity-webhook) projects one into pods whose ServiceAccount has the ` +
     `eks.amazonaws.com/role-arn annotation (pods created before the annotation keep their old token: restart them); \`kubectl create token\` needs --audience ${STS_AUDIENCE}.`;
 
-function thumbprintCheck(claims: TokenClaims, provider: KnownProvider | undefined, cluster: ClusterState | undefined, evidence: IssuerEvidence): DoctorCheck | undefined {
+function thumbprintCheck(
+    claims: TokenClaims,
+    provider: KnownProvider | undefined,
+    cluster: ClusterState | undefined,
+    evidence: IssuerEvidence,
+): DoctorCheck | undefined {
     if (!provider || provider.thumbprints === undefined) {
         return undefined;
     }
@@ -607,14 +643,24 @@ function thumbprintCheck(claims: TokenClaims, provider: KnownProvider | undefine
         };
     }
     if (listed.includes(actual)) {
-        return { check: "thumbprint", verdict: stale ? "warn" : "pass", evidence: `the issuer's top CA certificate has thumbprint ${actual}, which the provider lists.${stale}`, ...(stale ? { fix: "Run `pulumi up` on the EKS stack, then on the ECR stack." } : {}) };
+        return {
+            check: "thumbprint",
+            verdict: stale ? "warn" : "pass",
+            evidence: `the issuer's top CA certificate has thumbprint ${actual}, which the provider lists.${stale}`,
+            ...(stale ? { fix: "Run `pulumi up` on the EKS stack, then on the ECR stack." } : {}),
+        };
     }
     const evidenceText = `the issuer's top CA certificate has thumbprint ${actual}, but the provider lists ${listed.join(", ")}.${stale}`;
     const fix =
         "Run `pulumi up` on the EKS stack (ecrpull:oidcThumbprint fetch) and then on the ECR stack, so the provider lists the current thumbprint; " +
         `or set ecrpull:oidcThumbprint to "omit" if the issuer's certificate chains to a CA AWS trusts.`;
     if (ignored) {
-        return { check: "thumbprint", verdict: "warn", evidence: `${evidenceText} AWS ignores thumbprints for EKS issuers, whose chain it verifies itself.`, fix };
+        return {
+            check: "thumbprint",
+            verdict: "warn",
+            evidence: `${evidenceText} AWS ignores thumbprints for EKS issuers, whose chain it verifies itself.`,
+            fix,
+        };
     }
     return { check: "thumbprint", verdict: "fail", evidence: evidenceText, fix, sts: sts.thumbprint };
 }
@@ -635,7 +681,11 @@ function webIdentityStatements(role: KnownRole, provider: KnownProvider, claims:
     };
     return (role.trust?.Statement ?? [])
         .filter((s) => (s.Effect ?? "Allow") === effect)
-        .filter((s) => federatedPrincipals(s).some((arn) => arn === provider.arn || (providerHostPath(arn) === issuerKey && accountIdOfArn(arn) === accountIdOfArn(provider.arn))))
+        .filter((s) =>
+            federatedPrincipals(s).some(
+                (arn) => arn === provider.arn || (providerHostPath(arn) === issuerKey && accountIdOfArn(arn) === accountIdOfArn(provider.arn)),
+            ),
+        )
         .filter((s) => actionMatches(s.Action, "sts:AssumeRoleWithWebIdentity"))
         .map((s, i) => {
             const conditions = Object.entries(s.Condition ?? {}).flatMap(([operator, block]) =>
@@ -653,7 +703,14 @@ const quoteList = (values: readonly string[]) => values.map((v) => JSON.stringif
 
 function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claims: TokenClaims, choice: RoleChoice): DoctorCheck[] {
     if (!role.trust) {
-        return [{ check: "trust", verdict: "fail", evidence: `role ${role.arn}: ${role.trustProblem}`, fix: "Run `pulumi up` on the stack that owns the role so its trust policy is written again." }];
+        return [
+            {
+                check: "trust",
+                verdict: "fail",
+                evidence: `role ${role.arn}: ${role.trustProblem}`,
+                fix: "Run `pulumi up` on the stack that owns the role so its trust policy is written again.",
+            },
+        ];
     }
     if (!provider) {
         return [{ check: "trust", verdict: "skip", evidence: "no OIDC provider for the issuer (see issuer)" }];
@@ -661,7 +718,9 @@ function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claim
     const grant = grantOfRole(role.name);
     const allows = webIdentityStatements(role, provider, claims, "Allow");
     if (allows.length === 0) {
-        const chained = (role.trust.Statement ?? []).some((s) => actionMatches(s.Action, "sts:AssumeRole") && (s.Principal as { AWS?: unknown })?.AWS !== undefined);
+        const chained = (role.trust.Statement ?? []).some(
+            (s) => actionMatches(s.Action, "sts:AssumeRole") && (s.Principal as { AWS?: unknown })?.AWS !== undefined,
+        );
         const wl = choice.workload;
         return [
             {
@@ -675,7 +734,13 @@ function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claim
             },
         ];
     }
-    const checks: DoctorCheck[] = [{ check: "trust", verdict: "pass", evidence: `statement${allows.length === 1 ? "" : "s"} ${allows.map((s) => s.sid).join(", ")} allow${allows.length === 1 ? "s" : ""} sts:AssumeRoleWithWebIdentity from ${provider.arn}` }];
+    const checks: DoctorCheck[] = [
+        {
+            check: "trust",
+            verdict: "pass",
+            evidence: `statement${allows.length === 1 ? "" : "s"} ${allows.map((s) => s.sid).join(", ")} allow${allows.length === 1 ? "s" : ""} sts:AssumeRoleWithWebIdentity from ${provider.arn}`,
+        },
+    ];
 
     const issuerKey = issuerHostPath(provider.url);
     const part = (suffix: string) => allows.flatMap((s) => s.conditions.filter((c) => c.key === `${issuerKey}:${suffix}`).map((c) => ({ sid: s.sid, c })));
@@ -683,10 +748,19 @@ function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claim
 
     const aud = part("aud");
     if (aud.length === 0) {
-        checks.push({ check: "audience", verdict: "warn", evidence: `the trust does not pin ${issuerKey}:aud`, fix: `Pin ${issuerKey}:aud to ${STS_AUDIENCE}: this package's trusts always do; run \`pulumi up\` on the stack that owns ${role.name}.` });
+        checks.push({
+            check: "audience",
+            verdict: "warn",
+            evidence: `the trust does not pin ${issuerKey}:aud`,
+            fix: `Pin ${issuerKey}:aud to ${STS_AUDIENCE}: this package's trusts always do; run \`pulumi up\` on the stack that owns ${role.name}.`,
+        });
     } else if (aud.some(({ c }) => c.ok)) {
         const hit = aud.find(({ c }) => c.ok)!;
-        checks.push({ check: "audience", verdict: "pass", evidence: `aud ${quoteList(claims.aud)} satisfies ${hit.c.operator} ${hit.c.key} ${quoteList(hit.c.expected)} (statement ${hit.sid})` });
+        checks.push({
+            check: "audience",
+            verdict: "pass",
+            evidence: `aud ${quoteList(claims.aud)} satisfies ${hit.c.operator} ${hit.c.key} ${quoteList(hit.c.expected)} (statement ${hit.sid})`,
+        });
     } else {
         checks.push({
             check: "audience",
@@ -709,15 +783,28 @@ function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claim
     } else if (allows.some((s) => s.ok)) {
         const hit = allows.find((s) => s.ok)!;
         const c = hit.conditions.find((x) => x.key === `${issuerKey}:sub`)!;
-        checks.push({ check: "subject", verdict: "pass", evidence: `sub ${JSON.stringify(claims.sub)} satisfies ${c.operator} ${c.key} ${quoteList(c.expected)} (statement ${hit.sid})` });
+        checks.push({
+            check: "subject",
+            verdict: "pass",
+            evidence: `sub ${JSON.stringify(claims.sub)} satisfies ${c.operator} ${c.key} ${quoteList(c.expected)} (statement ${hit.sid})`,
+        });
     } else if (sub.some(({ c }) => c.ok)) {
         // The subject matched in some statement, but that statement fails on another condition: say which.
-        const failing = allows.flatMap((s) => s.conditions.filter((c) => c.ok !== true && c.key !== `${issuerKey}:aud`).map((c) => `${c.operator} ${c.key} (statement ${s.sid})${c.ok === undefined ? ": the doctor cannot evaluate this condition" : ""}`));
+        const failing = allows.flatMap((s) =>
+            s.conditions
+                .filter((c) => c.ok !== true && c.key !== `${issuerKey}:aud`)
+                .map((c) => `${c.operator} ${c.key} (statement ${s.sid})${c.ok === undefined ? ": the doctor cannot evaluate this condition" : ""}`),
+        );
         checks.push({
             check: "subject",
             verdict: failing.length > 0 ? "fail" : "pass",
-            evidence: `sub ${JSON.stringify(claims.sub)} is admitted by ${sub.filter(({ c }) => c.ok).map(({ sid }) => sid).join(", ")}${failing.length > 0 ? `, but that statement also requires ${failing.join("; ")}` : ""}`,
-            ...(failing.length > 0 ? { fix: "Remove or correct the other conditions of that statement: this package's trusts only pin aud and sub.", sts: sts.denied } : {}),
+            evidence: `sub ${JSON.stringify(claims.sub)} is admitted by ${sub
+                .filter(({ c }) => c.ok)
+                .map(({ sid }) => sid)
+                .join(", ")}${failing.length > 0 ? `, but that statement also requires ${failing.join("; ")}` : ""}`,
+            ...(failing.length > 0
+                ? { fix: "Remove or correct the other conditions of that statement: this package's trusts only pin aud and sub.", sts: sts.denied }
+                : {}),
         });
     } else {
         const admitted = [...new Set(sub.flatMap(({ c }) => c.expected))].sort();
@@ -745,7 +832,13 @@ function trustChecks(role: KnownRole, provider: KnownProvider | undefined, claim
     }
     const denies = webIdentityStatements(role, provider, claims, "Deny").filter((s) => s.ok);
     if (denies.length > 0) {
-        checks.push({ check: "trust", verdict: "fail", evidence: `statement ${denies.map((s) => s.sid).join(", ")} denies this token explicitly`, fix: "Remove that Deny statement from the role's trust, or use another service account.", sts: sts.denied });
+        checks.push({
+            check: "trust",
+            verdict: "fail",
+            evidence: `statement ${denies.map((s) => s.sid).join(", ")} denies this token explicitly`,
+            fix: "Remove that Deny statement from the role's trust, or use another service account.",
+            sts: sts.denied,
+        });
     }
     return checks;
 }
@@ -760,17 +853,25 @@ function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
     const hit = pull.trust.Statement.find((s) => {
         if ((s.Effect ?? "Allow") !== "Allow" || !actionMatches(s.Action, "sts:AssumeRole")) return false;
         const principals = strings((s.Principal as { AWS?: unknown })?.AWS) ?? [];
-        if (!principals.some((p) => p === workload.clusterRoleArn || p === account || /:root$/.test(p) && accountIdOfArn(p) === account)) return false;
+        if (!principals.some((p) => p === workload.clusterRoleArn || p === account || (/:root$/.test(p) && accountIdOfArn(p) === account))) return false;
         return Object.entries(s.Condition ?? {}).every(([operator, block]) =>
             Object.entries(block ?? {}).every(([key, expected]) => {
                 if (key !== "aws:PrincipalArn") return false;
                 const values = strings(expected) ?? [];
-                return operator.startsWith("ArnEquals") ? values.includes(workload.clusterRoleArn) : operator.startsWith("ArnLike") ? values.some((v) => like(v, workload.clusterRoleArn)) : false;
+                return operator.startsWith("ArnEquals")
+                    ? values.includes(workload.clusterRoleArn)
+                    : operator.startsWith("ArnLike")
+                      ? values.some((v) => like(v, workload.clusterRoleArn))
+                      : false;
             }),
         );
     });
     if (hit) {
-        return { check: "chain", verdict: "pass", evidence: `then ${pull.name} trusts ${workload.clusterRoleArn} for sts:AssumeRole (statement ${hit.Sid ?? "?"})` };
+        return {
+            check: "chain",
+            verdict: "pass",
+            evidence: `then ${pull.name} trusts ${workload.clusterRoleArn} for sts:AssumeRole (statement ${hit.Sid ?? "?"})`,
+        };
     }
     return {
         check: "chain",
@@ -817,10 +918,20 @@ function chooseRoles(docs: Documents, input: DoctorInput, claims: TokenClaims): 
     if (input.role !== undefined) {
         const role = findRole(docs, input.role);
         if (!role) {
-            const names = docs.roles.map((r) => r.name).sort().join(", ");
+            const names = docs.roles
+                .map((r) => r.name)
+                .sort()
+                .join(", ");
             return {
                 choices: [],
-                checks: [{ check: "roles", verdict: "fail", evidence: `no role ${JSON.stringify(input.role)} in the states given (they hold ${names || "no role"})`, fix: "Name a role of those states by ARN or name with --role, or give the state of the stack that owns it." }],
+                checks: [
+                    {
+                        check: "roles",
+                        verdict: "fail",
+                        evidence: `no role ${JSON.stringify(input.role)} in the states given (they hold ${names || "no role"})`,
+                        fix: "Name a role of those states by ARN or name with --role, or give the state of the stack that owns it.",
+                    },
+                ],
             };
         }
         const workload = clusters.flatMap((c) => c.workloads.map((w) => ({ w, c }))).find(({ w }) => w.roleArn === role.arn || w.clusterRoleArn === role.arn);
@@ -856,7 +967,12 @@ function chooseRoles(docs: Documents, input: DoctorInput, claims: TokenClaims): 
 
 function diagnoseRole(docs: Documents, choice: RoleChoice, claims: TokenClaims, evidence: IssuerEvidence, tokenChecks: readonly DoctorCheck[]): RoleDiagnosis {
     const role = findRole(docs, choice.roleArn);
-    const base = { roleArn: choice.roleArn, reason: choice.reason, path: choice.workload?.path, grant: choice.workload?.grant ?? (role ? grantOfRole(role.name) : undefined) };
+    const base = {
+        roleArn: choice.roleArn,
+        reason: choice.reason,
+        path: choice.workload?.path,
+        grant: choice.workload?.grant ?? (role ? grantOfRole(role.name) : undefined),
+    };
     if (choice.workload?.path === "podIdentity") {
         return { ...base, checks: [podIdentityCheck(choice.workload, choice.cluster)], admitted: false };
     }
@@ -899,7 +1015,13 @@ export function diagnoseToken(input: DoctorInput, evidence: IssuerEvidence): Doc
         jwt = decodeJwt(input.token);
     } catch (error) {
         if (!(error instanceof JwtError)) throw error;
-        const check: DoctorCheck = { check: "token", verdict: "fail", evidence: error.message, fix: "Give the token file itself (the pod's /var/run/secrets/eks.amazonaws.com/serviceaccount/token, copied unchanged).", sts: "InvalidIdentityToken" };
+        const check: DoctorCheck = {
+            check: "token",
+            verdict: "fail",
+            evidence: error.message,
+            fix: "Give the token file itself (the pod's /var/run/secrets/eks.amazonaws.com/serviceaccount/token, copied unchanged).",
+            sts: "InvalidIdentityToken",
+        };
         return { claims: { aud: [] }, checks: [check], roles: [], admitted: false, summary: summaryOf([check], []) };
     }
     const claims = claimsOf(jwt);
@@ -909,7 +1031,11 @@ export function diagnoseToken(input: DoctorInput, evidence: IssuerEvidence): Doc
     if (claims.iss === undefined) {
         return { claims, checks, roles: [], admitted: false, summary: summaryOf(checks, []) };
     }
-    checks.push(format.verdict === "fail" ? { check: "signature", verdict: "skip", evidence: "the token is not RS256-signed (see token)" } : signatureCheck(jwt, claims, evidence));
+    checks.push(
+        format.verdict === "fail"
+            ? { check: "signature", verdict: "skip", evidence: "the token is not RS256-signed (see token)" }
+            : signatureCheck(jwt, claims, evidence),
+    );
 
     const chosen = chooseRoles(docs, input, claims);
     checks.push(...chosen.checks);
@@ -921,8 +1047,22 @@ export function diagnoseToken(input: DoctorInput, evidence: IssuerEvidence): Doc
         const who = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(claims.sub ?? "");
         if (podRoles.length > 0 && who) {
             roles = podRoles.map((r) => {
-                const workload = { namespace: who[1], serviceAccount: who[2], grant: grantOfRole(r.name) ?? "?", path: "podIdentity", roleArn: r.arn, clusterRoleArn: "" };
-                return { roleArn: r.arn, reason: "its Pod Identity trust names the token's service account", path: "podIdentity", grant: workload.grant, checks: [podIdentityCheck(workload, undefined)], admitted: false };
+                const workload = {
+                    namespace: who[1],
+                    serviceAccount: who[2],
+                    grant: grantOfRole(r.name) ?? "?",
+                    path: "podIdentity",
+                    roleArn: r.arn,
+                    clusterRoleArn: "",
+                };
+                return {
+                    roleArn: r.arn,
+                    reason: "its Pod Identity trust names the token's service account",
+                    path: "podIdentity",
+                    grant: workload.grant,
+                    checks: [podIdentityCheck(workload, undefined)],
+                    admitted: false,
+                };
             });
         }
     }
@@ -987,7 +1127,7 @@ export async function examineToken(input: DoctorInput, options: ExamineOptions =
 
 // ---- Text ----------------------------------------------------------------------
 
-const MARK: Record<Verdict, string> = { pass: "✔", fail: "✘", warn: "!", skip: "–" };
+const MARK: Record<CheckVerdict, string> = { pass: "✔", fail: "✘", warn: "!", skip: "–" };
 
 function formatChecks(checks: readonly DoctorCheck[], indent: string): string[] {
     return checks.flatMap((c) => [
@@ -1011,4 +1151,3 @@ export function formatReport(report: DoctorReport): string {
     lines.push(`${report.admitted ? "✔" : "✘"} ${report.summary}`);
     return lines.join("\n");
 }
-

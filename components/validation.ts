@@ -14,11 +14,7 @@ export class ValidationError extends Error {
         readonly subject: string,
         readonly problems: readonly string[],
     ) {
-        super(
-            problems.length === 1
-                ? `${subject}: ${problems[0]}`
-                : `${subject}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-        );
+        super(problems.length === 1 ? `${subject}: ${problems[0]}` : `${subject}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ValidationError";
     }
 }
@@ -102,19 +98,20 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0
 
 export function checkAccountId(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !ACCOUNT_ID.test(value)) {
-        problems.add(path, value, "is not an AWS account ID: use the 12 digits, as a quoted string (e.g. \"111122223333\").");
+        problems.add(path, value, 'is not an AWS account ID: use the 12 digits, as a quoted string (e.g. "111122223333").');
     }
 }
 
 export function checkRegion(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !REGION.test(value)) {
-        problems.add(path, value, "is not an AWS region: use a region code such as \"eu-west-1\".");
+        problems.add(path, value, 'is not an AWS region: use a region code such as "eu-west-1".');
     }
 }
 
 /** IAM wants the issuer exactly as the cluster reports it: https, a host, no trailing slash. */
 export function checkIssuerUrl(problems: Problems, path: string, value: unknown): void {
-    const good = "use the cluster's issuer as `aws eks describe-cluster` prints it, e.g. \"https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\" (https, no trailing slash).";
+    const good =
+        'use the cluster\'s issuer as `aws eks describe-cluster` prints it, e.g. "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (https, no trailing slash).';
     if (typeof value !== "string") {
         problems.add(path, value, `is not an issuer URL: ${good}`);
         return;
@@ -130,26 +127,42 @@ export function checkIssuerUrl(problems: Problems, path: string, value: unknown)
 
 export function checkNamespace(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || value.length > 63 || !RFC1123_LABEL.test(value)) {
-        problems.add(path, value, "is not a valid namespace: use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123 label, at most 63 characters).");
+        problems.add(
+            path,
+            value,
+            "is not a valid namespace: use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123 label, at most 63 characters).",
+        );
     }
 }
 
 export function checkServiceAccountName(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || value.length > 253 || !RFC1123_SUBDOMAIN.test(value)) {
-        problems.add(path, value, "is not a valid service account name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (RFC 1123 subdomain, at most 253 characters).");
+        problems.add(
+            path,
+            value,
+            "is not a valid service account name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (RFC 1123 subdomain, at most 253 characters).",
+        );
     }
 }
 
 export function checkRepositoryName(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || value.length < 2 || value.length > 256 || !ECR_REPOSITORY_NAME.test(value)) {
-        problems.add(path, value, "is not a valid ECR repository name: use 2 to 256 lowercase letters, digits and '.', '_', '-' between them, with '/' between path parts (e.g. \"team-a/api\").");
+        problems.add(
+            path,
+            value,
+            "is not a valid ECR repository name: use 2 to 256 lowercase letters, digits and '.', '_', '-' between them, with '/' between path parts (e.g. \"team-a/api\").",
+        );
     }
 }
 
 /** A grant name must also fit in the pull role's name (IAM: 64 characters). */
 export function checkGrantName(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !GRANT_NAME.test(value)) {
-        problems.add(path, value, "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").");
+        problems.add(
+            path,
+            value,
+            "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").",
+        );
         return;
     }
     const roleName = pullRoleName(value);
@@ -164,19 +177,19 @@ export function checkGrantName(problems: Problems, path: string, value: unknown)
 
 export function checkStackName(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !STACK_NAME.test(value)) {
-        problems.add(path, value, "is not a Pulumi stack name: use \"<organization>/<project>/<stack>\" (e.g. \"acme/ecrpull/eks\").");
+        problems.add(path, value, 'is not a Pulumi stack name: use "<organization>/<project>/<stack>" (e.g. "acme/ecrpull/eks").');
     }
 }
 
 export function checkRoleArn(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !ROLE_ARN.test(value)) {
-        problems.add(path, value, "is not an IAM role ARN: use \"arn:aws:iam::<12-digit account>:role/<name>\".");
+        problems.add(path, value, 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:role/<name>".');
     }
 }
 
 export function checkKmsKeyArn(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !KMS_KEY_ARN.test(value)) {
-        problems.add(path, value, "is not a KMS key ARN: use \"arn:aws:kms:<region>:<account>:key/<key-id>\".");
+        problems.add(path, value, 'is not a KMS key ARN: use "arn:aws:kms:<region>:<account>:key/<key-id>".');
     }
 }
 

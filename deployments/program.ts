@@ -73,7 +73,7 @@ const PULUMI_NAME = /^[A-Za-z0-9_.-]+$/;
 /** GitHub: an owner is 1 to 39 letters, digits or single '-'; a repository name letters, digits, '-', '_', '.'. */
 const GITHUB_REPOSITORY = /^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}\/[A-Za-z0-9_.-]{1,100}$/;
 /** A git branch name, as `git check-ref-format --branch` accepts the common ones. */
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._\/-]+(?<![/.])(?<!\.lock)$/;
+const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/-]+(?<![/.])(?<!\.lock)$/;
 /** A directory inside the repository: plain segments, no `..`, no leading '/'. */
 const REPO_DIR = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*)(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 /** A GitHub path filter: a glob relative to the project directory. */
@@ -112,7 +112,10 @@ function checkStack(problems: Problems, path: string, value: unknown, example: s
         checkPulumiName(problems, `${path}.name`, record.name, "stack", example);
     }
     if (record.roleArn === undefined) {
-        problems.missing(`${path}.roleArn`, "set it to the role Pulumi Deployments assumes in the stack's account (e.g. \"arn:aws:iam::111122223333:role/pulumi-deployments\").");
+        problems.missing(
+            `${path}.roleArn`,
+            'set it to the role Pulumi Deployments assumes in the stack\'s account (e.g. "arn:aws:iam::111122223333:role/pulumi-deployments").',
+        );
     } else {
         checkRoleArn(problems, `${path}.roleArn`, record.roleArn);
     }
@@ -128,7 +131,7 @@ export function readDeploymentsConfig(values: Readonly<Record<string, unknown>>,
 
     const organization = values.organization;
     if (organization === undefined) {
-        problems.missing("organization", "set it to the Pulumi Cloud organization that owns the stacks (e.g. \"acme\").");
+        problems.missing("organization", 'set it to the Pulumi Cloud organization that owns the stacks (e.g. "acme").');
     } else {
         checkPulumiName(problems, "organization", organization, "organization", "acme");
     }
@@ -137,30 +140,38 @@ export function readDeploymentsConfig(values: Readonly<Record<string, unknown>>,
 
     const repository = values.repository;
     if (repository === undefined) {
-        problems.missing("repository", "set it to the GitHub repository that holds the project, as \"owner/repo\" (e.g. \"acme/platform-ecr\").");
+        problems.missing("repository", 'set it to the GitHub repository that holds the project, as "owner/repo" (e.g. "acme/platform-ecr").');
     } else if (typeof repository !== "string" || !GITHUB_REPOSITORY.test(repository)) {
-        problems.add("repository", repository, "is not a GitHub repository: use \"owner/repo\" (e.g. \"acme/platform-ecr\").");
+        problems.add("repository", repository, 'is not a GitHub repository: use "owner/repo" (e.g. "acme/platform-ecr").');
     }
     const branch = values.branch ?? "main";
     if (typeof branch !== "string" || !BRANCH.test(branch)) {
-        problems.add("branch", branch, "is not a git branch name: use the branch merges land on, without \"refs/heads/\" (e.g. \"main\").");
+        problems.add("branch", branch, 'is not a git branch name: use the branch merges land on, without "refs/heads/" (e.g. "main").');
     }
     // "." and "" both mean the repository root; a trailing slash is forgiven.
     const rawRepoDir = values.repoDir ?? "";
     const repoDir = typeof rawRepoDir === "string" ? rawRepoDir.replace(/\/+$/, "").replace(/^\.$/, "") : rawRepoDir;
     if (typeof repoDir !== "string" || (repoDir !== "" && !REPO_DIR.test(repoDir))) {
-        problems.add("repoDir", rawRepoDir, "is not a directory inside the repository: use a relative path without \"..\" (e.g. \"infra/ecrpull\"), or \".\" for the root.");
+        problems.add(
+            "repoDir",
+            rawRepoDir,
+            'is not a directory inside the repository: use a relative path without ".." (e.g. "infra/ecrpull"), or "." for the root.',
+        );
     }
 
     const paths = values.paths ?? DEFAULT_PATHS;
-    const pathList = asArray(problems, "paths", paths, "path filters relative to the project directory (e.g. \"components/**\")");
+    const pathList = asArray(problems, "paths", paths, 'path filters relative to the project directory (e.g. "components/**")');
     if (pathList) {
         if (pathList.length === 0) {
             problems.add("paths", paths, "is empty: list at least one path filter, or leave the key out for the defaults.");
         }
         pathList.forEach((p, i) => {
             if (typeof p !== "string" || !PATH_FILTER.test(p)) {
-                problems.add(`paths[${i}]`, p, "is not a path filter: use a glob relative to the project directory, without a leading '/' or \"..\" (e.g. \"components/**\").");
+                problems.add(
+                    `paths[${i}]`,
+                    p,
+                    'is not a path filter: use a glob relative to the project directory, without a leading \'/\' or ".." (e.g. "components/**").',
+                );
             }
         });
     }
@@ -168,7 +179,11 @@ export function readDeploymentsConfig(values: Readonly<Record<string, unknown>>,
     const sessionDuration = values.sessionDuration ?? DEFAULT_SESSION_DURATION;
     const seconds = typeof sessionDuration === "string" ? durationSeconds(sessionDuration) : undefined;
     if (seconds === undefined || seconds < MIN_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
-        problems.add("sessionDuration", sessionDuration, "is not a session duration from 15 minutes to 12 hours: use hours, minutes and seconds as \"2h0m0s\" (e.g. \"1h30m0s\").");
+        problems.add(
+            "sessionDuration",
+            sessionDuration,
+            'is not a session duration from 15 minutes to 12 hours: use hours, minutes and seconds as "2h0m0s" (e.g. "1h30m0s").',
+        );
     }
 
     if (values.ecrStack === undefined) {
@@ -186,7 +201,11 @@ export function readDeploymentsConfig(values: Readonly<Record<string, unknown>>,
         const ecrName = stringField(values.ecrStack, "name");
         eksStacks.forEach((s, i) => {
             if (ecrName !== undefined && stringField(s, "name") === ecrName) {
-                problems.add(`eksStacks[${i}].name`, ecrName, `is also ${problems.key("ecrStack.name")}: the ECR stack and the EKS stacks are different stacks.`);
+                problems.add(
+                    `eksStacks[${i}].name`,
+                    ecrName,
+                    `is also ${problems.key("ecrStack.name")}: the ECR stack and the EKS stacks are different stacks.`,
+                );
             }
         });
     }

@@ -180,12 +180,25 @@ export function parseDocument(property: string, value: unknown): Parsed {
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards. */
 function actionMatches(pattern: string, action: string): boolean {
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    const regex = new RegExp(
+        `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".")}$`,
+        "i",
+    );
     return regex.test(action);
 }
 
 /** Operators under which a condition key must be present and match: what pins a value. */
-const PINNING_OPERATORS = ["stringequals", "stringequalsignorecase", "stringlike", "foranyvalue:stringequals", "foranyvalue:stringequalsignorecase", "foranyvalue:stringlike"];
+const PINNING_OPERATORS = [
+    "stringequals",
+    "stringequalsignorecase",
+    "stringlike",
+    "foranyvalue:stringequals",
+    "foranyvalue:stringequalsignorecase",
+    "foranyvalue:stringlike",
+];
 
 /** A wildcard alone (`*`, `**`, `?*`) matches every value: it pins nothing. */
 const isBareWildcard = (value: string): boolean => /^[*?]+$/.test(value);
@@ -252,7 +265,10 @@ export function webIdentityViolations(statements: readonly Statement[]): Violati
     const out: Violation[] = [];
     for (const s of statements) {
         const federated = s.principal?.Federated ?? [];
-        const webIdentity = s.notActions === undefined ? s.actions.some((a) => actionMatches(a, "sts:AssumeRoleWithWebIdentity")) : !s.notActions.some((a) => actionMatches(a, "sts:AssumeRoleWithWebIdentity"));
+        const webIdentity =
+            s.notActions === undefined
+                ? s.actions.some((a) => actionMatches(a, "sts:AssumeRoleWithWebIdentity"))
+                : !s.notActions.some((a) => actionMatches(a, "sts:AssumeRoleWithWebIdentity"));
         if (s.effect !== "Allow" || s.notPrincipal || federated.length === 0 || !webIdentity) {
             continue;
         }
@@ -296,15 +312,26 @@ export function crossAccountViolations(statements: readonly Statement[], registr
             continue;
         }
         // The statement's own repository ARNs say whose registry it is.
-        const own = new Set([...registryAccountIds, ...s.resources.map((r) => /^arn:[a-z-]+:ecr:[a-z0-9-]*:(\d{12}):/.exec(r)?.[1]).filter((a): a is string => a !== undefined)]);
-        const others = s.notPrincipal ? ["(every principal but the NotPrincipal ones)"] : (s.principal?.AWS ?? []).filter((p) => { const account = principalAccount(p); return account === undefined || !own.has(account); });
+        const own = new Set([
+            ...registryAccountIds,
+            ...s.resources.map((r) => /^arn:[a-z-]+:ecr:[a-z0-9-]*:(\d{12}):/.exec(r)?.[1]).filter((a): a is string => a !== undefined),
+        ]);
+        const others = s.notPrincipal
+            ? ["(every principal but the NotPrincipal ones)"]
+            : (s.principal?.AWS ?? []).filter((p) => {
+                  const account = principalAccount(p);
+                  return account === undefined || !own.has(account);
+              });
         if (others.length === 0) {
             continue;
         }
         const to = `${others.length === 1 ? "principal" : "principals"} ${others.map((p) => `"${p}"`).join(", ")} of another account`;
         const need = `a cross-account grant may hold only the pull actions ${ECR_PULL_ACTIONS.join(", ")}`;
         if (s.notActions !== undefined) {
-            out.push({ rule: RULES.crossAccount, message: `${s.label} grants every action but ${s.notActions.map((a) => `"${a}"`).join(", ")} (NotAction) to ${to}: use Action; ${need}.` });
+            out.push({
+                rule: RULES.crossAccount,
+                message: `${s.label} grants every action but ${s.notActions.map((a) => `"${a}"`).join(", ")} (NotAction) to ${to}: use Action; ${need}.`,
+            });
             continue;
         }
         const wider = s.actions.filter((a) => !PULL_ACTIONS_LOWER.includes(a.toLowerCase()));
@@ -353,7 +380,11 @@ const QUOTA: Record<QuotaKind, { readonly limit: (l: GuardrailLimits) => number;
         what: "a role trust policy",
         remedy: `split the trusted principals across roles, or raise quota L-C07B4B0D and set trustPolicy in the pack's config to the raised value (at most ${MAX_TRUST_POLICY})`,
     },
-    inline: { limit: (l) => l.inlineRolePolicies, what: "a role's inline policies together", remedy: "move statements into a managed policy attached to the role" },
+    inline: {
+        limit: (l) => l.inlineRolePolicies,
+        what: "a role's inline policies together",
+        remedy: "move statements into a managed policy attached to the role",
+    },
     managed: { limit: (l) => l.managedPolicy, what: "a managed policy", remedy: "split it into several managed policies attached to the same principal" },
     repository: {
         limit: (l) => l.repositoryPolicy,
@@ -375,7 +406,13 @@ export function quotaViolation(property: string, texts: readonly string[], kind:
 // ---- Resources -------------------------------------------------------------
 
 /** Reads one document property: absent, unknown, malformed or parsed. */
-function documentOf(props: Readonly<Record<string, unknown>>, property: string, unknown: string[], violations: Violation[], rule: Rule): { statements: readonly Statement[]; text: string } | undefined {
+function documentOf(
+    props: Readonly<Record<string, unknown>>,
+    property: string,
+    unknown: string[],
+    violations: Violation[],
+    rule: Rule,
+): { statements: readonly Statement[]; text: string } | undefined {
     const value = props[property];
     if (value === undefined || value === null || value === "") {
         return undefined;

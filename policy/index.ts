@@ -10,7 +10,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { GUARDRAIL_POLICIES } from "./policies";
 
 new PolicyPack("ecrpull-guardrails", {
-    description: "Guardrails for cross-account ECR pulls: pinned web-identity trust, pull-only cross-account grants, no public principal outside an organization, policies within their quotas.",
+    description:
+        "Guardrails for cross-account ECR pulls: pinned web-identity trust, pull-only cross-account grants, no public principal outside an organization, policies within their quotas.",
     provider: "aws",
     tags: ["aws", "iam", "ecr"],
     policies: GUARDRAIL_POLICIES,

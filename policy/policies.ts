@@ -38,16 +38,41 @@ function validateWith(rule: Rule, options: (args: ResourceValidationArgs) => Par
 
 const LIMIT_SCHEMA: PolicyConfigSchema = {
     properties: {
-        trustPolicy: { type: "integer", default: DEFAULT_GUARDRAIL_LIMITS.trustPolicy, minimum: 1, maximum: MAX_TRUST_POLICY, description: "Role trust policy length; raise it with quota L-C07B4B0D." },
-        inlineRolePolicies: { type: "integer", default: DEFAULT_GUARDRAIL_LIMITS.inlineRolePolicies, minimum: 1, maximum: DEFAULT_GUARDRAIL_LIMITS.inlineRolePolicies, description: "A role's inline policies together." },
-        managedPolicy: { type: "integer", default: DEFAULT_GUARDRAIL_LIMITS.managedPolicy, minimum: 1, maximum: DEFAULT_GUARDRAIL_LIMITS.managedPolicy, description: "A customer managed policy." },
-        repositoryPolicy: { type: "integer", default: DEFAULT_GUARDRAIL_LIMITS.repositoryPolicy, minimum: 1, maximum: DEFAULT_GUARDRAIL_LIMITS.repositoryPolicy, description: "An ECR repository policy." },
+        trustPolicy: {
+            type: "integer",
+            default: DEFAULT_GUARDRAIL_LIMITS.trustPolicy,
+            minimum: 1,
+            maximum: MAX_TRUST_POLICY,
+            description: "Role trust policy length; raise it with quota L-C07B4B0D.",
+        },
+        inlineRolePolicies: {
+            type: "integer",
+            default: DEFAULT_GUARDRAIL_LIMITS.inlineRolePolicies,
+            minimum: 1,
+            maximum: DEFAULT_GUARDRAIL_LIMITS.inlineRolePolicies,
+            description: "A role's inline policies together.",
+        },
+        managedPolicy: {
+            type: "integer",
+            default: DEFAULT_GUARDRAIL_LIMITS.managedPolicy,
+            minimum: 1,
+            maximum: DEFAULT_GUARDRAIL_LIMITS.managedPolicy,
+            description: "A customer managed policy.",
+        },
+        repositoryPolicy: {
+            type: "integer",
+            default: DEFAULT_GUARDRAIL_LIMITS.repositoryPolicy,
+            minimum: 1,
+            maximum: DEFAULT_GUARDRAIL_LIMITS.repositoryPolicy,
+            description: "An ECR repository policy.",
+        },
     },
 };
 
 export const webIdentityTrust: ResourceValidationPolicy = {
     name: RULES.webIdentity,
-    description: "A role that trusts web identities (sts:AssumeRoleWithWebIdentity from a Federated principal) pins the provider's sub and aud claims (Cognito: aud and amr).",
+    description:
+        "A role that trusts web identities (sts:AssumeRoleWithWebIdentity from a Federated principal) pins the provider's sub and aud claims (Cognito: aud and amr).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: validateWith(RULES.webIdentity, () => ({})),
@@ -64,7 +89,8 @@ export const crossAccountPullOnly: ResourceValidationPolicy = {
                 type: "array",
                 items: { type: "string", pattern: "^\\d{12}$" },
                 default: [],
-                description: "Accounts whose repositories the program manages: their own principals may hold more than the pull actions. Empty: every account counts as another.",
+                description:
+                    "Accounts whose repositories the program manages: their own principals may hold more than the pull actions. Empty: every account counts as another.",
             },
         },
     },
@@ -73,7 +99,8 @@ export const crossAccountPullOnly: ResourceValidationPolicy = {
 
 export const publicPrincipal: ResourceValidationPolicy = {
     name: RULES.publicPrincipal,
-    description: "A trust, repository or registry policy that allows Principal \"*\" (or uses NotPrincipal) limits callers with aws:PrincipalOrgID or aws:PrincipalOrgPaths.",
+    description:
+        'A trust, repository or registry policy that allows Principal "*" (or uses NotPrincipal) limits callers with aws:PrincipalOrgID or aws:PrincipalOrgPaths.',
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: validateWith(RULES.publicPrincipal, () => ({})),
@@ -96,7 +123,10 @@ export const inlinePoliciesWithinQuota: StackValidationPolicy = {
     configSchema: { properties: { inlineRolePolicies: LIMIT_SCHEMA.properties.inlineRolePolicies } },
     validateStack: (args, reportViolation) => {
         const limits = args.getConfig<Partial<GuardrailLimits>>();
-        for (const violation of inlinePolicyTotals(args.resources.map((r) => ({ type: r.type, urn: r.urn, name: r.name, props: plainProps(r.props) })), limits)) {
+        for (const violation of inlinePolicyTotals(
+            args.resources.map((r) => ({ type: r.type, urn: r.urn, name: r.name, props: plainProps(r.props) })),
+            limits,
+        )) {
             reportViolation(violation.message, violation.urn);
         }
     },

@@ -138,7 +138,12 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                     if (!cluster?.addons?.includes(args.inputs.addonName)) {
                         throw new Error(`reading EKS Add-On (${args.inputs.clusterName}:${args.inputs.addonName}): couldn't find resource`);
                     }
-                    return { addonName: args.inputs.addonName, clusterName: args.inputs.clusterName, addonVersion: "v1.3.4-eksbuild.1", id: `${args.inputs.clusterName}:${args.inputs.addonName}` };
+                    return {
+                        addonName: args.inputs.addonName,
+                        clusterName: args.inputs.clusterName,
+                        addonVersion: "v1.3.4-eksbuild.1",
+                        id: `${args.inputs.clusterName}:${args.inputs.addonName}`,
+                    };
                 }
                 default:
                     throw new Error(`The mock engine has no answer for invoke ${args.token}.`);
@@ -277,7 +282,12 @@ function mockState(type: string, name: string, inputs: Record<string, any>, wher
         }
         case "aws:iam/role:Role": {
             const roleName = inputs.name ?? `${name}-${fakeIssuerId(name).slice(0, 7).toLowerCase()}`;
-            return { ...inputs, name: roleName, arn: `arn:${partition}:iam::${accountId}:role/${roleName}`, uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}` };
+            return {
+                ...inputs,
+                name: roleName,
+                arn: `arn:${partition}:iam::${accountId}:role/${roleName}`,
+                uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}`,
+            };
         }
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             return { ...inputs, arn: `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
@@ -303,7 +313,8 @@ function mockState(type: string, name: string, inputs: Record<string, any>, wher
     }
 }
 
-export type Resolved<T> = T extends pulumi.Output<infer U> ? Resolved<U> : T extends Promise<infer U> ? Resolved<U> : T extends object ? { [K in keyof T]: Resolved<T[K]> } : T;
+export type Resolved<T> =
+    T extends pulumi.Output<infer U> ? Resolved<U> : T extends Promise<infer U> ? Resolved<U> : T extends object ? { [K in keyof T]: Resolved<T[K]> } : T;
 
 /** Waits for an Output's value; undefined when it is unknown (a preview). */
 export async function promiseOf<T>(output: pulumi.Output<T>): Promise<T | undefined> {

@@ -30,7 +30,10 @@ export function toStackExport(run: ProgramRun<unknown>, options: ExportOptions):
             ? { [SECRET_SIGNATURE]: SECRET_VALUE, ciphertext: Buffer.from(JSON.stringify(value)).toString("base64") }
             : { [SECRET_SIGNATURE]: SECRET_VALUE, plaintext: JSON.stringify(value) };
     const stackOutputs = Object.fromEntries(
-        Object.entries((run.outputs ?? {}) as Record<string, unknown>).map(([key, value]) => [key, options.secretOutputs?.includes(key) ? secret(value) : value]),
+        Object.entries((run.outputs ?? {}) as Record<string, unknown>).map(([key, value]) => [
+            key,
+            options.secretOutputs?.includes(key) ? secret(value) : value,
+        ]),
     );
     const resources: Record<string, unknown>[] = [{ urn: rootUrn, custom: false, type: "pulumi:pulumi:Stack", outputs: stackOutputs }];
     for (const r of run.resources) {

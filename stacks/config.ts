@@ -171,14 +171,17 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
     const adoptionKeys = { oidcProvider: ["existing", "create"], podIdentityAgent: ["present", "install"] };
     for (const [key, allowed] of Object.entries(adoptionKeys)) {
         if (record[key] !== undefined && create === true) {
-            problems.raw(`cluster.${key}`, "is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false.");
+            problems.raw(
+                `cluster.${key}`,
+                "is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false.",
+            );
         } else if (record[key] !== undefined) {
             checkOneOf(problems, `cluster.${key}`, record[key], allowed);
         }
     }
     for (const key of ["version", "instanceType", "vpcId"] as const) {
         if (record[key] !== undefined && (typeof record[key] !== "string" || record[key] === "")) {
-            problems.add(`cluster.${key}`, record[key], "is not a string: quote it (e.g. version \"1.31\").");
+            problems.add(`cluster.${key}`, record[key], 'is not a string: quote it (e.g. version "1.31").');
         }
     }
     const sizes = { desiredCapacity: record.desiredCapacity, minSize: record.minSize, maxSize: record.maxSize };
@@ -200,7 +203,7 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
         const subnets = asArray(problems, "cluster.subnetIds", record.subnetIds, "subnet IDs");
         subnets?.forEach((id, i) => {
             if (typeof id !== "string" || !/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) {
-                problems.add(`cluster.subnetIds[${i}]`, id, "is not a subnet ID: use \"subnet-\" and 8 or 17 hex digits.");
+                problems.add(`cluster.subnetIds[${i}]`, id, 'is not a subnet ID: use "subnet-" and 8 or 17 hex digits.');
             }
         });
     }
@@ -247,7 +250,7 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
     const clusterStacks = read("clusterStacks");
     let stacks: string[] = [];
     if (clusterStacks === undefined) {
-        problems.missing("clusterStacks", "list the EKS stacks to serve, e.g. [\"acme/ecrpull/eks\"].");
+        problems.missing("clusterStacks", 'list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"].');
     } else {
         const list = asArray(problems, "clusterStacks", clusterStacks, "stack names");
         list?.forEach((name, i) => checkStackName(problems, `clusterStacks[${i}]`, name));
@@ -258,7 +261,7 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
     }
     const repositories = read("repositories");
     if (repositories === undefined) {
-        problems.missing("repositories", "list the repositories to create, e.g. [{ name: \"team-a/api\" }].");
+        problems.missing("repositories", 'list the repositories to create, e.g. [{ name: "team-a/api" }].');
     }
     const tags = read("tags") ?? {};
     const tagRecord = asRecord(problems, "tags", tags, "string values");

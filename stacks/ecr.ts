@@ -5,13 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    checkWorkloadsAgainstGrants,
-    EcrStackOutputs,
-    EKS_OUTPUT_KEYS,
-    readEksStackOutputs,
-    ReferencedCluster,
-} from "../components/contract";
+import { checkWorkloadsAgainstGrants, EcrStackOutputs, EKS_OUTPUT_KEYS, readEksStackOutputs, ReferencedCluster } from "../components/contract";
 import { partitionOfRegion, pullRoleArnForCluster } from "../components/names";
 import { ClusterSpec, GrantSpec } from "../components/registry-spec";
 import { RegistryAccess } from "../components/registry-access";

@@ -64,8 +64,7 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
 
     // Fetched on every run, so a rotated issuer CA is picked up; "" when the
     // stack is told to leave it out (IAM then verifies the chain itself).
-    const oidcThumbprint =
-        settings.oidcThumbprint === "omit" ? "" : cluster.oidcIssuerUrl.apply(fetchThumbprint);
+    const oidcThumbprint = settings.oidcThumbprint === "omit" ? "" : cluster.oidcIssuerUrl.apply(fetchThumbprint);
 
     return {
         contractVersion: CONTRACT_VERSION,

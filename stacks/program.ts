@@ -13,7 +13,8 @@ export function selectProgram(configured: string | undefined, stack: string): "e
     if (choice === "eks" || choice === "ecr") {
         return choice;
     }
-    const where = configured === undefined ? `stack "${stack}" has no ${CONFIG_NAMESPACE}:program` : `${CONFIG_NAMESPACE}:program is ${JSON.stringify(configured)}`;
+    const where =
+        configured === undefined ? `stack "${stack}" has no ${CONFIG_NAMESPACE}:program` : `${CONFIG_NAMESPACE}:program is ${JSON.stringify(configured)}`;
     throw new Error(`${where}: set ${CONFIG_NAMESPACE}:program to "eks" (cluster account) or "ecr" (registry account).`);
 }
 

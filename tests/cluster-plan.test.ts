@@ -16,7 +16,7 @@ import { POD_IDENTITY_TAGS } from "../components/policies";
 import { allows, Request, roleSession, webIdentity } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Json = any;
 
 const REGISTRY = "111122223333";
@@ -238,11 +238,39 @@ describe("planClusterAccess", () => {
     describe("the workloads output", () => {
         it("carries each workload's path, pull role and cluster-account role", () => {
             expect(plan.workloads).to.deep.equal([
-                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: pull("ci-builders"), clusterRoleArn: "" },
+                {
+                    namespace: "ci",
+                    serviceAccount: "image-builder",
+                    grant: "ci-builders",
+                    path: "federation",
+                    roleArn: pull("ci-builders"),
+                    clusterRoleArn: "",
+                },
                 { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity", roleArn: pull("ml"), clusterRoleArn: POD_ROLE },
-                { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pull("payments"), clusterRoleArn: CHAIN_ROLE },
-                { namespace: "payments", serviceAccount: "migrator", grant: "payments", path: "chaining", roleArn: pull("payments"), clusterRoleArn: CHAIN_ROLE },
-                { namespace: "settlement", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pull("payments"), clusterRoleArn: CHAIN_ROLE },
+                {
+                    namespace: "payments",
+                    serviceAccount: "deployer",
+                    grant: "payments",
+                    path: "chaining",
+                    roleArn: pull("payments"),
+                    clusterRoleArn: CHAIN_ROLE,
+                },
+                {
+                    namespace: "payments",
+                    serviceAccount: "migrator",
+                    grant: "payments",
+                    path: "chaining",
+                    roleArn: pull("payments"),
+                    clusterRoleArn: CHAIN_ROLE,
+                },
+                {
+                    namespace: "settlement",
+                    serviceAccount: "deployer",
+                    grant: "payments",
+                    path: "chaining",
+                    roleArn: pull("payments"),
+                    clusterRoleArn: CHAIN_ROLE,
+                },
             ]);
         });
     });

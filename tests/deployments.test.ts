@@ -60,7 +60,11 @@ describe("deployments program", () => {
 
         it("creates one DeploymentSettings per stack and one Webhook per EKS stack, nothing else", () => {
             expect(resources.map((r) => r.type).sort()).to.deep.equal([SETTINGS, SETTINGS, SETTINGS, WEBHOOK, WEBHOOK]);
-            expect(byType(resources, SETTINGS).map((r) => r.inputs.stack).sort()).to.deep.equal(["ecr", "eks-a", "eks-b"]);
+            expect(
+                byType(resources, SETTINGS)
+                    .map((r) => r.inputs.stack)
+                    .sort(),
+            ).to.deep.equal(["ecr", "eks-a", "eks-b"]);
         });
 
         it("every stack deploys on merge to main and previews pull requests, from the repository's root", () => {
@@ -275,7 +279,12 @@ describe("deployments program", () => {
             },
             {
                 name: "an EKS stack twice",
-                values: base({ eksStacks: [{ name: "eks", roleArn: EKS_A_ROLE }, { name: "eks", roleArn: EKS_B_ROLE }] }),
+                values: base({
+                    eksStacks: [
+                        { name: "eks", roleArn: EKS_A_ROLE },
+                        { name: "eks", roleArn: EKS_B_ROLE },
+                    ],
+                }),
                 message: `${key("eksStacks[1]")} "eks" is the same stack as ${key("eksStacks[0]")}: list each stack once.`,
             },
             {
@@ -326,7 +335,11 @@ describe("deployments program", () => {
                 accountId: "000000000000",
                 region: "us-east-1",
             });
-            expect(byType(resources, SETTINGS).map((r) => r.inputs.stack).sort()).to.deep.equal(["ecr", "eks"]);
+            expect(
+                byType(resources, SETTINGS)
+                    .map((r) => r.inputs.stack)
+                    .sort(),
+            ).to.deep.equal(["ecr", "eks"]);
             expect(outputs.webhooks).to.deep.equal([{ on: "ecrpull/eks", redeploys: "ecrpull/ecr" }]);
             for (const settings of byType(resources, SETTINGS)) {
                 for (const filter of settings.inputs.github.paths as string[]) {
@@ -340,14 +353,19 @@ describe("deployments program", () => {
         it("lists exactly the EKS stacks the example ECR stack reads, in its organization and project", () => {
             const deployments = read("deployments/Pulumi.deployments.yaml");
             const ecr = read("Pulumi.ecr.yaml");
-            const config = readDeploymentsConfig(Object.fromEntries(Object.entries(deployments).map(([k, v]) => [k.replace(`${DEPLOYMENTS_NAMESPACE}:`, ""), v])));
+            const config = readDeploymentsConfig(
+                Object.fromEntries(Object.entries(deployments).map(([k, v]) => [k.replace(`${DEPLOYMENTS_NAMESPACE}:`, ""), v])),
+            );
             const names = config.eksStacks.map((s) => `${config.organization}/${config.project}/${s.name}`);
             expect(names.sort()).to.deep.equal([...(ecr["ecrpull:clusterStacks"] as string[])].sort());
             expect(config.ecrStack.name).to.equal("ecr");
         });
 
         it("declares in Pulumi.yaml the defaults the program uses", () => {
-            const project = yaml.load(fs.readFileSync(path.join(ROOT, "deployments/Pulumi.yaml"), "utf8")) as { name: string; config: Record<string, { default?: unknown }> };
+            const project = yaml.load(fs.readFileSync(path.join(ROOT, "deployments/Pulumi.yaml"), "utf8")) as {
+                name: string;
+                config: Record<string, { default?: unknown }>;
+            };
             expect(project.name).to.equal(DEPLOYMENTS_NAMESPACE);
             const config = readDeploymentsConfig(base());
             expect(project.config.project.default).to.equal(config.project);

@@ -51,7 +51,10 @@ describe("doctor", function () {
         await issuer?.close();
     });
 
-    const claims = (namespace: string, name: string, extra: Record<string, unknown> = {}) => ({ ...serviceAccountClaims(issuer.issuerUrl, namespace, name, now), ...extra });
+    const claims = (namespace: string, name: string, extra: Record<string, unknown> = {}) => ({
+        ...serviceAccountClaims(issuer.issuerUrl, namespace, name, now),
+        ...extra,
+    });
     const examine = (token: string, extra: Partial<DoctorInput> = {}, offline = false) =>
         examineToken(
             { token, ecr: states.ecr, eks: [states.eksB], now, ...extra },
@@ -65,15 +68,29 @@ describe("doctor", function () {
             expect(report.admitted, formatReport(report)).to.equal(true);
             expect(report.roles.map((r) => r.roleArn)).to.deep.equal([PULL_CI]);
             expect(report.roles[0].reason).to.equal("eks-b.json output workloads[0] (federation)");
-            expect(verdicts(report)).to.deep.equal({ token: "pass", expiry: "pass", signature: "pass", issuer: "pass", thumbprint: "pass", trust: "pass", audience: "pass", subject: "pass" });
+            expect(verdicts(report)).to.deep.equal({
+                token: "pass",
+                expiry: "pass",
+                signature: "pass",
+                issuer: "pass",
+                thumbprint: "pass",
+                trust: "pass",
+                audience: "pass",
+                subject: "pass",
+            });
             expect(check(report, "signature").evidence).to.equal(`RS256 signature verifies with key "doctor-key-1" from ${issuer.issuerUrl}/keys`);
-            expect(check(report, "thumbprint").evidence).to.equal(`the issuer's top CA certificate has thumbprint ${issuer.thumbprint}, which the provider lists.`);
+            expect(check(report, "thumbprint").evidence).to.equal(
+                `the issuer's top CA certificate has thumbprint ${issuer.thumbprint}, which the provider lists.`,
+            );
             expect(check(report, "issuer").evidence).to.equal(
                 `iss ${issuer.issuerUrl} is the OIDC provider arn:aws:iam::111122223333:oidc-provider/127.0.0.1/id/D0C70R5EC0DE0123456789ABCDEF0123 (ecr.json)`,
             );
             expect(report.summary).to.equal(`STS would let this token assume ${PULL_CI}.`);
             // It really asked the issuer: discovery document, then the key set.
-            expect(issuer.requests.slice(before)).to.include.members(["/id/D0C70R5EC0DE0123456789ABCDEF0123/.well-known/openid-configuration", "/id/D0C70R5EC0DE0123456789ABCDEF0123/keys"]);
+            expect(issuer.requests.slice(before)).to.include.members([
+                "/id/D0C70R5EC0DE0123456789ABCDEF0123/.well-known/openid-configuration",
+                "/id/D0C70R5EC0DE0123456789ABCDEF0123/keys",
+            ]);
         });
 
         it("refuses an expired token and says to fetch a fresh one", async function () {
@@ -170,13 +187,17 @@ describe("doctor", function () {
                 `no role in the states given trusts the issuer ${other} (OIDC providers: ${issuer.issuerUrl}, https://oidc.eks.eu-west-1.amazonaws.com/id/BECFCA5AD30409493DE7162F14E1DD78); eks-b.json is for ${issuer.issuerUrl}`,
             );
             expect(roles.sts).to.equal(`InvalidIdentityToken: No OpenIDConnect provider found in your account for ${other}`);
-            expect(check(report, "signature").evidence).to.equal(`could not fetch the issuer's keys: GET ${other}/.well-known/openid-configuration failed: HTTP 404`);
+            expect(check(report, "signature").evidence).to.equal(
+                `could not fetch the issuer's keys: GET ${other}/.well-known/openid-configuration failed: HTTP 404`,
+            );
             expect(report.summary).to.match(/^STS would refuse this token: roles: no role in the states given trusts the issuer/);
 
             const named = await examine(token, { role: PULL_CI });
             const c = check(named, "issuer");
             expect(c.verdict).to.equal("fail");
-            expect(c.evidence).to.equal(`no OIDC provider for ${other} in account 111122223333 (it has ${issuer.issuerUrl}, https://oidc.eks.eu-west-1.amazonaws.com/id/BECFCA5AD30409493DE7162F14E1DD78)`);
+            expect(c.evidence).to.equal(
+                `no OIDC provider for ${other} in account 111122223333 (it has ${issuer.issuerUrl}, https://oidc.eks.eu-west-1.amazonaws.com/id/BECFCA5AD30409493DE7162F14E1DD78)`,
+            );
             expect(c.fix).to.equal(
                 'This token comes from a cluster whose issuer the registry account does not federate: if it is the right cluster, add its EKS stack to ecrpull:clusterStacks and to the clusters of grant "ci-builders" (ecrpull:grants), then run `pulumi up` on the ECR stack; otherwise use a token of the cluster the role serves.',
             );
@@ -214,7 +235,9 @@ describe("doctor", function () {
                 const report = await examine(issuer.sign(claims("ci", "image-builder")));
                 const c = check(report, "signature");
                 expect(c.verdict).to.equal("fail");
-                expect(c.evidence).to.equal(`the discovery document ${discoveryUrl(issuer.issuerUrl)} names the issuer "${issuer.issuerUrl}/", but the token's iss is "${issuer.issuerUrl}"`);
+                expect(c.evidence).to.equal(
+                    `the discovery document ${discoveryUrl(issuer.issuerUrl)} names the issuer "${issuer.issuerUrl}/", but the token's iss is "${issuer.issuerUrl}"`,
+                );
             } finally {
                 issuer.discoveryIssuer = undefined;
             }
@@ -234,7 +257,9 @@ describe("doctor", function () {
             const report = await examine(issuer.sign(claims("payments", "deployer")), { role: "ecr-pull-payments", eks: [] });
             const c = check(report, "trust");
             expect(c.verdict).to.equal("fail");
-            expect(c.fix).to.equal("This role is reached by role chaining: the token is for the cluster-account role, which then assumes ecr-pull-payments; give that EKS stack's export with --eks-state to check that hop.");
+            expect(c.fix).to.equal(
+                "This role is reached by role chaining: the token is for the cluster-account role, which then assumes ecr-pull-payments; give that EKS stack's export with --eks-state to check that hop.",
+            );
         });
 
         it("a Pod Identity service account: says there is no token to check, and what to check instead", async function () {
@@ -290,7 +315,10 @@ describe("doctor", function () {
                 });
             });
             const token = issuer.sign(claims("ci", "image-builder"));
-            const refused = await examineToken({ token, ecr: states.ecr, eks: [states.eksB], now }, { caPems: [issuer.caPem], connectTo: { host: "127.0.0.1", port: closed }, timeoutMs: 2000 });
+            const refused = await examineToken(
+                { token, ecr: states.ecr, eks: [states.eksB], now },
+                { caPems: [issuer.caPem], connectTo: { host: "127.0.0.1", port: closed }, timeoutMs: 2000 },
+            );
             expect(check(refused, "signature").evidence).to.equal(
                 `could not fetch the issuer's keys: GET ${discoveryUrl(issuer.issuerUrl)} failed: connection to 127.0.0.1:${closed} refused (ECONNREFUSED)`,
             );
@@ -298,7 +326,10 @@ describe("doctor", function () {
             expect(refused.admitted).to.equal(false);
 
             // Without the test CA, the issuer's chain is not trusted: the message points at --ca.
-            const untrusted = await examineToken({ token, ecr: states.ecr, eks: [states.eksB], now }, { connectTo: { host: "127.0.0.1", port: issuer.port }, timeoutMs: 2000 });
+            const untrusted = await examineToken(
+                { token, ecr: states.ecr, eks: [states.eksB], now },
+                { connectTo: { host: "127.0.0.1", port: issuer.port }, timeoutMs: 2000 },
+            );
             expect(check(untrusted, "signature").evidence).to.equal(
                 `could not fetch the issuer's keys: GET ${discoveryUrl(issuer.issuerUrl)} failed: the server's certificate chain is not trusted (SELF_SIGNED_CERT_IN_CHAIN); give the issuer's CA with --ca if it is a private one`,
             );
@@ -315,7 +346,10 @@ describe("doctor", function () {
 
     describe("EKS issuers (pure, with the issuer's answers given)", function () {
         it("a thumbprint mismatch is only a warning: AWS verifies EKS issuers' chains itself", async function () {
-            const run = await runTwoStacks([clusterA({ "ecrpull:oidcThumbprint": "fetch" }), clusterB()].map((s) => ({ ...s, fetchThumbprint: async () => "cd".repeat(20) })), registry());
+            const run = await runTwoStacks(
+                [clusterA({ "ecrpull:oidcThumbprint": "fetch" }), clusterB()].map((s) => ({ ...s, fetchThumbprint: async () => "cd".repeat(20) })),
+                registry(),
+            );
             const ecr = parseStackExport(JSON.stringify(toStackExport(run.ecr, { stack: "ecr" })), "ecr.json");
             const eksA = parseStackExport(JSON.stringify(toStackExport(run.eks[0], { stack: "eks-a" })), "eks-a.json");
             const iss = String(eksA.outputs.oidcIssuerUrl);
@@ -341,7 +375,11 @@ describe("doctor", function () {
             ["empty", "  \n", "The token is empty"],
             ["two parts", "abc.def", "The token has 2 parts, not 3"],
             ["header not JSON", "bm90IGpzb24.e30.", "The token's header does not decode to JSON"],
-            ["payload an array", `${Buffer.from('{"alg":"RS256"}').toString("base64url")}.${Buffer.from("[1]").toString("base64url")}.`, 'The token\'s payload decodes to [1], not a JSON object'],
+            [
+                "payload an array",
+                `${Buffer.from('{"alg":"RS256"}').toString("base64url")}.${Buffer.from("[1]").toString("base64url")}.`,
+                "The token's payload decodes to [1], not a JSON object",
+            ],
             ["bad characters", "a+b.e30.", "The token's header is not base64url text"],
         ];
         for (const [name, token, message] of bad) {
@@ -361,7 +399,10 @@ describe("doctor", function () {
             [["--ecr-state", "e.json"], "--token is required."],
             [["--token", "t"], "--ecr-state is required."],
             [["--token", "t", "--ecr-state"], "--ecr-state needs a value."],
-            [["--token", "t", "--ecr-state", "e", "--verbose"], 'unknown argument "--verbose"; the options are --token, --ecr-state, --eks-state, --role, --now, --ca, --connect-to, --timeout, --json, --offline.'],
+            [
+                ["--token", "t", "--ecr-state", "e", "--verbose"],
+                'unknown argument "--verbose"; the options are --token, --ecr-state, --eks-state, --role, --now, --ca, --connect-to, --timeout, --json, --offline.',
+            ],
             [["--token", "t", "--token", "u", "--ecr-state", "e"], "--token is given 2 times; give it once."],
         ];
         for (const [argv, message] of bad) {
@@ -392,10 +433,14 @@ describe("doctor", function () {
                     return path.join(dir, name);
                 };
                 const common = [
-                    "--ecr-state", file("ecr.json", states.text.ecr),
-                    "--eks-state", file("eks-b.json", states.text.eksB),
-                    "--ca", file("ca.pem", issuer.caPem),
-                    "--connect-to", `127.0.0.1:${issuer.port}`,
+                    "--ecr-state",
+                    file("ecr.json", states.text.ecr),
+                    "--eks-state",
+                    file("eks-b.json", states.text.eksB),
+                    "--ca",
+                    file("ca.pem", issuer.caPem),
+                    "--connect-to",
+                    `127.0.0.1:${issuer.port}`,
                 ];
                 const good = file("good", `${issuer.sign(claims("ci", "image-builder"))}\n`);
                 const wrong = file("wrong", issuer.sign(claims("ci", "other")));
@@ -419,8 +464,10 @@ describe("doctor", function () {
                 expect(ok.stdout).to.include(`✔ STS would let this token assume ${PULL_CI}.`);
                 expect(ok.stdout).to.include('  ✔ signature  RS256 signature verifies with key "doctor-key-1"');
                 expect(refused.code, refused.stderr).to.equal(1);
-                expect(refused.stdout).to.include("  ✘ subject    sub \"system:serviceaccount:ci:other\" matches none of");
-                expect(refused.stdout).to.include('fix: Run the pod as ci/image-builder, or add { namespace: ci, name: other } to the serviceAccounts of grant "ci-builders"');
+                expect(refused.stdout).to.include('  ✘ subject    sub "system:serviceaccount:ci:other" matches none of');
+                expect(refused.stdout).to.include(
+                    'fix: Run the pod as ci/image-builder, or add { namespace: ci, name: other } to the serviceAccounts of grant "ci-builders"',
+                );
                 expect(json.code).to.equal(1);
                 const parsed = JSON.parse(json.stdout) as DoctorReport;
                 expect(parsed.admitted).to.equal(false);

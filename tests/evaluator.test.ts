@@ -62,7 +62,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
     after(() => {
         const total = [...tally.values()].reduce((sum, r) => sum + r.checked, 0);
         const parts = [...tally].map(([name, r]) => `${name} ${r.checked.toLocaleString("en-US")}`).join(", ");
-        console.log(`      iam-simulate: ${total.toLocaleString("en-US")} combinations checked against the config (${parts}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        console.log(
+            `      iam-simulate: ${total.toLocaleString("en-US")} combinations checked against the config (${parts}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        );
     });
 
     it("keeps the AGPL simulator and validator out of the package's runtime", () => {
@@ -79,7 +81,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 if (entry.isDirectory()) {
                     return offenders(file);
                 }
-                return /\.(ts|js|mjs|cjs|json|ya?ml)$/.test(entry.name) && /@cloud-copilot\//.test(fs.readFileSync(file, "utf8")) ? [path.relative(ROOT, file)] : [];
+                return /\.(ts|js|mjs|cjs|json|ya?ml)$/.test(entry.name) && /@cloud-copilot\//.test(fs.readFileSync(file, "utf8"))
+                    ? [path.relative(ROOT, file)]
+                    : [];
             });
         expect(["components", "stacks", "scripts"].flatMap((d) => offenders(path.join(ROOT, d)))).to.deep.equal([]);
         // The scan does find an import where there is one.
@@ -93,7 +97,13 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
         const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
         const pullOnRepo = { name: "pull", json: doc({ Effect: "Allow", Action: "ecr:BatchGetImage", Resource: repo }) };
         const repoPolicy = (principal: string, pinned?: string) =>
-            doc({ Sid: "Pull", Effect: "Allow", Principal: { AWS: principal }, Action: "ecr:BatchGetImage", ...(pinned ? { Condition: { ArnEquals: { "aws:PrincipalArn": pinned } } } : {}) });
+            doc({
+                Sid: "Pull",
+                Effect: "Allow",
+                Principal: { AWS: principal },
+                Action: "ecr:BatchGetImage",
+                ...(pinned ? { Condition: { ArnEquals: { "aws:PrincipalArn": pinned } } } : {}),
+            });
         const ecr = (principalRoleArn: string, identityPolicies: { name: string; json: string }[], repositoryPolicy?: string) =>
             new IamSimulator().ecr({ principalRoleArn, identityPolicies, action: "ecr:BatchGetImage", repositoryArn: repo, repositoryPolicy });
 
@@ -102,7 +112,10 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
             expect(await ecr(nodes, [pullOnRepo], repoPolicy(`arn:aws:iam::${cluster}:root`, nodes))).to.equal(true);
             expect(await ecr(nodes, [], repoPolicy(`arn:aws:iam::${cluster}:root`, nodes)), "no identity policy").to.equal(false);
             expect(await ecr(nodes, [pullOnRepo], undefined), "no repository policy").to.equal(false);
-            expect(await ecr(nodes, [pullOnRepo], repoPolicy(`arn:aws:iam::${cluster}:root`, `arn:aws:iam::${cluster}:role/other`)), "pinned to another role").to.equal(false);
+            expect(
+                await ecr(nodes, [pullOnRepo], repoPolicy(`arn:aws:iam::${cluster}:root`, `arn:aws:iam::${cluster}:role/other`)),
+                "pinned to another role",
+            ).to.equal(false);
         });
 
         it("same account: either allows, but a statement naming only the account root grants nothing by itself", async () => {
@@ -122,7 +135,15 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 Condition: { StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:ci:builder", [`${issuer}:aud`]: "sts.amazonaws.com" } },
             });
             const ask = (providerArn: string, namespace: string, audience: string) =>
-                new IamSimulator().webIdentity({ roleArn: `arn:aws:iam::${registry}:role/r`, trustPolicy: trust, providerArn, issuerHostPath: issuer, namespace, serviceAccount: "builder", audience });
+                new IamSimulator().webIdentity({
+                    roleArn: `arn:aws:iam::${registry}:role/r`,
+                    trustPolicy: trust,
+                    providerArn,
+                    issuerHostPath: issuer,
+                    namespace,
+                    serviceAccount: "builder",
+                    audience,
+                });
             expect(await ask(provider, "ci", "sts.amazonaws.com")).to.equal(true);
             expect(await ask(provider, "default", "sts.amazonaws.com"), "another sub").to.equal(false);
             expect(await ask(provider, "ci", "other"), "another aud").to.equal(false);
@@ -140,7 +161,14 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
             });
             const identity = [{ name: "assume", json: doc({ Effect: "Allow", Action: "sts:AssumeRole", Resource: target }) }];
             const ask = (action: "sts:AssumeRole" | "sts:TagSession", namespace: string) =>
-                new IamSimulator().roleSession({ principalRoleArn: caller, identityPolicies: identity, action, roleArn: target, trustPolicy: trust, sessionTags: { "kubernetes-namespace": namespace } });
+                new IamSimulator().roleSession({
+                    principalRoleArn: caller,
+                    identityPolicies: identity,
+                    action,
+                    roleArn: target,
+                    trustPolicy: trust,
+                    sessionTags: { "kubernetes-namespace": namespace },
+                });
             expect(await ask("sts:AssumeRole", "ml")).to.equal(true);
             expect(await ask("sts:AssumeRole", "default"), "another namespace tag").to.equal(false);
             expect(await ask("sts:TagSession", "ml"), "TagSession not in the caller's identity policy").to.equal(false);
@@ -152,7 +180,13 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
     const fleets: { name: string; eks: () => EksStackRun[]; ecr: () => EcrStackRun; floor: number; grants: string[] }[] = [
         { name: "fixtures fleet", eks: () => [clusterA(), clusterB()], ecr: () => registry(), floor: 15000, grants: ALL_KINDS },
         // Adopted clusters, federation only: no role session or service request is granted.
-        { name: "sharded fleet", eks: () => shardedFleet().eks, ecr: () => shardedFleet().ecr, floor: 10000, grants: ["web identity", "ecr", "ecr (guard)", "end to end", "provider"] },
+        {
+            name: "sharded fleet",
+            eks: () => shardedFleet().eks,
+            ecr: () => shardedFleet().ecr,
+            floor: 10000,
+            grants: ["web identity", "ecr", "ecr (guard)", "end to end", "provider"],
+        },
         { name: "pattern fleet", eks: () => patternFleet().eks, ecr: () => patternFleet().ecr, floor: 20000, grants: ALL_KINDS },
     ];
     const collected = new Map<string, { model: FleetModel; documents: FleetDocuments }>();
@@ -221,7 +255,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "web identity",
                 apply: (d) => {
                     const role = roleNamed(d, "ecr-pull-ci-builders");
-                    (role as { trust: string }).trust = mutate(role.trust, (doc) => doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, ":sub")));
+                    (role as { trust: string }).trust = mutate(role.trust, (doc) =>
+                        doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, ":sub")),
+                    );
                 },
             },
             {
@@ -229,7 +265,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "web identity",
                 apply: (d) => {
                     const role = roleNamed(d, "ecr-pull-ci-builders");
-                    (role as { trust: string }).trust = mutate(role.trust, (doc) => doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, ":aud")));
+                    (role as { trust: string }).trust = mutate(role.trust, (doc) =>
+                        doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, ":aud")),
+                    );
                 },
             },
             {
@@ -251,7 +289,10 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "ecr",
                 apply: (d) => {
                     const repository = d.repositories.get("platform/base")!;
-                    d.repositories.set("platform/base", { ...repository, policy: mutate(repository.policy!, (doc) => doc.Statement.forEach((s: any) => (s.Action = [...[s.Action].flat(), "ecr:PutImage"]))) });
+                    d.repositories.set("platform/base", {
+                        ...repository,
+                        policy: mutate(repository.policy!, (doc) => doc.Statement.forEach((s: any) => (s.Action = [...[s.Action].flat(), "ecr:PutImage"]))),
+                    });
                 },
             },
             {
@@ -259,7 +300,12 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "ecr",
                 apply: (d) => {
                     const repository = d.repositories.get("ml/models")!;
-                    d.repositories.set("ml/models", { ...repository, policy: mutate(repository.policy!, (doc) => doc.Statement.filter((s: any) => s.Sid === "PullByNodeRoles").forEach((s: any) => delete s.Condition)) });
+                    d.repositories.set("ml/models", {
+                        ...repository,
+                        policy: mutate(repository.policy!, (doc) =>
+                            doc.Statement.filter((s: any) => s.Sid === "PullByNodeRoles").forEach((s: any) => delete s.Condition),
+                        ),
+                    });
                 },
             },
             {
@@ -267,7 +313,12 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "ecr",
                 apply: (d) => {
                     const inline = roleNamed(d, "ecr-pull-payments").inline;
-                    inline[0] = { ...inline[0], json: mutate(inline[0].json, (doc) => doc.Statement.filter((s: any) => s.Sid === "EcrPull").forEach((s: any) => (s.Action = [...[s.Action].flat(), "ecr:PutImage"]))) };
+                    inline[0] = {
+                        ...inline[0],
+                        json: mutate(inline[0].json, (doc) =>
+                            doc.Statement.filter((s: any) => s.Sid === "EcrPull").forEach((s: any) => (s.Action = [...[s.Action].flat(), "ecr:PutImage"])),
+                        ),
+                    };
                 },
             },
             {
@@ -299,7 +350,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "role session",
                 apply: (d) => {
                     const role = roleNamed(d, "ecr-pull-ml");
-                    (role as { trust: string }).trust = mutate(role.trust, (doc) => doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, "kubernetes-namespace")));
+                    (role as { trust: string }).trust = mutate(role.trust, (doc) =>
+                        doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, "kubernetes-namespace")),
+                    );
                 },
             },
             {
@@ -307,7 +360,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 section: "service",
                 apply: (d) => {
                     const role = roleNamed(d, "ecr-podid-ml");
-                    (role as { trust: string }).trust = mutate(role.trust, (doc) => doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, "aws:SourceAccount")));
+                    (role as { trust: string }).trust = mutate(role.trust, (doc) =>
+                        doc.Statement.forEach((s: any) => dropKey(s.Condition.StringEquals, "aws:SourceAccount")),
+                    );
                 },
             },
         ];
@@ -330,7 +385,12 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
         it("rejects invalid documents with iam-policy's validators", () => {
             const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:AssumeRole" }] });
             const identity = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allowed", Action: "ecr:BatchGetImage", Resource: "*" }] });
-            const resource = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "ecr:BatchGetImage", Condition: { ArnEquals: "arn:aws:iam::444455556666:role/nodes" } }] });
+            const resource = JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    { Effect: "Allow", Principal: { AWS: "*" }, Action: "ecr:BatchGetImage", Condition: { ArnEquals: "arn:aws:iam::444455556666:role/nodes" } },
+                ],
+            });
             expect(validatePolicy("trust", trust), "trust without principal").not.to.deep.equal([]);
             expect(validatePolicy("identity", identity), "bad effect").not.to.deep.equal([]);
             expect(validatePolicy("resource", resource), "condition without a key").not.to.deep.equal([]);
@@ -386,7 +446,16 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                         workloads: [{ namespace: "ci", serviceAccount: "builder", grant: "ci", path: "federation" }],
                     },
                 ],
-                grants: [{ name: "ci", path: "federation", shards: 1, clusters: ["acme/ecrpull/eks"], serviceAccounts: [{ namespace: "ci", name: "builder" }], repositories: ["ci/cache"] }],
+                grants: [
+                    {
+                        name: "ci",
+                        path: "federation",
+                        shards: 1,
+                        clusters: ["acme/ecrpull/eks"],
+                        serviceAccounts: [{ namespace: "ci", name: "builder" }],
+                        repositories: ["ci/cache"],
+                    },
+                ],
                 repositories: ["ci/cache", "secret/vault"],
             });
             const nodeMismatches = async (account: string) => {

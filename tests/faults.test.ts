@@ -70,7 +70,9 @@ describe("faults", () => {
 
         it("the EKS preview of a new cluster plans, leaving the issuer and the node roles unknown", async () => {
             const preview = await runEksStack(clusterA(), true);
-            const unknown = Object.entries(preview.outputs).filter(([, v]) => v === undefined).map(([k]) => k);
+            const unknown = Object.entries(preview.outputs)
+                .filter(([, v]) => v === undefined)
+                .map(([k]) => k);
             expect(unknown.sort()).to.deep.equal(["nodeRoleArns", "oidcIssuerUrl"]);
             expect(byType(preview.resources, "kubernetes:core/v1:ServiceAccount")).to.have.length(3);
         });
@@ -118,14 +120,23 @@ describe("faults", () => {
                 expect(found.map((r) => r.inputs.name).sort()).to.deep.equal(configs.map((c) => c.name).sort());
                 for (const repository of found) {
                     const config = configs.find((c) => c.name === repository.inputs.name)!;
-                    expect({ retainOnDelete: repository.retainOnDelete, forceDelete: repository.inputs.forceDelete }, String(config.name)).to.deep.equal(expected(config));
+                    expect({ retainOnDelete: repository.retainOnDelete, forceDelete: repository.inputs.forceDelete }, String(config.name)).to.deep.equal(
+                        expected(config),
+                    );
                 }
             };
             // The fixture: payments/api says retainOnDelete: false, the others say nothing.
             check(baseline, repositoryConfig());
-            expect(repositories(baseline).filter((r) => r.retainOnDelete).map((r) => r.inputs.name).sort()).to.deep.equal(["archive/legacy", "ci/cache", "ml/models", "platform/base"]);
+            expect(
+                repositories(baseline)
+                    .filter((r) => r.retainOnDelete)
+                    .map((r) => r.inputs.name)
+                    .sort(),
+            ).to.deep.equal(["archive/legacy", "ci/cache", "ml/models", "platform/base"]);
 
-            const overridden = repositoryConfig().map((r) => (r.name === "archive/legacy" ? { ...r, forceDelete: true } : r.name === "ml/models" ? { ...r, retainOnDelete: true, forceDelete: false } : r));
+            const overridden = repositoryConfig().map((r) =>
+                r.name === "archive/legacy" ? { ...r, forceDelete: true } : r.name === "ml/models" ? { ...r, retainOnDelete: true, forceDelete: false } : r,
+            );
             const run = await runEcrStack(registry({ "ecrpull:repositories": overridden }), references());
             check(run, overridden);
             expect(repositories(run).find((r) => r.inputs.name === "archive/legacy")!.inputs.forceDelete).to.equal(true);
@@ -206,7 +217,9 @@ describe("faults", () => {
             const issuer = await silentServer();
             process.env.HTTPS_PROXY = `http://127.0.0.1:${await closedPort()}`;
             const started = Date.now();
-            const error = await thumbprintError(fetchOidcThumbprint(`https://127.0.0.1:${issuer.port}/id/EXAMPLE`, { timeoutMs: 300, attempts: 2, retryDelayMs: 20 }));
+            const error = await thumbprintError(
+                fetchOidcThumbprint(`https://127.0.0.1:${issuer.port}/id/EXAMPLE`, { timeoutMs: 300, attempts: 2, retryDelayMs: 20 }),
+            );
             const elapsed = Date.now() - started;
             // Two attempts of 300 ms and a 20 ms pause, with slack for a loaded machine.
             expect(elapsed).to.be.at.least(600).and.below(2000);
@@ -228,7 +241,9 @@ describe("faults", () => {
             expect(Date.now() - started).to.be.below(1000);
             expect(error.kind).to.equal("connection-refused");
             expect(error.message).to.contain(`127.0.0.1:${port} after 2 attempts: connection refused (ECONNREFUSED)`);
-            expect(error.message).to.contain("Note: https_proxy is set, but this check makes a direct TLS connection to the issuer and does not go through the proxy.");
+            expect(error.message).to.contain(
+                "Note: https_proxy is set, but this check makes a direct TLS connection to the issuer and does not go through the proxy.",
+            );
             expect(proxy.accepted()).to.equal(0);
         });
     });

@@ -42,7 +42,14 @@ function registry(clusters: number, shards: number, grant: Record<string, unknow
             "ecrpull:clusterStacks": stacks,
             "ecrpull:repositories": [{ name: "platform/base" }],
             "ecrpull:grants": [
-                { name: "platform", shards, clusters: stacks, serviceAccounts: [{ namespace: "platform", name: "puller" }], repositories: ["platform/base"], ...grant },
+                {
+                    name: "platform",
+                    shards,
+                    clusters: stacks,
+                    serviceAccounts: [{ namespace: "platform", name: "puller" }],
+                    repositories: ["platform/base"],
+                    ...grant,
+                },
             ],
         },
     };
@@ -72,11 +79,16 @@ describe("a federated grant split across shards, both stacks wired", function ()
         }
         let message = "";
         try {
-            await runTwoStacks(Array.from({ length: CLUSTERS }, (_, i) => cluster(i, 1)), registry(CLUSTERS, 1));
+            await runTwoStacks(
+                Array.from({ length: CLUSTERS }, (_, i) => cluster(i, 1)),
+                registry(CLUSTERS, 1),
+            );
         } catch (e) {
             message = (e as Error).message;
         }
-        expect(message).to.match(/the trust policy of ecr-pull-platform \(grant "platform", 10 clusters\) is \d+ characters; AWS allows 2048: set shards: \d+ on grant "platform"/);
+        expect(message).to.match(
+            /the trust policy of ecr-pull-platform \(grant "platform", 10 clusters\) is \d+ characters; AWS allows 2048: set shards: \d+ on grant "platform"/,
+        );
     });
 
     it("annotates each cluster's service account with a role that exists and admits it, and no other role does", () => {
@@ -97,7 +109,11 @@ describe("a federated grant split across shards, both stacks wired", function ()
     it("lets every shard's role pull the grant's repositories", () => {
         const policy = run.ecr.resources.find((r) => r.type === "aws:ecr/repositoryPolicy:RepositoryPolicy")!.inputs.policy;
         const grantRoles = JSON.parse(policy).Statement.find((s: { Sid: string }) => s.Sid === "PullByGrantRoles").Condition.ArnEquals["aws:PrincipalArn"];
-        expect([...grantRoles].sort()).to.deep.equal(rolesOf(run).map((r) => `arn:aws:iam::${REGISTRY_ACCOUNT}:role/${r.inputs.name}`).sort());
+        expect([...grantRoles].sort()).to.deep.equal(
+            rolesOf(run)
+                .map((r) => `arn:aws:iam::${REGISTRY_ACCOUNT}:role/${r.inputs.name}`)
+                .sort(),
+        );
     });
 
     it("exports every shard's pull role, keyed like the role names", () => {
@@ -132,7 +148,9 @@ describe("a federated grant split across shards, both stacks wired", function ()
         if (expected === 0) {
             expect(message, "shard 0 is the same role with or without shards").to.equal("");
         } else {
-            expect(message).to.contain(`set shards: ${SHARDS} on the workloads of grant "platform" in stack "${stackName(3)}" (ecrpull:workloads), as the grant has.`);
+            expect(message).to.contain(
+                `set shards: ${SHARDS} on the workloads of grant "platform" in stack "${stackName(3)}" (ecrpull:workloads), as the grant has.`,
+            );
         }
     });
 
@@ -242,7 +260,10 @@ describe("a cluster in the registry account", () => {
         };
         try {
             const inRegistry = { ...cluster(0, 1), accountId: REGISTRY_ACCOUNT };
-            inRegistry.config = { ...inRegistry.config, "ecrpull:cluster": { name: "c0", create: false, nodeRoleArns: [`arn:aws:iam::${REGISTRY_ACCOUNT}:role/nodes-c0`] } };
+            inRegistry.config = {
+                ...inRegistry.config,
+                "ecrpull:cluster": { name: "c0", create: false, nodeRoleArns: [`arn:aws:iam::${REGISTRY_ACCOUNT}:role/nodes-c0`] },
+            };
             await runTwoStacks([inRegistry], registry(1, 1));
         } finally {
             (pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn;

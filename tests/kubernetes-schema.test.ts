@@ -20,7 +20,6 @@ import { clusterA, clusterB, REGION } from "./support/fixtures";
 /** A kubernetes-models class: construct from plain data, `validate()` throws on a schema violation. */
 type ModelClass = new (data: Record<string, unknown>) => { validate(): void; toJSON(): Record<string, unknown> };
 
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, unknown>>;
 
 /** The Kubernetes kinds the EKS program may create, by Pulumi type token. */
@@ -108,7 +107,11 @@ describe("Kubernetes objects of the EKS program", () => {
         for (const stack of [clusterA(), clusterB(), clusterA({ "ecrpull:createNamespaces": true })]) {
             const run = await runEksStack(stack);
             const label = `${stack.name}${stack.config["ecrpull:createNamespaces"] ? " (createNamespaces)" : ""}`;
-            objects.push(...run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:index")).map((resource) => ({ stack: label, resource })));
+            objects.push(
+                ...run.resources
+                    .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:index"))
+                    .map((resource) => ({ stack: label, resource })),
+            );
         }
     });
 
@@ -166,7 +169,12 @@ describe("Kubernetes objects of the EKS program", () => {
 
     describe("the checks can fail", () => {
         it("the schema refuses a ConfigMap whose data value is a number, and an annotation that is not a string", () => {
-            const configMap = new models["kubernetes:core/v1:ConfigMap"]({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ecr-pull-payments", namespace: "payments" }, data: { config: 7 } });
+            const configMap = new models["kubernetes:core/v1:ConfigMap"]({
+                apiVersion: "v1",
+                kind: "ConfigMap",
+                metadata: { name: "ecr-pull-payments", namespace: "payments" },
+                data: { config: 7 },
+            });
             expect(() => configMap.validate()).to.throw(/data\/config must be string/);
             const serviceAccount = new models["kubernetes:core/v1:ServiceAccount"]({
                 apiVersion: "v1",
@@ -181,10 +189,12 @@ describe("Kubernetes objects of the EKS program", () => {
                 'metadata.name "image_builder" is not a DNS-1123 subdomain',
             ]);
             expect(apiServerProblems("Namespace", { metadata: { name: "team.a" } })).to.deep.equal(['metadata.name "team.a" is not a DNS-1123 label']);
-            expect(apiServerProblems("ConfigMap", { metadata: { name: "c", namespace: "n", labels: { "ecrpull.dev/grant": "x".repeat(64) } }, data: { "a/b": "" } })).to.deep.equal([
-                `label ecrpull.dev/grant value "${"x".repeat(64)}" is not a valid label value`,
-                'data key "a/b" is not a valid ConfigMap key',
-            ]);
+            expect(
+                apiServerProblems("ConfigMap", {
+                    metadata: { name: "c", namespace: "n", labels: { "ecrpull.dev/grant": "x".repeat(64) } },
+                    data: { "a/b": "" },
+                }),
+            ).to.deep.equal([`label ecrpull.dev/grant value "${"x".repeat(64)}" is not a valid label value`, 'data key "a/b" is not a valid ConfigMap key']);
         });
     });
 });

@@ -103,9 +103,7 @@ describe("names", () => {
 
     describe("other ARNs", () => {
         it("repositoryArn", () => {
-            expect(repositoryArn("aws", "eu-west-1", "111122223333", "team-a/api")).to.equal(
-                "arn:aws:ecr:eu-west-1:111122223333:repository/team-a/api",
-            );
+            expect(repositoryArn("aws", "eu-west-1", "111122223333", "team-a/api")).to.equal("arn:aws:ecr:eu-west-1:111122223333:repository/team-a/api");
         });
 
         it("accountRootArn", () => {

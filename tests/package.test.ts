@@ -57,8 +57,22 @@ describe("the npm package, installed into a consumer project", function () {
     });
 
     it("packs the built entry point, the components and their declarations, and nothing a consumer does not need", () => {
-        expect(packed).to.include.members(["bin/index.js", "bin/index.d.ts", "bin/components/index.js", "bin/components/registry-access.js", "bin/components/registry-access.d.ts", "package.json", "README.md", "PulumiPlugin.yaml"]);
-        const unwanted = packed.filter((f) => /^(tests|scripts|stacks|bench|examples|deployments|policy|node_modules)\//.test(f) || (/\.ts$/.test(f) && !f.endsWith(".d.ts")) || /^Pulumi\./.test(f));
+        expect(packed).to.include.members([
+            "bin/index.js",
+            "bin/index.d.ts",
+            "bin/components/index.js",
+            "bin/components/registry-access.js",
+            "bin/components/registry-access.d.ts",
+            "package.json",
+            "README.md",
+            "PulumiPlugin.yaml",
+        ]);
+        const unwanted = packed.filter(
+            (f) =>
+                /^(tests|scripts|stacks|bench|examples|deployments|policy|node_modules)\//.test(f) ||
+                (/\.ts$/.test(f) && !f.endsWith(".d.ts")) ||
+                /^Pulumi\./.test(f),
+        );
         expect(unwanted).to.deep.equal([]);
         // Every module of components/ is in the build.
         const sources = fs.readdirSync(path.join(ROOT, "components")).filter((f) => f.endsWith(".ts"));
@@ -73,7 +87,9 @@ describe("the npm package, installed into a consumer project", function () {
         for (const sdk of ["@pulumi/aws", "@pulumi/eks", "@pulumi/kubernetes"]) {
             expect(rootPackage.dependencies[sdk], sdk).to.match(/^\^\d+\.\d+\.\d+$/);
         }
-        expect(Object.keys(rootPackage.dependencies).filter((d) => rootPackage.devDependencies?.[d] === undefined && /iam-simulate|iam-policy|mocha|chai/.test(d))).to.deep.equal([]);
+        expect(
+            Object.keys(rootPackage.dependencies).filter((d) => rootPackage.devDependencies?.[d] === undefined && /iam-simulate|iam-policy|mocha|chai/.test(d)),
+        ).to.deep.equal([]);
         expect(rootPackage.main).to.equal("bin/index.js");
         expect(rootPackage.types).to.equal("bin/index.d.ts");
     });
@@ -81,7 +97,11 @@ describe("the npm package, installed into a consumer project", function () {
     it("leaves the consumer with one copy of @pulumi/pulumi", () => {
         expect(fs.existsSync(path.join(consumer, "node_modules", "@pulumi", "pulumi"))).to.equal(true);
         expect(fs.existsSync(path.join(consumer, "node_modules", "ecrpull", "node_modules", "@pulumi", "pulumi"))).to.equal(false);
-        const found = execFileSync("find", [path.join(consumer, "node_modules"), "-path", "*/@pulumi/pulumi/package.json", "-not", "-path", "*/@pulumi/pulumi/*/*"], { encoding: "utf8" })
+        const found = execFileSync(
+            "find",
+            [path.join(consumer, "node_modules"), "-path", "*/@pulumi/pulumi/package.json", "-not", "-path", "*/@pulumi/pulumi/*/*"],
+            { encoding: "utf8" },
+        )
             .split("\n")
             .filter(Boolean);
         expect(found).to.have.length(1);
@@ -89,8 +109,15 @@ describe("the npm package, installed into a consumer project", function () {
 
     it("type-checks the consumer program against the shipped declarations, and rejects args of the wrong type", () => {
         run(process.execPath, [path.join(consumer, "node_modules", "typescript", "bin", "tsc"), "-p", "."], consumer);
-        fs.writeFileSync(path.join(consumer, "wrong.ts"), `import { RegistryAccess } from "ecrpull";\nnew RegistryAccess("x", { registryAccountId: 111122223333, region: "eu-west-1", clusters: [], repositories: [], grants: [] });\n`);
-        const wrong = spawnSync(process.execPath, [path.join(consumer, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--skipLibCheck", "--types", "node", "wrong.ts"], { cwd: consumer, encoding: "utf8" });
+        fs.writeFileSync(
+            path.join(consumer, "wrong.ts"),
+            `import { RegistryAccess } from "ecrpull";\nnew RegistryAccess("x", { registryAccountId: 111122223333, region: "eu-west-1", clusters: [], repositories: [], grants: [] });\n`,
+        );
+        const wrong = spawnSync(
+            process.execPath,
+            [path.join(consumer, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--skipLibCheck", "--types", "node", "wrong.ts"],
+            { cwd: consumer, encoding: "utf8" },
+        );
         expect(wrong.status).to.not.equal(0);
         expect(wrong.stdout).to.match(/wrong\.ts\(2,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
     });
@@ -130,7 +157,12 @@ setTimeout(async () => {
         expect(registered.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((r) => r.inputs.url)).to.deep.equal([
             "https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF",
         ]);
-        expect(registered.filter((r) => r.type === "aws:iam/role:Role").map((r) => r.inputs.name).sort()).to.deep.equal(["ecr-pull-billing", "ecr-pull-search"]);
+        expect(
+            registered
+                .filter((r) => r.type === "aws:iam/role:Role")
+                .map((r) => r.inputs.name)
+                .sort(),
+        ).to.deep.equal(["ecr-pull-billing", "ecr-pull-search"]);
         expect(outputs.pullRoleArns).to.deep.equal({
             search: "arn:aws:iam::111122223333:role/ecr-pull-search",
             billing: "arn:aws:iam::111122223333:role/ecr-pull-billing",

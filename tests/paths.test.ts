@@ -26,11 +26,14 @@ const roleNamed = (resources: readonly RecordedResource[], name: string) => {
     return role;
 };
 const inlinePolicyOf = (resources: readonly RecordedResource[], role: RecordedResource) => {
-    const [policy] = find(resources, "aws:iam/rolePolicy:RolePolicy", (p) => p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull"));
+    const [policy] = find(
+        resources,
+        "aws:iam/rolePolicy:RolePolicy",
+        (p) => p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull"),
+    );
     expect(policy, `policy of ${role.name}`).to.exist;
     return policy.inputs.policy as string;
 };
-
 
 describe("access paths", () => {
     let run: TwoStackRun;
@@ -92,7 +95,9 @@ describe("access paths", () => {
             expect(allows(trust, roleSession(`arn:aws:iam::${ACCOUNT_A}:role/admin`, "sts:AssumeRole"))).to.equal(false);
             expect(allows(trust, roleSession(chainRoleA.replace(ACCOUNT_A, ACCOUNT_B), "sts:AssumeRole"))).to.equal(false);
             // the IRSA web identity straight into the registry: not on this path
-            expect(allows(trust, webIdentity(`arn:aws:iam::${REGISTRY_ACCOUNT}:oidc-provider/${hostPath(issuerA)}`, hostPath(issuerA), "payments", "deployer"))).to.equal(false);
+            expect(
+                allows(trust, webIdentity(`arn:aws:iam::${REGISTRY_ACCOUNT}:oidc-provider/${hostPath(issuerA)}`, hostPath(issuerA), "payments", "deployer")),
+            ).to.equal(false);
         });
 
         it("renders the AWS config that chains the two roles, in the workload's namespace", () => {
@@ -133,7 +138,13 @@ describe("access paths", () => {
 
         it("lets only the EKS Pod Identity service of the cluster's account assume the association role, for the grant's sessions", () => {
             const trust = roleNamed(run.eks[0].resources, clusterRoleName("podIdentity", "ml", REGION, "apps-a")).inputs.assumeRolePolicy;
-            const service = (namespace: string, sa: string, cluster = clusterArnOf(ACCOUNT_A, "apps-a"), account = ACCOUNT_A, action = "sts:AssumeRole"): Request => ({
+            const service = (
+                namespace: string,
+                sa: string,
+                cluster = clusterArnOf(ACCOUNT_A, "apps-a"),
+                account = ACCOUNT_A,
+                action = "sts:AssumeRole",
+            ): Request => ({
                 principalType: "Service",
                 principal: "pods.eks.amazonaws.com",
                 action,
@@ -184,7 +195,9 @@ describe("access paths", () => {
             expect(allows(trust, podIdentitySession(`arn:aws:iam::${ACCOUNT_A}:role/admin`, clusterA, "ml", "trainer"))).to.equal(false);
             expect(allows(trust, podIdentitySession(podRoleA.replace(ACCOUNT_A, "999999999999"), clusterA, "ml", "trainer"))).to.equal(false);
             // no web identity on this path
-            expect(allows(trust, webIdentity(`arn:aws:iam::${REGISTRY_ACCOUNT}:oidc-provider/${hostPath(issuerA)}`, hostPath(issuerA), "ml", "trainer"))).to.equal(false);
+            expect(
+                allows(trust, webIdentity(`arn:aws:iam::${REGISTRY_ACCOUNT}:oidc-provider/${hostPath(issuerA)}`, hostPath(issuerA), "ml", "trainer")),
+            ).to.equal(false);
         });
     });
 
@@ -229,7 +242,9 @@ describe("access paths", () => {
             registry({ "ecrpull:grants": GRANTS.map((g) => (g.name === "payments" ? { ...g, path: "federation" } : g)) }),
         );
         const inputs = (resources: readonly RecordedResource[]) =>
-            new Map(resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference").map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+            new Map(
+                resources.filter((r) => r.custom && r.type !== "pulumi:pulumi:StackReference").map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]),
+            );
         const changed = (before: readonly RecordedResource[], after: readonly RecordedResource[]) => {
             const [x, y] = [inputs(before), inputs(after)];
             return [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k)).sort();

@@ -28,7 +28,10 @@ interface SchemaProperty {
 }
 interface Schema {
     readonly name: string;
-    readonly resources: Record<string, { isComponent: boolean; inputProperties: Record<string, SchemaProperty>; requiredInputs?: string[]; properties: Record<string, SchemaProperty> }>;
+    readonly resources: Record<
+        string,
+        { isComponent: boolean; inputProperties: Record<string, SchemaProperty>; requiredInputs?: string[]; properties: Record<string, SchemaProperty> }
+    >;
     readonly types: Record<string, { properties: Record<string, SchemaProperty> }>;
 }
 
@@ -44,7 +47,11 @@ function componentsInSource(): { className: string; typeToken: string; argsPrope
     for (const file of files) {
         const source = program.getSourceFile(file)!;
         source.forEachChild((node) => {
-            if (!ts.isClassDeclaration(node) || !node.name || !node.heritageClauses?.some((h) => h.types.some((t) => t.expression.getText(source).endsWith("ComponentResource")))) {
+            if (
+                !ts.isClassDeclaration(node) ||
+                !node.name ||
+                !node.heritageClauses?.some((h) => h.types.some((t) => t.expression.getText(source).endsWith("ComponentResource")))
+            ) {
                 return;
             }
             const constructor = node.members.find(ts.isConstructorDeclaration)!;
@@ -56,7 +63,10 @@ function componentsInSource(): { className: string; typeToken: string; argsPrope
                 className: node.name.text,
                 typeToken: superCall[1],
                 argsProperties: properties.map((p) => p.name).sort(),
-                optional: properties.filter((p) => (p.flags & ts.SymbolFlags.Optional) !== 0).map((p) => p.name).sort(),
+                optional: properties
+                    .filter((p) => (p.flags & ts.SymbolFlags.Optional) !== 0)
+                    .map((p) => p.name)
+                    .sort(),
             });
         });
     }
@@ -82,9 +92,14 @@ describe("multi-language: the plugin schema and a construct through the componen
     });
 
     it("serves every component of components/, under the type token it registers with", () => {
-        expect(sourceComponents.map((c) => c.className).sort()).to.deep.equal(
-            ["ClusterPullAccess", "ExistingCluster", "ManagedCluster", "PullRepository", "PullRole", "RegistryAccess"],
-        );
+        expect(sourceComponents.map((c) => c.className).sort()).to.deep.equal([
+            "ClusterPullAccess",
+            "ExistingCluster",
+            "ManagedCluster",
+            "PullRepository",
+            "PullRole",
+            "RegistryAccess",
+        ]);
         for (const component of sourceComponents) {
             // The provider constructs a component by the token in the schema; the
             // component must register under that same token.
@@ -107,15 +122,26 @@ describe("multi-language: the plugin schema and a construct through the componen
 
     it("describes the nested specs (clusters, grants, repositories, workloads) as object types with all their fields", () => {
         const grant = schema.types["ecrpull:index:GrantSpec"];
-        expect(Object.keys(grant.properties).sort()).to.deep.equal(
-            ["allowEveryServiceAccount", "allowPatterns", "clusters", "name", "path", "repositories", "serviceAccounts", "shards"],
-        );
+        expect(Object.keys(grant.properties).sort()).to.deep.equal([
+            "allowEveryServiceAccount",
+            "allowPatterns",
+            "clusters",
+            "name",
+            "path",
+            "repositories",
+            "serviceAccounts",
+            "shards",
+        ]);
         expect(schema.types["ecrpull:index:ClusterSpec"].properties).to.include.keys("issuerUrl", "nodeRoleArns", "clusterArn", "clusterRoles");
         expect(schema.types["ecrpull:index:WorkloadSpec"].properties).to.include.keys("namespace", "serviceAccount", "grant", "path", "shards");
     });
 
     it("exposes the components' Outputs, and keeps TypeScript-only plans out of the schema", () => {
-        expect(Object.keys(schema.resources["ecrpull:index:RegistryAccess"].properties).sort()).to.deep.equal(["oidcProviderArns", "pullRoleArns", "repositoryUrls"]);
+        expect(Object.keys(schema.resources["ecrpull:index:RegistryAccess"].properties).sort()).to.deep.equal([
+            "oidcProviderArns",
+            "pullRoleArns",
+            "repositoryUrls",
+        ]);
         expect(Object.keys(schema.resources["ecrpull:index:ClusterPullAccess"].properties).sort()).to.deep.equal(["clusterArn", "workloads"]);
         expect(Object.keys(schema.resources["ecrpull:index:PullRole"].properties)).to.include.members(["arn", "name"]);
     });

@@ -21,7 +21,7 @@ import {
 import { allows, podIdentitySession, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the tests check its shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Json = any;
 
 const PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
@@ -36,7 +36,9 @@ function actionsIn(json: string): string[] {
 function assertNoWriteActions(json: string): void {
     for (const action of actionsIn(json)) {
         expect(action, `action ${action}`).to.not.match(/\*/);
-        expect(action, `action ${action}`).to.not.match(/^ecr:(Put|Delete|Upload|InitiateLayerUpload|CompleteLayerUpload|BatchDeleteImage|Set|Create|Replicate|Tag|Untag)/);
+        expect(action, `action ${action}`).to.not.match(
+            /^ecr:(Put|Delete|Upload|InitiateLayerUpload|CompleteLayerUpload|BatchDeleteImage|Set|Create|Replicate|Tag|Untag)/,
+        );
     }
     expect(json).to.not.include("ecr:*");
 }
@@ -49,7 +51,10 @@ describe("policies", () => {
                 {
                     Sid: "Zeta",
                     Effect: "Allow",
-                    Principal: { Service: ["ec2.amazonaws.com"], AWS: ["arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"] },
+                    Principal: {
+                        Service: ["ec2.amazonaws.com"],
+                        AWS: ["arn:aws:iam::222222222222:root", "arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"],
+                    },
                     Action: ["s3:PutObject", "s3:GetObject", "s3:GetObject"],
                     Resource: ["arn:aws:s3:::b/*", "arn:aws:s3:::a/*"],
                     Condition: {
@@ -115,7 +120,13 @@ describe("policies", () => {
             const partly = serializePolicy({
                 Version: "2012-10-17",
                 Statement: [
-                    { Sid: "A", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["*"], Condition: { StringEquals: {}, ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/*"] } } },
+                    {
+                        Sid: "A",
+                        Effect: "Allow",
+                        Action: ["s3:GetObject"],
+                        Resource: ["*"],
+                        Condition: { StringEquals: {}, ArnLike: { "aws:PrincipalArn": ["arn:aws:iam::111111111111:role/*"] } },
+                    },
                 ],
             });
             const condition = JSON.parse(partly).Statement[0].Condition;
@@ -305,7 +316,6 @@ describe("policies", () => {
             { namespace: "ml", name: "scorer" },
         ];
 
-
         it("the session tags are the three EKS Pod Identity sets", () => {
             expect(POD_IDENTITY_TAGS).to.deep.equal({
                 clusterArn: "aws:RequestTag/eks-cluster-arn",
@@ -329,7 +339,11 @@ describe("policies", () => {
                     expect(s.Effect).to.equal("Allow");
                     expect(s.Action).to.deep.equal(["sts:AssumeRole", "sts:TagSession"]);
                     expect(Object.keys(s.Condition).sort()).to.deep.equal(["ArnEquals", "StringEquals"]);
-                    expect(Object.keys(s.Condition.StringEquals).sort()).to.deep.equal([POD_IDENTITY_TAGS.clusterArn, POD_IDENTITY_TAGS.namespace, POD_IDENTITY_TAGS.serviceAccount]);
+                    expect(Object.keys(s.Condition.StringEquals).sort()).to.deep.equal([
+                        POD_IDENTITY_TAGS.clusterArn,
+                        POD_IDENTITY_TAGS.namespace,
+                        POD_IDENTITY_TAGS.serviceAccount,
+                    ]);
                     expect(s.Sid).to.match(/^PodIdentity[0-9A-F]{10}$/);
                     const role = s.Condition.ArnEquals["aws:PrincipalArn"];
                     expect(s.Principal).to.deep.equal({ AWS: `arn:aws:iam::${role.split(":")[4]}:root` });
@@ -357,7 +371,10 @@ describe("policies", () => {
                 ]) {
                     for (const sa of serviceAccounts) {
                         for (const action of ["sts:AssumeRole", "sts:TagSession"]) {
-                            expect(allows(json, podIdentitySession(role, cluster, sa.namespace, sa.name, action)), `${cluster} ${sa.namespace}/${sa.name} ${action}`).to.equal(true);
+                            expect(
+                                allows(json, podIdentitySession(role, cluster, sa.namespace, sa.name, action)),
+                                `${cluster} ${sa.namespace}/${sa.name} ${action}`,
+                            ).to.equal(true);
                         }
                     }
                 }
@@ -396,7 +413,10 @@ describe("policies", () => {
                 expect(() => podIdentityTargetTrustPolicy("aws", [])).to.throw(Error, "A Pod Identity trust policy needs at least one cluster.");
                 const message = `The Pod Identity trust for ${clusterA} needs a role and at least one service account.`;
                 expect(() => podIdentityTargetTrustPolicy("aws", [{ clusterArn: clusterA, roleArns: [], serviceAccounts }])).to.throw(Error, message);
-                expect(() => podIdentityTargetTrustPolicy("aws", [{ clusterArn: clusterA, roleArns: [podRoleA], serviceAccounts: [] }])).to.throw(Error, message);
+                expect(() => podIdentityTargetTrustPolicy("aws", [{ clusterArn: clusterA, roleArns: [podRoleA], serviceAccounts: [] }])).to.throw(
+                    Error,
+                    message,
+                );
             });
         });
 
@@ -466,7 +486,9 @@ describe("policies", () => {
         const can = (json: string, action: string, resource: string) => allows(json, { action, resource });
 
         it("allows sts:AssumeRole on the one pull role", () => {
-            expect(JSON.parse(chained).Statement).to.deep.equal([{ Sid: "AssumeRegistryPullRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: pullRole }]);
+            expect(JSON.parse(chained).Statement).to.deep.equal([
+                { Sid: "AssumeRegistryPullRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: pullRole },
+            ]);
             expect(can(chained, "sts:AssumeRole", pullRole)).to.equal(true);
             expect(can(podIdentity, "sts:AssumeRole", pullRole)).to.equal(true);
         });
@@ -561,7 +583,9 @@ describe("policies", () => {
         });
 
         it("uses the given partition for the account roots", () => {
-            const doc: Json = JSON.parse(serializePolicy(repositoryPullPolicy({ partition: "aws-cn", grantRoleArns: [], nodeRoleArns: ["arn:aws-cn:iam::444455556666:role/n"] })!));
+            const doc: Json = JSON.parse(
+                serializePolicy(repositoryPullPolicy({ partition: "aws-cn", grantRoleArns: [], nodeRoleArns: ["arn:aws-cn:iam::444455556666:role/n"] })!),
+            );
             expect(doc.Statement).to.have.lengthOf(1);
             expect(doc.Statement[0].Sid).to.equal("PullByNodeRoles");
             expect(doc.Statement[0].Principal).to.deep.equal({ AWS: "arn:aws-cn:iam::444455556666:root" });
@@ -608,7 +632,9 @@ describe("policies", () => {
 
         it("is the same text for the same rules", () => {
             expect(lifecyclePolicy({ keepLastImages: 200, untaggedExpiryDays: 14 })).to.equal(lifecyclePolicy({ untaggedExpiryDays: 14, keepLastImages: 200 }));
-            expect(lifecyclePolicy({ keepLastImages: 200, untaggedExpiryDays: 14 })).to.not.equal(lifecyclePolicy({ keepLastImages: 201, untaggedExpiryDays: 14 }));
+            expect(lifecyclePolicy({ keepLastImages: 200, untaggedExpiryDays: 14 })).to.not.equal(
+                lifecyclePolicy({ keepLastImages: 201, untaggedExpiryDays: 14 }),
+            );
         });
     });
 });

@@ -27,7 +27,13 @@ const OTHER_ROOT = "arn:aws:iam::444455556666:root";
 const doc = (...statements: Record<string, unknown>[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
 const trust = (statement: Record<string, unknown>) => ({ assumeRolePolicy: doc({ Effect: "Allow", ...statement }) });
 const irsa = (condition?: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    trust({ Sid: "Irsa", Principal: { Federated: EKS_PROVIDER }, Action: "sts:AssumeRoleWithWebIdentity", ...(condition ? { Condition: condition } : {}), ...extra });
+    trust({
+        Sid: "Irsa",
+        Principal: { Federated: EKS_PROVIDER },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        ...(condition ? { Condition: condition } : {}),
+        ...extra,
+    });
 const repoPolicy = (statement: Record<string, unknown>) => ({ repository: "platform/base", policy: doc({ Sid: "Pull", Effect: "Allow", ...statement }) });
 
 const EKS_HINT = `(sub "system:serviceaccount:<namespace>:<name>" and aud "sts.amazonaws.com"); IfExists, ForAllValues, negated operators and a bare "*" pin nothing.`;
@@ -40,7 +46,8 @@ const PUBLIC_FIX =
 
 /** A document of exactly `size` characters without white space, pretty-printed so white space is there to be ignored. */
 function sizedDocument(size: number): string {
-    const build = (pad: string) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${pad}` }] });
+    const build = (pad: string) =>
+        JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: `arn:aws:s3:::${pad}` }] });
     const text = build("a".repeat(size - build("").length));
     expect(text.length).to.equal(size);
     return JSON.stringify(JSON.parse(text), null, 4);
@@ -96,13 +103,19 @@ const CASES: readonly Case[] = [
     {
         name: "IRSA with sub under StringEqualsIfExists (passes when the claim is missing)",
         type: CHECKED_TYPES.role,
-        props: irsa({ StringEqualsIfExists: { [`${EKS_ISSUER}:sub`]: "system:serviceaccount:ci:builder" }, StringEquals: { [`${EKS_ISSUER}:aud`]: "sts.amazonaws.com" } }),
+        props: irsa({
+            StringEqualsIfExists: { [`${EKS_ISSUER}:sub`]: "system:serviceaccount:ci:builder" },
+            StringEquals: { [`${EKS_ISSUER}:aud`]: "sts.amazonaws.com" },
+        }),
         messages: [missingEks(`"${EKS_ISSUER}:sub"`)],
     },
     {
         name: "IRSA with sub under ForAllValues and StringNotEquals",
         type: CHECKED_TYPES.role,
-        props: irsa({ "ForAllValues:StringEquals": { [`${EKS_ISSUER}:sub`]: "system:serviceaccount:ci:builder" }, StringNotEquals: { [`${EKS_ISSUER}:aud`]: "x" } }),
+        props: irsa({
+            "ForAllValues:StringEquals": { [`${EKS_ISSUER}:sub`]: "system:serviceaccount:ci:builder" },
+            StringNotEquals: { [`${EKS_ISSUER}:aud`]: "x" },
+        }),
         messages: [missingEks(`"${EKS_ISSUER}:sub" and "${EKS_ISSUER}:aud"`)],
     },
     {
@@ -114,7 +127,12 @@ const CASES: readonly Case[] = [
     {
         name: "another provider's pinned keys do not pin this one",
         type: CHECKED_TYPES.role,
-        props: irsa({ StringEquals: { "token.actions.githubusercontent.com:sub": "repo:acme/x:ref:refs/heads/main", "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } }),
+        props: irsa({
+            StringEquals: {
+                "token.actions.githubusercontent.com:sub": "repo:acme/x:ref:refs/heads/main",
+                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            },
+        }),
         messages: [missingEks(`"${EKS_ISSUER}:sub" and "${EKS_ISSUER}:aud"`)],
     },
     {
@@ -134,7 +152,12 @@ const CASES: readonly Case[] = [
         props: {
             assumeRolePolicy: {
                 Version: "2012-10-17",
-                Statement: { Effect: "Allow", Principal: { Federated: GITHUB_PROVIDER }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } } },
+                Statement: {
+                    Effect: "Allow",
+                    Principal: { Federated: GITHUB_PROVIDER },
+                    Action: "sts:AssumeRoleWithWebIdentity",
+                    Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
+                },
             },
         },
         messages: [
@@ -149,14 +172,21 @@ const CASES: readonly Case[] = [
         props: trust({
             Principal: { Federated: "cognito-identity.amazonaws.com" },
             Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: { StringEquals: { "cognito-identity.amazonaws.com:aud": "eu-west-1:pool" }, "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": "authenticated" } },
+            Condition: {
+                StringEquals: { "cognito-identity.amazonaws.com:aud": "eu-west-1:pool" },
+                "ForAnyValue:StringLike": { "cognito-identity.amazonaws.com:amr": "authenticated" },
+            },
         }),
         messages: [],
     },
     {
         name: "Cognito pinning only aud",
         type: CHECKED_TYPES.role,
-        props: trust({ Principal: { Federated: "cognito-identity.amazonaws.com" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { "cognito-identity.amazonaws.com:aud": "eu-west-1:pool" } } }),
+        props: trust({
+            Principal: { Federated: "cognito-identity.amazonaws.com" },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { "cognito-identity.amazonaws.com:aud": "eu-west-1:pool" } },
+        }),
         messages: [
             'assumeRolePolicy Statement[0] lets web identities from "cognito-identity.amazonaws.com" assume the role without pinning "cognito-identity.amazonaws.com:amr": ' +
                 "add StringEquals (or StringLike) conditions on cognito-identity.amazonaws.com:aud and cognito-identity.amazonaws.com:amr with exact values " +
@@ -167,7 +197,11 @@ const CASES: readonly Case[] = [
     {
         name: "the pull actions to another account's root, narrowed by aws:PrincipalArn, pass",
         type: CHECKED_TYPES.repositoryPolicy,
-        props: repoPolicy({ Principal: { AWS: OTHER_ROOT }, Action: PULL, Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/x" } } }),
+        props: repoPolicy({
+            Principal: { AWS: OTHER_ROOT },
+            Action: PULL,
+            Condition: { ArnEquals: { "aws:PrincipalArn": "arn:aws:iam::444455556666:role/x" } },
+        }),
         messages: [],
     },
     {
@@ -179,7 +213,10 @@ const CASES: readonly Case[] = [
     {
         name: "push and the token action beside the pull actions, to a role and a bare account ID",
         type: CHECKED_TYPES.repositoryPolicy,
-        props: repoPolicy({ Principal: { AWS: ["arn:aws:iam::444455556666:role/ci", "777788889999"] }, Action: [...PULL, "ecr:PutImage", "ecr:GetAuthorizationToken"] }),
+        props: repoPolicy({
+            Principal: { AWS: ["arn:aws:iam::444455556666:role/ci", "777788889999"] },
+            Action: [...PULL, "ecr:PutImage", "ecr:GetAuthorizationToken"],
+        }),
         messages: [
             `policy Statement[0] (Sid "Pull") grants "ecr:PutImage", "ecr:GetAuthorizationToken" to principals "arn:aws:iam::444455556666:role/ci", "777788889999" of another account: ${CROSS}`,
         ],
@@ -194,7 +231,9 @@ const CASES: readonly Case[] = [
         name: "NotAction to another account",
         type: CHECKED_TYPES.repositoryPolicy,
         props: repoPolicy({ Principal: { AWS: OTHER_ROOT }, NotAction: "ecr:DeleteRepository" }),
-        messages: [`policy Statement[0] (Sid "Pull") grants every action but "ecr:DeleteRepository" (NotAction) to principal "${OTHER_ROOT}" of another account: use Action; ${CROSS}`],
+        messages: [
+            `policy Statement[0] (Sid "Pull") grants every action but "ecr:DeleteRepository" (NotAction) to principal "${OTHER_ROOT}" of another account: use Action; ${CROSS}`,
+        ],
     },
     {
         name: "a unique ID may be any account",
@@ -236,7 +275,11 @@ const CASES: readonly Case[] = [
     {
         name: "{ AWS: * } with aws:PrincipalOrgPaths passes",
         type: CHECKED_TYPES.repositoryPolicy,
-        props: repoPolicy({ Principal: { AWS: "*" }, Action: PULL, Condition: { "ForAnyValue:StringLike": { "aws:PrincipalOrgPaths": "o-abc123/r-ab12/ou-ab12-11111111/*" } } }),
+        props: repoPolicy({
+            Principal: { AWS: "*" },
+            Action: PULL,
+            Condition: { "ForAnyValue:StringLike": { "aws:PrincipalOrgPaths": "o-abc123/r-ab12/ou-ab12-11111111/*" } },
+        }),
         messages: [],
     },
     {
@@ -248,7 +291,11 @@ const CASES: readonly Case[] = [
     {
         name: "aws:ResourceOrgID and an IfExists organization condition limit no caller",
         type: CHECKED_TYPES.repositoryPolicy,
-        props: repoPolicy({ Principal: { AWS: ["*"] }, Action: PULL, Condition: { StringEquals: { "aws:ResourceOrgID": "o-abc123" }, StringEqualsIfExists: { "aws:PrincipalOrgID": "o-abc123" } } }),
+        props: repoPolicy({
+            Principal: { AWS: ["*"] },
+            Action: PULL,
+            Condition: { StringEquals: { "aws:ResourceOrgID": "o-abc123" }, StringEqualsIfExists: { "aws:PrincipalOrgID": "o-abc123" } },
+        }),
         messages: [`policy Statement[0] (Sid "Pull") allows Principal "*" ${PUBLIC_FIX}`],
     },
     {
@@ -266,7 +313,14 @@ const CASES: readonly Case[] = [
     {
         name: "a registry policy replicating to another account passes (rule 2 is for repository policies)",
         type: CHECKED_TYPES.registryPolicy,
-        props: { policy: doc({ Effect: "Allow", Principal: { AWS: OTHER_ROOT }, Action: ["ecr:CreateRepository", "ecr:ReplicateImage"], Resource: "arn:aws:ecr:eu-west-1:111122223333:repository/*" }) },
+        props: {
+            policy: doc({
+                Effect: "Allow",
+                Principal: { AWS: OTHER_ROOT },
+                Action: ["ecr:CreateRepository", "ecr:ReplicateImage"],
+                Resource: "arn:aws:ecr:eu-west-1:111122223333:repository/*",
+            }),
+        },
         messages: [],
     },
     {
@@ -315,19 +369,30 @@ const CASES: readonly Case[] = [
         name: "a managed policy of 6145 characters",
         type: CHECKED_TYPES.managedPolicy,
         props: { policy: sizedDocument(6145) },
-        messages: ["policy is 6145 characters (white space not counted); a managed policy may have 6144: split it into several managed policies attached to the same principal."],
+        messages: [
+            "policy is 6145 characters (white space not counted); a managed policy may have 6144: split it into several managed policies attached to the same principal.",
+        ],
     },
     {
         name: "an inline role policy of 10241 characters",
         type: CHECKED_TYPES.rolePolicy,
         props: { role: "r", policy: sizedDocument(10241) },
-        messages: ["policy is 10241 characters (white space not counted); a role's inline policies together may have 10240: move statements into a managed policy attached to the role."],
+        messages: [
+            "policy is 10241 characters (white space not counted); a role's inline policies together may have 10240: move statements into a managed policy attached to the role.",
+        ],
     },
     {
         name: "a role's inlinePolicies together over 10240",
         type: CHECKED_TYPES.role,
-        props: { inlinePolicies: [{ name: "a", policy: sizedDocument(6000) }, { name: "b", policy: sizedDocument(4241) }] },
-        messages: ["inlinePolicies is 10241 characters (white space not counted); a role's inline policies together may have 10240: move statements into a managed policy attached to the role."],
+        props: {
+            inlinePolicies: [
+                { name: "a", policy: sizedDocument(6000) },
+                { name: "b", policy: sizedDocument(4241) },
+            ],
+        },
+        messages: [
+            "inlinePolicies is 10241 characters (white space not counted); a role's inline policies together may have 10240: move statements into a managed policy attached to the role.",
+        ],
     },
     // Values the checks cannot read
     {
@@ -351,7 +416,13 @@ function resourceArgs(type: string, props: Record<string, unknown>, config: Reco
         props,
         urn: `urn:pulumi:test::project::${type}::subject`,
         name: "subject",
-        opts: { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } } as any,
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            additionalSecretOutputs: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        } as any,
         stackTags: new Map(),
         isType: () => false,
         asType: () => undefined,
@@ -382,7 +453,8 @@ function violationsOf(resources: readonly RecordedResource[]): string[] {
     return [...found, ...stack.map((v) => v.message)];
 }
 
-const checkedDocuments = (resources: readonly RecordedResource[]) => resources.filter((r) => (Object.values(CHECKED_TYPES) as string[]).includes(r.type)).length;
+const checkedDocuments = (resources: readonly RecordedResource[]) =>
+    resources.filter((r) => (Object.values(CHECKED_TYPES) as string[]).includes(r.type)).length;
 
 describe("guardrail policy pack", () => {
     describe("checks: good and bad documents, exact messages", () => {
@@ -417,7 +489,14 @@ describe("guardrail policy pack", () => {
 
         it("each policy reports only its own rule", async () => {
             // A trust with no conditions, from "*" and over the quota: three rules at once.
-            const props = { assumeRolePolicy: doc({ Effect: "Allow", Principal: { Federated: EKS_PROVIDER, AWS: "*" }, Action: ["sts:AssumeRoleWithWebIdentity", "sts:AssumeRole"], Resource: "x".repeat(2100) }) };
+            const props = {
+                assumeRolePolicy: doc({
+                    Effect: "Allow",
+                    Principal: { Federated: EKS_PROVIDER, AWS: "*" },
+                    Action: ["sts:AssumeRoleWithWebIdentity", "sts:AssumeRole"],
+                    Resource: "x".repeat(2100),
+                }),
+            };
             const args = resourceArgs(CHECKED_TYPES.role, props);
             expect((await validate(webIdentityTrust, args)).reported).to.have.length(1);
             expect((await validate(publicPrincipal, args)).reported).to.deep.equal([`assumeRolePolicy Statement[0] allows Principal "*" ${PUBLIC_FIX}`]);
@@ -431,7 +510,9 @@ describe("guardrail policy pack", () => {
         it("the cross-account policy reads registryAccountIds from its config", async () => {
             const props = repoPolicy({ Principal: { AWS: "arn:aws:iam::111122223333:role/ci" }, Action: "ecr:PutImage" });
             expect((await validate(crossAccountPullOnly, resourceArgs(CHECKED_TYPES.repositoryPolicy, props))).reported).to.have.length(1);
-            expect((await validate(crossAccountPullOnly, resourceArgs(CHECKED_TYPES.repositoryPolicy, props, { registryAccountIds: ["111122223333"] }))).reported).to.deep.equal([]);
+            expect(
+                (await validate(crossAccountPullOnly, resourceArgs(CHECKED_TYPES.repositoryPolicy, props, { registryAccountIds: ["111122223333"] }))).reported,
+            ).to.deep.equal([]);
         });
 
         it("the quota policy reads the limits from its config", async () => {
@@ -456,7 +537,12 @@ describe("guardrail policy pack", () => {
 
         it("the stack policy adds up a role's inline policies across resources", async () => {
             const resources: StackResource[] = [
-                { type: CHECKED_TYPES.role, urn: "urn:role", name: "role", props: { name: "builder", inlinePolicies: [{ name: "a", policy: sizedDocument(4000) }] } },
+                {
+                    type: CHECKED_TYPES.role,
+                    urn: "urn:role",
+                    name: "role",
+                    props: { name: "builder", inlinePolicies: [{ name: "a", policy: sizedDocument(4000) }] },
+                },
                 { type: CHECKED_TYPES.rolePolicy, urn: "urn:p1", name: "p1", props: { role: "builder", policy: sizedDocument(6241) } },
                 { type: CHECKED_TYPES.rolePolicy, urn: "urn:p2", name: "p2", props: { role: "other", policy: sizedDocument(6241) } },
             ];
@@ -503,7 +589,13 @@ describe("guardrail policy pack", () => {
             const resources: RecordedResource[] = [];
             for (const name of ecrConfig["ecrpull:clusterStacks"] as string[]) {
                 const config = read(`Pulumi.${name.split("/").pop()}.yaml`);
-                const run = await runEksStack({ name, config, accountId: "444455556666", region: String(config["aws:region"]), fetchThumbprint: async () => "" });
+                const run = await runEksStack({
+                    name,
+                    config,
+                    accountId: "444455556666",
+                    region: String(config["aws:region"]),
+                    fetchThumbprint: async () => "",
+                });
                 references[name] = run.outputs as Record<string, unknown>;
                 resources.push(...run.resources);
             }
@@ -530,7 +622,9 @@ describe("guardrail policy pack", () => {
             const repository = run.ecr.resources.find((r) => r.type === CHECKED_TYPES.repositoryPolicy)!;
             const widened = JSON.parse(repository.inputs.policy);
             widened.Statement[0].Action = "ecr:*";
-            expect(checkResource(CHECKED_TYPES.repositoryPolicy, { policy: JSON.stringify(widened) }).violations.map((v) => v.rule)).to.deep.equal([RULES.crossAccount]);
+            expect(checkResource(CHECKED_TYPES.repositoryPolicy, { policy: JSON.stringify(widened) }).violations.map((v) => v.rule)).to.deep.equal([
+                RULES.crossAccount,
+            ]);
         });
     });
 });

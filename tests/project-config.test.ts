@@ -32,7 +32,11 @@ describe("typed project config and the example stack files", () => {
     });
 
     it("declares exactly the defaults the programs ignore when they reach the other account's stack", () => {
-        const declared = Object.fromEntries(Object.entries(project.config).filter(([, d]) => d.default !== undefined).map(([k, d]) => [k, d.default]));
+        const declared = Object.fromEntries(
+            Object.entries(project.config)
+                .filter(([, d]) => d.default !== undefined)
+                .map(([k, d]) => [k, d.default]),
+        );
         expect(declared).to.deep.equal(DECLARED_DEFAULTS);
     });
 
@@ -49,7 +53,9 @@ describe("typed project config and the example stack files", () => {
             "Pulumi.eks.yaml: ecrpull:program is missing: Pulumi.yaml declares it without a default, so every stack sets it.",
             'Pulumi.eks.yaml: ecrpull:createNamespaces is "yes", not a boolean.',
         ]);
-        expect(checkDeclarations({ name: "ecrpull", config: { tags: { type: "object" }, limits: { type: "array" }, size: { type: "integer", default: "10" } } })).to.deep.equal([
+        expect(
+            checkDeclarations({ name: "ecrpull", config: { tags: { type: "object" }, limits: { type: "array" }, size: { type: "integer", default: "10" } } }),
+        ).to.deep.equal([
             'config.tags: type "object" is not one of string, integer, boolean, array.',
             "config.limits.items: type undefined is not one of string, integer, boolean, array.",
             'config.size: default "10" is not a integer.',
@@ -62,8 +68,17 @@ describe("typed project config and the example stack files", () => {
         // The ECR stack receives the EKS-only keys with their defaults, and the other way round.
         expect(ecrConfig["ecrpull:oidcThumbprint"]).to.equal("fetch");
         expect(eksConfig["ecrpull:nodePullScope"]).to.equal("roles");
-        const eks = await runEksStack({ name: "acme/ecrpull/eks", config: eksConfig, accountId: "444455556666", region: "eu-west-1", fetchThumbprint: async () => "" });
-        const ecr = await runEcrStack({ config: ecrConfig, accountId: REGISTRY_ACCOUNT, region: "eu-west-1" }, { "acme/ecrpull/eks": eks.outputs as Record<string, unknown> });
+        const eks = await runEksStack({
+            name: "acme/ecrpull/eks",
+            config: eksConfig,
+            accountId: "444455556666",
+            region: "eu-west-1",
+            fetchThumbprint: async () => "",
+        });
+        const ecr = await runEcrStack(
+            { config: ecrConfig, accountId: REGISTRY_ACCOUNT, region: "eu-west-1" },
+            { "acme/ecrpull/eks": eks.outputs as Record<string, unknown> },
+        );
         expect(Object.keys(ecr.outputs.pullRoleArns ?? {})).to.include("ci-builders");
     });
 
@@ -71,8 +86,17 @@ describe("typed project config and the example stack files", () => {
         const ecrConfig = withDeclaredDefaults(project, { ...stackFile("Pulumi.ecr.yaml").config, "ecrpull:oidcThumbprint": "omit" });
         let message = "";
         try {
-            const eks = await runEksStack({ name: "acme/ecrpull/eks", config: stackFile("Pulumi.eks.yaml").config, accountId: "444455556666", region: "eu-west-1", fetchThumbprint: async () => "" });
-            await runEcrStack({ config: ecrConfig, accountId: REGISTRY_ACCOUNT, region: "eu-west-1" }, { "acme/ecrpull/eks": eks.outputs as Record<string, unknown> });
+            const eks = await runEksStack({
+                name: "acme/ecrpull/eks",
+                config: stackFile("Pulumi.eks.yaml").config,
+                accountId: "444455556666",
+                region: "eu-west-1",
+                fetchThumbprint: async () => "",
+            });
+            await runEcrStack(
+                { config: ecrConfig, accountId: REGISTRY_ACCOUNT, region: "eu-west-1" },
+                { "acme/ecrpull/eks": eks.outputs as Record<string, unknown> },
+            );
         } catch (error) {
             message = (error as Error).message;
         }
@@ -102,7 +126,9 @@ describe("credentials per account: ESC environments", () => {
 
     it("logs each stack in to its own account: the registry environment's role is in the registry account", () => {
         const account = (name: string) =>
-            (yaml.load(fs.readFileSync(path.join(ROOT, "esc", `${name}.yaml`), "utf8")) as any).values.aws.login["fn::open::aws-login"].oidc.roleArn.split(":")[4];
+            (yaml.load(fs.readFileSync(path.join(ROOT, "esc", `${name}.yaml`), "utf8")) as any).values.aws.login["fn::open::aws-login"].oidc.roleArn.split(
+                ":",
+            )[4];
         expect(account("registry-account")).to.equal(String(stackFile("Pulumi.eks.yaml").config["ecrpull:registryAccountId"]));
         expect(account("cluster-account")).not.to.equal(account("registry-account"));
     });

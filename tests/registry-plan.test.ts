@@ -14,7 +14,7 @@ const TRUST_REMEDY = {
 } as const;
 
 // Parsed policy JSON, read loosely on purpose: the helpers below check its shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Json = any;
 
 const CONTEXT: RegistryContext = { registryAccountId: "111122223333", region: "eu-west-1", partition: "aws" };
@@ -169,7 +169,10 @@ describe("planRegistry", () => {
 
     describe("trustAllows helper (self-check)", () => {
         it("refuses a trust without the matching provider and admits a trust without conditions", () => {
-            const open = JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "X", Effect: "Allow", Principal: { Federated: PROVIDER_A }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+            const open = JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Sid: "X", Effect: "Allow", Principal: { Federated: PROVIDER_A }, Action: "sts:AssumeRoleWithWebIdentity" }],
+            });
             expect(trustAllows(open, PROVIDER_A, ISSUER_A, SUB("any", "thing"), "anything")).to.equal(true);
             expect(trustAllows(open, PROVIDER_B, ISSUER_B, SUB("any", "thing"), STS)).to.equal(false);
         });
@@ -258,7 +261,11 @@ describe("planRegistry", () => {
             const grants: GrantSpec[] = [{ ...s.grants[0], clusters: ["acme/ecrpull/eks-a", "acme/ecrpull/eks-b"] }, s.grants[1]];
             const r = planRegistry({ ...s, grants }, CONTEXT).roles.find((x) => x.grant === "team-a")!;
             expect(r.issuerUrls).to.deep.equal([ISSUER_A, ISSUER_B]);
-            expect(JSON.parse(r.trustPolicy).Statement.map((st: Json) => st.Principal.Federated).sort()).to.deep.equal([PROVIDER_A, PROVIDER_B]);
+            expect(
+                JSON.parse(r.trustPolicy)
+                    .Statement.map((st: Json) => st.Principal.Federated)
+                    .sort(),
+            ).to.deep.equal([PROVIDER_A, PROVIDER_B]);
             expect(trustAllows(r.trustPolicy, PROVIDER_A, ISSUER_A, SUB("team-a", "scanner"), STS)).to.equal(true);
             expect(trustAllows(r.trustPolicy, PROVIDER_B, ISSUER_B, SUB("team-a", "scanner"), STS)).to.equal(true);
             expect(trustAllows(r.trustPolicy, PROVIDER_B, ISSUER_B, SUB("team-b", "deployer"), STS)).to.equal(false);
@@ -324,7 +331,9 @@ describe("planRegistry", () => {
             // not the other grant's role, not the node role of the other grant's cluster
             expect(repositoryAllows(policy, ROLE_TEAM_A, "ecr:BatchGetImage")).to.equal(false);
             expect(repositoryAllows(policy, NODES_A, "ecr:BatchGetImage")).to.equal(false);
-            const principals = JSON.parse(policy).Statement.flatMap((s: Json) => asList(s.Principal.AWS)).sort();
+            const principals = JSON.parse(policy)
+                .Statement.flatMap((s: Json) => asList(s.Principal.AWS))
+                .sort();
             expect(principals).to.deep.equal(["arn:aws:iam::111122223333:root", "arn:aws:iam::777788889999:root"]);
         });
 
@@ -392,7 +401,14 @@ describe("planRegistry", () => {
                 {
                     clusters,
                     repositories: [{ name: "shared/base" }],
-                    grants: [{ name: "big", clusters: clusters.map((c) => c.name), serviceAccounts: [{ namespace: "ci", name: "image-builder" }], repositories: ["shared/base"] }],
+                    grants: [
+                        {
+                            name: "big",
+                            clusters: clusters.map((c) => c.name),
+                            serviceAccounts: [{ namespace: "ci", name: "image-builder" }],
+                            repositories: ["shared/base"],
+                        },
+                    ],
                 },
                 CONTEXT,
             );
@@ -482,7 +498,12 @@ describe("planRegistry", () => {
                 ],
                 repositories: [{ name: "shared/base" }, { name: "payments/api" }, { name: "ml/models" }],
                 grants: [
-                    { name: "ci-builders", clusters: [CLUSTER_A], serviceAccounts: [{ namespace: "ci", name: "image-builder" }], repositories: ["shared/base"] },
+                    {
+                        name: "ci-builders",
+                        clusters: [CLUSTER_A],
+                        serviceAccounts: [{ namespace: "ci", name: "image-builder" }],
+                        repositories: ["shared/base"],
+                    },
                     {
                         name: "payments",
                         path: "chaining",
@@ -499,7 +520,6 @@ describe("planRegistry", () => {
             ...s,
             grants: s.grants.map((g) => (g.name === grant ? { ...g, path } : g)),
         });
-
 
         let paths: RegistryPlan;
         const pathRole = (grant: string) => paths.roles.find((r) => r.grant === grant)!;
@@ -519,7 +539,12 @@ describe("planRegistry", () => {
 
         it("a cluster that no grant names gets no provider", () => {
             const s = spec();
-            const idle: ClusterSpec = { name: "acme/ecrpull/eks-idle", accountId: "555566667777", issuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/IDLE", nodeRoleArns: [] };
+            const idle: ClusterSpec = {
+                name: "acme/ecrpull/eks-idle",
+                accountId: "555566667777",
+                issuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/IDLE",
+                nodeRoleArns: [],
+            };
             expect(planRegistry({ ...s, clusters: [...s.clusters, idle] }, CONTEXT).providers).to.deep.equal(plan.providers);
         });
 
@@ -668,7 +693,13 @@ describe("oversized trust policies: the remedy fits the grant's path", () => {
                 issuerUrl: `https://oidc.eks.eu-west-1.amazonaws.com/id/${String(i).padStart(32, "0")}`,
                 nodeRoleArns: [],
                 clusterArn: `arn:aws:eks:eu-west-1:444455556666:cluster/c${i}`,
-                clusterRoles: [{ grant: "big", path, roleArn: `arn:aws:iam::444455556666:role/ecr-${path === "chaining" ? "chain" : "podid"}-big-${String(i).padStart(6, "0")}` }],
+                clusterRoles: [
+                    {
+                        grant: "big",
+                        path,
+                        roleArn: `arn:aws:iam::444455556666:role/ecr-${path === "chaining" ? "chain" : "podid"}-big-${String(i).padStart(6, "0")}`,
+                    },
+                ],
             })),
             repositories: [{ name: "big/app" }],
             grants: [
@@ -742,10 +773,15 @@ describe("oversized trust policies: the remedy fits the grant's path", () => {
 
     it("refuses, with the remedy, a grant no number of shards can fit: one cluster with too many service accounts", () => {
         const spec = bigGrant("federation", 1, 1);
-        const many = { ...spec, grants: [{ ...spec.grants[0], serviceAccounts: Array.from({ length: 60 }, (_, i) => ({ namespace: "ns", name: `sa-${i}` })) }] };
+        const many = {
+            ...spec,
+            grants: [{ ...spec.grants[0], serviceAccounts: Array.from({ length: 60 }, (_, i) => ({ namespace: "ns", name: `sa-${i}` })) }],
+        };
         const plan = planRegistry(many, CONTEXT);
         const size = plan.sizes.find((x) => x.kind === "trust policy")!.size;
-        expect(oversizedPolicies(plan)).to.deep.equal([`the trust policy of ecr-pull-big (grant "big", 1 clusters) is ${size} characters; AWS allows 2048: ${TRUST_REMEDY.federation}.`]);
+        expect(oversizedPolicies(plan)).to.deep.equal([
+            `the trust policy of ecr-pull-big (grant "big", 1 clusters) is ${size} characters; AWS allows 2048: ${TRUST_REMEDY.federation}.`,
+        ]);
         // An account that raised its quota says so, and the same grant fits.
         expect(oversizedPolicies(planRegistry(many, { ...CONTEXT, limits: { trustPolicy: 4096 } }))).to.deep.equal([]);
     });

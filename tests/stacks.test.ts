@@ -58,8 +58,7 @@ describe("two stacks wired together", function () {
         return found!.inputs.policy;
     }
     function repositoryPolicy(repository: string): string | undefined {
-        return byType(run.ecr.resources, "aws:ecr/repositoryPolicy:RepositoryPolicy").find((r) => r.name === `registry-${repository}-policy`)
-            ?.inputs.policy;
+        return byType(run.ecr.resources, "aws:ecr/repositoryPolicy:RepositoryPolicy").find((r) => r.name === `registry-${repository}-policy`)?.inputs.policy;
     }
 
     describe("the EKS stack", () => {
@@ -76,9 +75,30 @@ describe("two stacks wired together", function () {
             expect(issuerA).to.match(/^https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/[0-9A-F]{32}$/);
             expect(nodeRoleA).to.match(new RegExp(`^arn:aws:iam::${ACCOUNT_A}:role/`));
             expect(outputs.workloads).to.deep.equal([
-                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: pullRole("ci-builders"), clusterRoleArn: "" },
-                { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity", roleArn: pullRole("ml"), clusterRoleArn: clusterRole("podIdentity", "ml", ACCOUNT_A, "apps-a") },
-                { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pullRole("payments"), clusterRoleArn: clusterRole("chaining", "payments", ACCOUNT_A, "apps-a") },
+                {
+                    namespace: "ci",
+                    serviceAccount: "image-builder",
+                    grant: "ci-builders",
+                    path: "federation",
+                    roleArn: pullRole("ci-builders"),
+                    clusterRoleArn: "",
+                },
+                {
+                    namespace: "ml",
+                    serviceAccount: "trainer",
+                    grant: "ml",
+                    path: "podIdentity",
+                    roleArn: pullRole("ml"),
+                    clusterRoleArn: clusterRole("podIdentity", "ml", ACCOUNT_A, "apps-a"),
+                },
+                {
+                    namespace: "payments",
+                    serviceAccount: "deployer",
+                    grant: "payments",
+                    path: "chaining",
+                    roleArn: pullRole("payments"),
+                    clusterRoleArn: clusterRole("chaining", "payments", ACCOUNT_A, "apps-a"),
+                },
             ]);
         });
 
@@ -135,9 +155,7 @@ describe("two stacks wired together", function () {
         });
 
         it("creates each pull role after the OIDC providers its trust names", () => {
-            const providerUrns = new Map(
-                byType(run.ecr.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => [p.inputs.url, p.urn]),
-            );
+            const providerUrns = new Map(byType(run.ecr.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => [p.inputs.url, p.urn]));
             const component = run.ecr.resources.find((r) => r.type === "ecrpull:index:PullRole" && r.name === "registry-ci-builders")!;
             expect([...component.dependsOn].sort()).to.deep.equal([providerUrns.get(issuerA), providerUrns.get(ISSUER_B)].sort());
         });
@@ -163,8 +181,14 @@ describe("two stacks wired together", function () {
                 for (const statement of JSON.parse(r.inputs.assumeRolePolicy).Statement) {
                     if (statement.Principal.Federated) {
                         const keys = Object.keys(statement.Condition.StringEquals);
-                        expect(keys.some((k) => k.endsWith(":sub")), r.name).to.equal(true);
-                        expect(keys.some((k) => k.endsWith(":aud")), r.name).to.equal(true);
+                        expect(
+                            keys.some((k) => k.endsWith(":sub")),
+                            r.name,
+                        ).to.equal(true);
+                        expect(
+                            keys.some((k) => k.endsWith(":aud")),
+                            r.name,
+                        ).to.equal(true);
                     } else if (statement.Principal.AWS) {
                         expect(statement.Condition.ArnEquals["aws:PrincipalArn"], r.name).to.exist;
                     } else {
@@ -358,7 +382,14 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         const chainRoleB = clusterRole("chaining", "payments", ACCOUNT_B, "apps-b");
         const workloads = [
             ...(outputsB.workloads as object[]),
-            { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining", roleArn: pullRole("payments"), clusterRoleArn: chainRoleB },
+            {
+                namespace: "payments",
+                serviceAccount: "deployer",
+                grant: "payments",
+                path: "chaining",
+                roleArn: pullRole("payments"),
+                clusterRoleArn: chainRoleB,
+            },
         ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });
         expect(message).to.equal(
@@ -368,7 +399,14 @@ describe("the ECR stack refuses what would not work, before creating anything", 
 
     it("refuses a workload annotated for another registry account", async () => {
         const workloads = [
-            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: "arn:aws:iam::999999999999:role/ecr-pull-ci-builders", clusterRoleArn: "" },
+            {
+                namespace: "ci",
+                serviceAccount: "image-builder",
+                grant: "ci-builders",
+                path: "federation",
+                roleArn: "arn:aws:iam::999999999999:role/ecr-pull-ci-builders",
+                clusterRoleArn: "",
+            },
             ...(outputsB.workloads as object[]).slice(1),
         ];
         const { message } = await ecrError({ [STACK_A]: outputsA, [STACK_B]: { ...outputsB, workloads } });

@@ -7,13 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 
-import {
-    fetchOidcThumbprint,
-    parseIssuerUrl,
-    ThumbprintError,
-    topCaThumbprint,
-    verifyPresentedChain,
-} from "../components/thumbprint";
+import { fetchOidcThumbprint, parseIssuerUrl, ThumbprintError, topCaThumbprint, verifyPresentedChain } from "../components/thumbprint";
 import { Issued, makeCert } from "./support/certs";
 
 const HOST = "oidc.test.internal";
@@ -173,18 +167,14 @@ describe("thumbprint", function () {
 
         it("chain not trusted when a trusted CA only shares the issuer's name (signature is checked)", async function () {
             const s = await serve([leaf, intermediate]);
-            const err = await rejection(
-                fetchOidcThumbprint(ISSUER, opts(s.port, { trustedCaPems: [impostorRoot.pem] })),
-            );
+            const err = await rejection(fetchOidcThumbprint(ISSUER, opts(s.port, { trustedCaPems: [impostorRoot.pem] })));
             expect(err.kind).to.equal("untrusted");
             expect(s.connections).to.equal(1);
         });
 
         it("by default (Node's bundled roots) a private chain is not trusted", async function () {
             const s = await serve([leaf, intermediate]);
-            const err = await rejection(
-                fetchOidcThumbprint(ISSUER, { connectHost: "127.0.0.1", port: s.port, timeoutMs: 3000 }),
-            );
+            const err = await rejection(fetchOidcThumbprint(ISSUER, { connectHost: "127.0.0.1", port: s.port, timeoutMs: 3000 }));
             expect(err.kind).to.equal("untrusted");
         });
 
@@ -249,16 +239,12 @@ describe("thumbprint", function () {
             const port = await listen(silent, held);
             try {
                 const started = Date.now();
-                const err = await rejection(
-                    fetchOidcThumbprint(ISSUER, opts(port, { timeoutMs: 300, attempts: 2, retryDelayMs: 10 })),
-                );
+                const err = await rejection(fetchOidcThumbprint(ISSUER, opts(port, { timeoutMs: 300, attempts: 2, retryDelayMs: 10 })));
                 const elapsed = Date.now() - started;
                 expect(elapsed).to.be.below(2000);
                 expect(elapsed).to.be.at.least(550);
                 expect(err.kind).to.equal("timeout");
-                expect(err.message).to.include(
-                    `of ${HOST}:${port} after 2 attempts: timeout (no TLS handshake within 300 ms)`,
-                );
+                expect(err.message).to.include(`of ${HOST}:${port} after 2 attempts: timeout (no TLS handshake within 300 ms)`);
                 expect(accepted).to.equal(2);
             } finally {
                 await closer(silent, held)();
@@ -318,8 +304,7 @@ describe("thumbprint", function () {
                         process.execPath,
                         ["-r", "ts-node/register/transpile-only", "-e", script],
                         { env: { ...process.env, NODE_EXTRA_CA_CERTS: rootFile }, encoding: "utf8", timeout: 25000 },
-                        (error, stdout, stderr) =>
-                            resolve({ code: error ? ((error.code as number | null) ?? -1) : 0, stdout, stderr }),
+                        (error, stdout, stderr) => resolve({ code: error ? ((error.code as number | null) ?? -1) : 0, stdout, stderr }),
                     );
                 });
                 expect(child.code, child.stderr).to.equal(0);
@@ -397,10 +382,7 @@ describe("thumbprint", function () {
                 ThumbprintError,
                 /presents no CA certificate: the top certificate of its chain, .* is not a CA certificate/,
             );
-            expect(() => topCaThumbprint(HOST, [leaf.der, Buffer.from("junk")])).to.throw(
-                ThumbprintError,
-                /not a valid X\.509 certificate/,
-            );
+            expect(() => topCaThumbprint(HOST, [leaf.der, Buffer.from("junk")])).to.throw(ThumbprintError, /not a valid X\.509 certificate/);
         });
     });
 
@@ -419,26 +401,14 @@ describe("thumbprint", function () {
 
         it("rejects certificates outside their validity period", function () {
             const later = new Date(Date.now() + 2 * 365 * DAY);
-            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [root.pem], later)).to.throw(
-                ThumbprintError,
-                /expired on/,
-            );
+            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [root.pem], later)).to.throw(ThumbprintError, /expired on/);
             const earlier = new Date(Date.now() - 30 * DAY);
-            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [root.pem], earlier)).to.throw(
-                ThumbprintError,
-                /is not valid before/,
-            );
+            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [root.pem], earlier)).to.throw(ThumbprintError, /is not valid before/);
         });
 
         it("rejects an untrusted anchor and an empty trust list", function () {
-            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [impostorRoot.pem])).to.throw(
-                ThumbprintError,
-                /not trusted/,
-            );
-            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [])).to.throw(
-                ThumbprintError,
-                /list of trusted CAs is empty/,
-            );
+            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [impostorRoot.pem])).to.throw(ThumbprintError, /not trusted/);
+            expect(() => verifyPresentedChain(HOST, [leaf.der, intermediate.der], [])).to.throw(ThumbprintError, /list of trusted CAs is empty/);
         });
     });
 });

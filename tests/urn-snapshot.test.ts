@@ -119,7 +119,15 @@ function entriesOf(stack: string, resources: readonly RecordedResource[], reads:
         const parent = parentOf(r);
         const own = r.aliases.map((a) => {
             if (a.urn !== "") return a.urn;
-            const parentUrn = a.noParent ? "" : a.parentUrn !== "" ? (byMockUrn.has(a.parentUrn) ? resolve(byMockUrn.get(a.parentUrn)!) : a.parentUrn) : parent ? resolve(parent) : "";
+            const parentUrn = a.noParent
+                ? ""
+                : a.parentUrn !== ""
+                  ? byMockUrn.has(a.parentUrn)
+                      ? resolve(byMockUrn.get(a.parentUrn)!)
+                      : a.parentUrn
+                  : parent
+                    ? resolve(parent)
+                    : "";
             return engineUrn(a.stack || stackOf(r.urn), a.project || PROJECT, parentUrn, a.type || r.type, a.name || r.name);
         });
         const inherited = (parent ? formerUrns(parent) : []).flatMap((p) => [
@@ -143,7 +151,8 @@ function differences(expected: readonly UrnEntry[], actual: readonly CurrentEntr
     for (const [urn] of before) if (!kept.has(urn)) lines.push(`  - gone:  ${urn}`);
     for (const [urn, entry] of after) if (!before.has(urn) && !entry.formerUrns.some((f) => before.has(f))) lines.push(`  + new:   ${urn}`);
     for (const [urn, entry] of after) {
-        if (before.has(urn) && before.get(urn) !== entry.parent) lines.push(`  ~ moved: ${urn}\n      parent ${before.get(urn) || "(the stack)"} -> ${entry.parent || "(the stack)"}`);
+        if (before.has(urn) && before.get(urn) !== entry.parent)
+            lines.push(`  ~ moved: ${urn}\n      parent ${before.get(urn) || "(the stack)"} -> ${entry.parent || "(the stack)"}`);
     }
     return lines;
 }
@@ -154,7 +163,7 @@ function describeDifference(expected: readonly UrnEntry[], actual: readonly Curr
         `The URNs the programs register for the fixtures fleet differ from ${path.relative(process.cwd(), SNAPSHOT)}:`,
         ...lines,
         "A renamed type, a renamed resource or a moved child gets a new URN, and `pulumi up` then deletes the old resource and creates a new one.",
-        "Give each changed resource an `aliases` entry for its old URN (e.g. `aliases: [{ type: \"<old type>\" }]`, `[{ parent: <old parent> }]` or `[{ name: \"<old name>\", parent: <old parent> }]`),",
+        'Give each changed resource an `aliases` entry for its old URN (e.g. `aliases: [{ type: "<old type>" }]`, `[{ parent: <old parent> }]` or `[{ name: "<old name>", parent: <old parent> }]`),',
         "or, if the change is intended, regenerate the snapshot deliberately: UPDATE_SNAPSHOTS=1 npx mocha tests/urn-snapshot.test.ts",
     ].join("\n");
 }
@@ -167,7 +176,9 @@ describe("URN snapshot of both programs for the fixtures fleet", () => {
         const { run, reads } = await recordingReads(async (reads) => ({ run: await runTwoStacks([clusterA(), clusterB()], registry()), reads }));
         recorded = [...run.eks.flatMap((e) => e.resources), ...run.ecr.resources];
         const stacks = [clusterA(), clusterB()].map((s) => s.name.split("/").pop()!);
-        entries = [...run.eks.flatMap((e, i) => entriesOf(stacks[i], e.resources, reads)), ...entriesOf("ecr", run.ecr.resources, reads)].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+        entries = [...run.eks.flatMap((e, i) => entriesOf(stacks[i], e.resources, reads)), ...entriesOf("ecr", run.ecr.resources, reads)].sort((a, b) =>
+            a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0,
+        );
     });
 
     it("computes the same URN as the mock engine for resources at most one level below the stack", () => {
@@ -187,7 +198,14 @@ describe("URN snapshot of both programs for the fixtures fleet", () => {
     it("matches tests/snapshots/urns.json", () => {
         if (UPDATE) {
             fs.mkdirSync(path.dirname(SNAPSHOT), { recursive: true });
-            fs.writeFileSync(SNAPSHOT, `${JSON.stringify(entries.map(({ urn, parent }) => ({ urn, parent })), null, 2)}\n`);
+            fs.writeFileSync(
+                SNAPSHOT,
+                `${JSON.stringify(
+                    entries.map(({ urn, parent }) => ({ urn, parent })),
+                    null,
+                    2,
+                )}\n`,
+            );
             return;
         }
         if (!fs.existsSync(SNAPSHOT)) {
@@ -209,7 +227,10 @@ describe("URN snapshot of both programs for the fixtures fleet", () => {
         // Either the snapshot already holds the current URNs, or each renamed one is kept by an alias.
         expect(withoutAliases.length === 0).to.equal(renamed.length === 0);
         for (const e of renamed) {
-            expect(e.formerUrns.some((f) => expected.some((x) => x.urn === f)), e.urn).to.equal(true);
+            expect(
+                e.formerUrns.some((f) => expected.some((x) => x.urn === f)),
+                e.urn,
+            ).to.equal(true);
         }
     });
 

@@ -8,7 +8,7 @@ import { argKey, configKey, Problems, ValidationError } from "../components/vali
 import { ConfigReader, readEcrStackConfig, readEksStackConfig } from "../stacks/config";
 
 // Untyped input on purpose: these tests feed values the types would forbid.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Loose = any;
 
 // ---- Fixtures ---------------------------------------------------------------
@@ -87,7 +87,14 @@ function baseOutputs(): Record<string, Loose> {
         clusterArn: CLUSTER_ARN,
         nodeRoleArns: ["arn:aws:iam::444455556666:role/nodes-a"],
         workloads: [
-            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ci-builders", clusterRoleArn: "" },
+            {
+                namespace: "ci",
+                serviceAccount: "image-builder",
+                grant: "ci-builders",
+                path: "federation",
+                roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ci-builders",
+                clusterRoleArn: "",
+            },
         ],
     };
 }
@@ -145,12 +152,25 @@ const roleArnOf = (grant: string) => pullRoleArn({ partition: "aws", registryAcc
 function baseGrants(): GrantSpec[] {
     return [
         { name: "ci-builders", clusters: [EKS_STACK], serviceAccounts: [{ namespace: "ci", name: "image-builder" }], repositories: ["ci/cache"] },
-        { name: "payments", clusters: ["acme/ecrpull/eks-other"], serviceAccounts: [{ namespace: "payments", name: "release-deployer" }], repositories: ["payments/api"] },
+        {
+            name: "payments",
+            clusters: ["acme/ecrpull/eks-other"],
+            serviceAccounts: [{ namespace: "payments", name: "release-deployer" }],
+            repositories: ["payments/api"],
+        },
     ];
 }
 
 function runCrossCheck(workload: Partial<WorkloadExport>): void {
-    const w: WorkloadExport = { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation", roleArn: roleArnOf("ci-builders"), clusterRoleArn: "", ...workload };
+    const w: WorkloadExport = {
+        namespace: "ci",
+        serviceAccount: "image-builder",
+        grant: "ci-builders",
+        path: "federation",
+        roleArn: roleArnOf("ci-builders"),
+        clusterRoleArn: "",
+        ...workload,
+    };
     const referenced: ReferencedCluster[] = [
         {
             cluster: { name: EKS_STACK, accountId: "444455556666", issuerUrl: ISSUER_A, thumbprint: "", nodeRoleArns: [] },
@@ -178,7 +198,8 @@ function validationErrorOf(run: () => unknown): ValidationError {
 // ---- Expected explanations (the text after "<key> <value> ") --------------------
 
 const ACCOUNT = 'is not an AWS account ID: use the 12 digits, as a quoted string (e.g. "111122223333").';
-const ISSUER_HOW = 'use the cluster\'s issuer as `aws eks describe-cluster` prints it, e.g. "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (https, no trailing slash).';
+const ISSUER_HOW =
+    'use the cluster\'s issuer as `aws eks describe-cluster` prints it, e.g. "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (https, no trailing slash).';
 const ISSUER_BAD = `is not a valid OIDC issuer URL: ${ISSUER_HOW}`;
 const ISSUER_TYPE = `is not an issuer URL: ${ISSUER_HOW}`;
 const THUMBPRINT = "is not a thumbprint: use 40 lowercase hex digits (the SHA-1 of the issuer's top CA certificate), or leave it empty.";
@@ -211,51 +232,151 @@ const cases: Case[] = [
     // -- validateRegistrySpec: clusters
     ...(
         [
-            ["account ID with 11 digits", (s: Loose) => Object.assign(s.clusters[0], { accountId: "44445555666", nodeRoleArns: [] }), [`[clusters[0].accountId] "44445555666" ${ACCOUNT}`]],
+            [
+                "account ID with 11 digits",
+                (s: Loose) => Object.assign(s.clusters[0], { accountId: "44445555666", nodeRoleArns: [] }),
+                [`[clusters[0].accountId] "44445555666" ${ACCOUNT}`],
+            ],
             ["account ID as a number", (s: Loose) => (s.clusters[0].accountId = 444455556666), [`[clusters[0].accountId] 444455556666 ${ACCOUNT}`]],
-            ["account ID with letters", (s: Loose) => Object.assign(s.clusters[1], { accountId: "77778888999O", nodeRoleArns: [] }), [`[clusters[1].accountId] "77778888999O" ${ACCOUNT}`]],
-            ["account ID missing", (s: Loose) => Object.assign(s.clusters[1], { accountId: undefined, nodeRoleArns: [] }), [`[clusters[1].accountId] (missing) ${ACCOUNT}`]],
-            ["issuer over http", (s: Loose) => (s.clusters[0].issuerUrl = "http://oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111"), [`[clusters[0].issuerUrl] "http://oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111" ${ISSUER_BAD}`]],
+            [
+                "account ID with letters",
+                (s: Loose) => Object.assign(s.clusters[1], { accountId: "77778888999O", nodeRoleArns: [] }),
+                [`[clusters[1].accountId] "77778888999O" ${ACCOUNT}`],
+            ],
+            [
+                "account ID missing",
+                (s: Loose) => Object.assign(s.clusters[1], { accountId: undefined, nodeRoleArns: [] }),
+                [`[clusters[1].accountId] (missing) ${ACCOUNT}`],
+            ],
+            [
+                "issuer over http",
+                (s: Loose) => (s.clusters[0].issuerUrl = "http://oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111"),
+                [`[clusters[0].issuerUrl] "http://oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111" ${ISSUER_BAD}`],
+            ],
             ["issuer with trailing slash", (s: Loose) => (s.clusters[0].issuerUrl = `${ISSUER_A}/`), [`[clusters[0].issuerUrl] "${ISSUER_A}/" ${ISSUER_BAD}`]],
             ["issuer with a query", (s: Loose) => (s.clusters[0].issuerUrl = `${ISSUER_A}?x=1`), [`[clusters[0].issuerUrl] "${ISSUER_A}?x=1" ${ISSUER_BAD}`]],
-            ["issuer with a fragment", (s: Loose) => (s.clusters[0].issuerUrl = `${ISSUER_A}#top`), [`[clusters[0].issuerUrl] "${ISSUER_A}#top" ${ISSUER_BAD}`]],
-            ["issuer with a user name", (s: Loose) => (s.clusters[0].issuerUrl = "https://me@oidc.example.com/id/X"), [`[clusters[0].issuerUrl] "https://me@oidc.example.com/id/X" ${ISSUER_BAD}`]],
-            ["issuer not a URL", (s: Loose) => (s.clusters[1].issuerUrl = "oidc.eks.us-east-1.amazonaws.com/id/BBBB2222"), [`[clusters[1].issuerUrl] "oidc.eks.us-east-1.amazonaws.com/id/BBBB2222" ${ISSUER_BAD}`]],
+            [
+                "issuer with a fragment",
+                (s: Loose) => (s.clusters[0].issuerUrl = `${ISSUER_A}#top`),
+                [`[clusters[0].issuerUrl] "${ISSUER_A}#top" ${ISSUER_BAD}`],
+            ],
+            [
+                "issuer with a user name",
+                (s: Loose) => (s.clusters[0].issuerUrl = "https://me@oidc.example.com/id/X"),
+                [`[clusters[0].issuerUrl] "https://me@oidc.example.com/id/X" ${ISSUER_BAD}`],
+            ],
+            [
+                "issuer not a URL",
+                (s: Loose) => (s.clusters[1].issuerUrl = "oidc.eks.us-east-1.amazonaws.com/id/BBBB2222"),
+                [`[clusters[1].issuerUrl] "oidc.eks.us-east-1.amazonaws.com/id/BBBB2222" ${ISSUER_BAD}`],
+            ],
             ["issuer not a string", (s: Loose) => (s.clusters[1].issuerUrl = 42), [`[clusters[1].issuerUrl] 42 ${ISSUER_TYPE}`]],
             ["issuer missing", (s: Loose) => delete s.clusters[1].issuerUrl, [`[clusters[1].issuerUrl] (missing) ${ISSUER_TYPE}`]],
-            ["thumbprint not hex", (s: Loose) => (s.clusters[0].thumbprint = "not-a-thumbprint"), [`[clusters[0].thumbprint] "not-a-thumbprint" ${THUMBPRINT}`]],
-            ["thumbprint in upper case", (s: Loose) => (s.clusters[0].thumbprint = THUMB.toUpperCase()), [`[clusters[0].thumbprint] "${THUMB.toUpperCase()}" ${THUMBPRINT}`]],
-            ["thumbprint one digit short", (s: Loose) => (s.clusters[0].thumbprint = THUMB.slice(1)), [`[clusters[0].thumbprint] "${THUMB.slice(1)}" ${THUMBPRINT}`]],
+            [
+                "thumbprint not hex",
+                (s: Loose) => (s.clusters[0].thumbprint = "not-a-thumbprint"),
+                [`[clusters[0].thumbprint] "not-a-thumbprint" ${THUMBPRINT}`],
+            ],
+            [
+                "thumbprint in upper case",
+                (s: Loose) => (s.clusters[0].thumbprint = THUMB.toUpperCase()),
+                [`[clusters[0].thumbprint] "${THUMB.toUpperCase()}" ${THUMBPRINT}`],
+            ],
+            [
+                "thumbprint one digit short",
+                (s: Loose) => (s.clusters[0].thumbprint = THUMB.slice(1)),
+                [`[clusters[0].thumbprint] "${THUMB.slice(1)}" ${THUMBPRINT}`],
+            ],
             [
                 "node role in another account than the cluster's",
                 (s: Loose) => (s.clusters[0].nodeRoleArns = ["arn:aws:iam::999988887777:role/nodes-a"]),
-                [`[clusters[0].nodeRoleArns[0]] "arn:aws:iam::999988887777:role/nodes-a" is not in the cluster's account 444455556666: node roles live in the cluster's account.`],
+                [
+                    `[clusters[0].nodeRoleArns[0]] "arn:aws:iam::999988887777:role/nodes-a" is not in the cluster's account 444455556666: node roles live in the cluster's account.`,
+                ],
             ],
             ["node role not an ARN", (s: Loose) => (s.clusters[1].nodeRoleArns = ["nodes-b"]), [`[clusters[1].nodeRoleArns[0]] "nodes-b" ${ROLE_ARN}`]],
-            ["node roles not a list", (s: Loose) => (s.clusters[1].nodeRoleArns = "arn:aws:iam::777788889999:role/nodes-b"), [`[clusters[1].nodeRoleArns] "arn:aws:iam::777788889999:role/nodes-b" is not a list: use a YAML list of node role ARNs.`]],
-            ["cluster name empty", (s: Loose) => Object.assign(s.clusters, { 2: { ...s.clusters[1], name: "" } }), [`[clusters[2].name] "" is not a cluster name: use the EKS stack's name (e.g. "acme/ecrpull/eks").`]],
-            ["cluster entry not a mapping", (s: Loose) => s.clusters.push("acme/ecrpull/eks-c"), [`[clusters[2]] "acme/ecrpull/eks-c" is not an object: use a YAML mapping with name, accountId, issuerUrl, nodeRoleArns.`]],
-            ["clusters not a list", (s: Loose) => Object.assign(s, { clusters: {}, grants: [] }), ["[clusters] {} is not a list: use a YAML list of clusters."]],
-            ["unknown cluster key nodeRoles", (s: Loose) => (s.clusters[0].nodeRoles = []), ["[clusters[0].nodeRoles] is not a known setting: use one of name, accountId, issuerUrl, thumbprint, nodeRoleArns, clusterArn, clusterRoles."]],
-            ["duplicate cluster", (s: Loose) => s.clusters.push({ ...s.clusters[0] }), [`[clusters[2]] "${CLUSTER_A}" is the same cluster as [clusters[0]]: list each cluster once.`]],
+            [
+                "node roles not a list",
+                (s: Loose) => (s.clusters[1].nodeRoleArns = "arn:aws:iam::777788889999:role/nodes-b"),
+                [`[clusters[1].nodeRoleArns] "arn:aws:iam::777788889999:role/nodes-b" is not a list: use a YAML list of node role ARNs.`],
+            ],
+            [
+                "cluster name empty",
+                (s: Loose) => Object.assign(s.clusters, { 2: { ...s.clusters[1], name: "" } }),
+                [`[clusters[2].name] "" is not a cluster name: use the EKS stack's name (e.g. "acme/ecrpull/eks").`],
+            ],
+            [
+                "cluster entry not a mapping",
+                (s: Loose) => s.clusters.push("acme/ecrpull/eks-c"),
+                [`[clusters[2]] "acme/ecrpull/eks-c" is not an object: use a YAML mapping with name, accountId, issuerUrl, nodeRoleArns.`],
+            ],
+            [
+                "clusters not a list",
+                (s: Loose) => Object.assign(s, { clusters: {}, grants: [] }),
+                ["[clusters] {} is not a list: use a YAML list of clusters."],
+            ],
+            [
+                "unknown cluster key nodeRoles",
+                (s: Loose) => (s.clusters[0].nodeRoles = []),
+                ["[clusters[0].nodeRoles] is not a known setting: use one of name, accountId, issuerUrl, thumbprint, nodeRoleArns, clusterArn, clusterRoles."],
+            ],
+            [
+                "duplicate cluster",
+                (s: Loose) => s.clusters.push({ ...s.clusters[0] }),
+                [`[clusters[2]] "${CLUSTER_A}" is the same cluster as [clusters[0]]: list each cluster once.`],
+            ],
 
             // -- validateRegistrySpec: repositories
             ["repository name in upper case", (s: Loose) => s.repositories.push({ name: "Team/API" }), [`[repositories[3].name] "Team/API" ${REPOSITORY}`]],
             ["repository name of one character", (s: Loose) => s.repositories.push({ name: "a" }), [`[repositories[3].name] "a" ${REPOSITORY}`]],
             ["repository name starting with -", (s: Loose) => s.repositories.push({ name: "-x" }), [`[repositories[3].name] "-x" ${REPOSITORY}`]],
-            ["repository name of 257 characters", (s: Loose) => s.repositories.push({ name: long(257) }), [`[repositories[3].name] "${long(257)}" ${REPOSITORY}`]],
+            [
+                "repository name of 257 characters",
+                (s: Loose) => s.repositories.push({ name: long(257) }),
+                [`[repositories[3].name] "${long(257)}" ${REPOSITORY}`],
+            ],
             ["repository name with //", (s: Loose) => s.repositories.push({ name: "team-a//api" }), [`[repositories[3].name] "team-a//api" ${REPOSITORY}`]],
-            ["duplicate repository", (s: Loose) => s.repositories.push({ name: "shared/base" }), ['[repositories[3]] "shared/base" is the same repository as [repositories[2]]: list each repository once.']],
-            ["imageTagMutability in lower case", (s: Loose) => (s.repositories[0].imageTagMutability = "immutable"), ['[repositories[0].imageTagMutability] "immutable" is not one of "IMMUTABLE", "MUTABLE".']],
-            ["keepLastImages 0", (s: Loose) => (s.repositories[0].keepLastImages = 0), ["[repositories[0].keepLastImages] 0 is not a whole number from 1 to 10000."]],
-            ["untaggedExpiryDays 1.5", (s: Loose) => (s.repositories[1].untaggedExpiryDays = 1.5), ["[repositories[1].untaggedExpiryDays] 1.5 is not a whole number from 1 to 3650."]],
-            ["untaggedExpiryDays as text", (s: Loose) => (s.repositories[1].untaggedExpiryDays = "14"), ['[repositories[1].untaggedExpiryDays] "14" is not a whole number from 1 to 3650.']],
-            ["kmsKeyArn not an ARN", (s: Loose) => (s.repositories[2].kmsKeyArn = "alias/ecr"), ['[repositories[2].kmsKeyArn] "alias/ecr" is not a KMS key ARN: use "arn:aws:kms:<region>:<account>:key/<key-id>".']],
-            ["scanOnPush as text", (s: Loose) => (s.repositories[0].scanOnPush = "yes"), ['[repositories[0].scanOnPush] "yes" is not a boolean: use true or false.']],
+            [
+                "duplicate repository",
+                (s: Loose) => s.repositories.push({ name: "shared/base" }),
+                ['[repositories[3]] "shared/base" is the same repository as [repositories[2]]: list each repository once.'],
+            ],
+            [
+                "imageTagMutability in lower case",
+                (s: Loose) => (s.repositories[0].imageTagMutability = "immutable"),
+                ['[repositories[0].imageTagMutability] "immutable" is not one of "IMMUTABLE", "MUTABLE".'],
+            ],
+            [
+                "keepLastImages 0",
+                (s: Loose) => (s.repositories[0].keepLastImages = 0),
+                ["[repositories[0].keepLastImages] 0 is not a whole number from 1 to 10000."],
+            ],
+            [
+                "untaggedExpiryDays 1.5",
+                (s: Loose) => (s.repositories[1].untaggedExpiryDays = 1.5),
+                ["[repositories[1].untaggedExpiryDays] 1.5 is not a whole number from 1 to 3650."],
+            ],
+            [
+                "untaggedExpiryDays as text",
+                (s: Loose) => (s.repositories[1].untaggedExpiryDays = "14"),
+                ['[repositories[1].untaggedExpiryDays] "14" is not a whole number from 1 to 3650.'],
+            ],
+            [
+                "kmsKeyArn not an ARN",
+                (s: Loose) => (s.repositories[2].kmsKeyArn = "alias/ecr"),
+                ['[repositories[2].kmsKeyArn] "alias/ecr" is not a KMS key ARN: use "arn:aws:kms:<region>:<account>:key/<key-id>".'],
+            ],
+            [
+                "scanOnPush as text",
+                (s: Loose) => (s.repositories[0].scanOnPush = "yes"),
+                ['[repositories[0].scanOnPush] "yes" is not a boolean: use true or false.'],
+            ],
             [
                 "unknown repository key keepLast",
                 (s: Loose) => (s.repositories[0].keepLast = 10),
-                ["[repositories[0].keepLast] is not a known setting: use one of name, imageTagMutability, scanOnPush, kmsKeyArn, keepLastImages, untaggedExpiryDays, retainOnDelete, forceDelete."],
+                [
+                    "[repositories[0].keepLast] is not a known setting: use one of name, imageTagMutability, scanOnPush, kmsKeyArn, keepLastImages, untaggedExpiryDays, retainOnDelete, forceDelete.",
+                ],
             ],
 
             // -- validateRegistrySpec: grants
@@ -264,16 +385,42 @@ const cases: Case[] = [
             [
                 "grant name too long for the role name",
                 (s: Loose) => (s.grants[0].name = long(56)),
-                [`[grants[0].name] "${long(56)}" makes the role name "ecr-pull-${long(56)}" 65 characters long; IAM allows 64: use a grant name of at most 55 characters.`],
+                [
+                    `[grants[0].name] "${long(56)}" makes the role name "ecr-pull-${long(56)}" 65 characters long; IAM allows 64: use a grant name of at most 55 characters.`,
+                ],
             ],
             ["duplicate grant", (s: Loose) => (s.grants[1].name = "team-a"), ['[grants[1]] "team-a" is the same grant as [grants[0]]: list each grant once.']],
-            ["grant names an unknown cluster", (s: Loose) => (s.grants[0].clusters = ["acme/ecrpull/eks-c"]), [`[grants[0].clusters[0]] "acme/ecrpull/eks-c" is not a known cluster: ${KNOWN_CLUSTERS}`]],
-            ["grant names an unknown repository", (s: Loose) => (s.grants[0].repositories = ["team-a/api", "shared/bsae"]), [`[grants[0].repositories[1]] "shared/bsae" is not a known repository: ${KNOWN_REPOSITORIES}`]],
-            ["grant names a cluster twice", (s: Loose) => s.grants[0].clusters.push(CLUSTER_A), [`[grants[0].clusters[1]] "${CLUSTER_A}" is the same cluster as [grants[0].clusters[0]]: list each cluster once.`]],
-            ["grant names a repository twice", (s: Loose) => s.grants[1].repositories.push("team-b/worker"), ['[grants[1].repositories[1]] "team-b/worker" is the same repository as [grants[1].repositories[0]]: list each repository once.']],
+            [
+                "grant names an unknown cluster",
+                (s: Loose) => (s.grants[0].clusters = ["acme/ecrpull/eks-c"]),
+                [`[grants[0].clusters[0]] "acme/ecrpull/eks-c" is not a known cluster: ${KNOWN_CLUSTERS}`],
+            ],
+            [
+                "grant names an unknown repository",
+                (s: Loose) => (s.grants[0].repositories = ["team-a/api", "shared/bsae"]),
+                [`[grants[0].repositories[1]] "shared/bsae" is not a known repository: ${KNOWN_REPOSITORIES}`],
+            ],
+            [
+                "grant names a cluster twice",
+                (s: Loose) => s.grants[0].clusters.push(CLUSTER_A),
+                [`[grants[0].clusters[1]] "${CLUSTER_A}" is the same cluster as [grants[0].clusters[0]]: list each cluster once.`],
+            ],
+            [
+                "grant names a repository twice",
+                (s: Loose) => s.grants[1].repositories.push("team-b/worker"),
+                ['[grants[1].repositories[1]] "team-b/worker" is the same repository as [grants[1].repositories[0]]: list each repository once.'],
+            ],
             ["grant with no clusters", (s: Loose) => (s.grants[0].clusters = []), ["[grants[0].clusters] is empty: a grant must name at least one cluster."]],
-            ["grant with no service accounts", (s: Loose) => (s.grants[0].serviceAccounts = []), ["[grants[0].serviceAccounts] is empty: a grant must name at least one service account as { namespace, name }."]],
-            ["grant with no repositories", (s: Loose) => (s.grants[1].repositories = []), ["[grants[1].repositories] is empty: a grant must name at least one repository."]],
+            [
+                "grant with no service accounts",
+                (s: Loose) => (s.grants[0].serviceAccounts = []),
+                ["[grants[0].serviceAccounts] is empty: a grant must name at least one service account as { namespace, name }."],
+            ],
+            [
+                "grant with no repositories",
+                (s: Loose) => (s.grants[1].repositories = []),
+                ["[grants[1].repositories] is empty: a grant must name at least one repository."],
+            ],
             [
                 "grant key misspelt as repositorys",
                 (s: Loose) => {
@@ -286,25 +433,63 @@ const cases: Case[] = [
                 ],
             ],
             ["grants not a list", (s: Loose) => (s.grants = { name: "team-a" }), ['[grants] {"name":"team-a"} is not a list: use a YAML list of grants.']],
-            ["grant clusters not a list", (s: Loose) => (s.grants[1].clusters = CLUSTER_B), [`[grants[1].clusters] "${CLUSTER_B}" is not a list: use a YAML list of cluster names.`]],
-            ["service account entry is a string", (s: Loose) => (s.grants[0].serviceAccounts = ["team-a/builder"]), ['[grants[0].serviceAccounts[0]] "team-a/builder" is not an object: use a YAML mapping with namespace and name.']],
-            ["namespace Team_A", (s: Loose) => (s.grants[0].serviceAccounts[0].namespace = "Team_A"), [`[grants[0].serviceAccounts[0].namespace] "Team_A" ${NAMESPACE}`]],
-            ["namespace of 64 characters", (s: Loose) => (s.grants[1].serviceAccounts[0].namespace = long(64, "n")), [`[grants[1].serviceAccounts[0].namespace] "${long(64, "n")}" ${NAMESPACE}`]],
-            ["service account with upper case and _", (s: Loose) => (s.grants[0].serviceAccounts[0].name = "Image_Builder"), [`[grants[0].serviceAccounts[0].name] "Image_Builder" ${SERVICE_ACCOUNT}`]],
-            ["service account ending in .", (s: Loose) => (s.grants[1].serviceAccounts[0].name = "deployer."), [`[grants[1].serviceAccounts[0].name] "deployer." ${SERVICE_ACCOUNT}`]],
-            ["service account of 254 characters", (s: Loose) => (s.grants[1].serviceAccounts[0].name = long(254, "s")), [`[grants[1].serviceAccounts[0].name] "${long(254, "s")}" ${SERVICE_ACCOUNT}`]],
+            [
+                "grant clusters not a list",
+                (s: Loose) => (s.grants[1].clusters = CLUSTER_B),
+                [`[grants[1].clusters] "${CLUSTER_B}" is not a list: use a YAML list of cluster names.`],
+            ],
+            [
+                "service account entry is a string",
+                (s: Loose) => (s.grants[0].serviceAccounts = ["team-a/builder"]),
+                ['[grants[0].serviceAccounts[0]] "team-a/builder" is not an object: use a YAML mapping with namespace and name.'],
+            ],
+            [
+                "namespace Team_A",
+                (s: Loose) => (s.grants[0].serviceAccounts[0].namespace = "Team_A"),
+                [`[grants[0].serviceAccounts[0].namespace] "Team_A" ${NAMESPACE}`],
+            ],
+            [
+                "namespace of 64 characters",
+                (s: Loose) => (s.grants[1].serviceAccounts[0].namespace = long(64, "n")),
+                [`[grants[1].serviceAccounts[0].namespace] "${long(64, "n")}" ${NAMESPACE}`],
+            ],
+            [
+                "service account with upper case and _",
+                (s: Loose) => (s.grants[0].serviceAccounts[0].name = "Image_Builder"),
+                [`[grants[0].serviceAccounts[0].name] "Image_Builder" ${SERVICE_ACCOUNT}`],
+            ],
+            [
+                "service account ending in .",
+                (s: Loose) => (s.grants[1].serviceAccounts[0].name = "deployer."),
+                [`[grants[1].serviceAccounts[0].name] "deployer." ${SERVICE_ACCOUNT}`],
+            ],
+            [
+                "service account of 254 characters",
+                (s: Loose) => (s.grants[1].serviceAccounts[0].name = long(254, "s")),
+                [`[grants[1].serviceAccounts[0].name] "${long(254, "s")}" ${SERVICE_ACCOUNT}`],
+            ],
             [
                 "service account twice in a grant",
                 (s: Loose) => s.grants[0].serviceAccounts.push({ namespace: "team-a", name: "builder" }),
-                ['[grants[0].serviceAccounts[1]] "team-a/builder" is the same service account as [grants[0].serviceAccounts[0]]: list each service account once.'],
+                [
+                    '[grants[0].serviceAccounts[1]] "team-a/builder" is the same service account as [grants[0].serviceAccounts[0]]: list each service account once.',
+                ],
             ],
-            ["unknown service account key serviceAccount", (s: Loose) => (s.grants[1].serviceAccounts[0] = { namespace: "team-b", serviceAccount: "deployer" }), [
-                "[grants[1].serviceAccounts[0].serviceAccount] is not a known setting: use one of namespace, name.",
-                `[grants[1].serviceAccounts[0].name] (missing) ${SERVICE_ACCOUNT}`,
-            ]],
+            [
+                "unknown service account key serviceAccount",
+                (s: Loose) => (s.grants[1].serviceAccounts[0] = { namespace: "team-b", serviceAccount: "deployer" }),
+                [
+                    "[grants[1].serviceAccounts[0].serviceAccount] is not a known setting: use one of namespace, name.",
+                    `[grants[1].serviceAccounts[0].name] (missing) ${SERVICE_ACCOUNT}`,
+                ],
+            ],
 
             // -- validateRegistrySpec: access paths
-            ["unknown grant path", (s: Loose) => (s.grants[0].path = "irsa"), ['[grants[0].path] "irsa" is not one of "federation", "chaining", "podIdentity".']],
+            [
+                "unknown grant path",
+                (s: Loose) => (s.grants[0].path = "irsa"),
+                ['[grants[0].path] "irsa" is not one of "federation", "chaining", "podIdentity".'],
+            ],
             [
                 "chaining grant whose cluster provides no chaining role for it",
                 (s: Loose) => {
@@ -336,7 +521,11 @@ const cases: Case[] = [
                     `[grants[1].clusters[0]] "${CLUSTER_B}" provides a podIdentity role for grant "team-b", whose path here is "chaining": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
                 ],
             ],
-            ["clusterArn not an EKS ARN", (s: Loose) => (s.clusters[0].clusterArn = "apps-prod-euw1"), ['[clusters[0].clusterArn] "apps-prod-euw1" is not an EKS cluster ARN: use "arn:aws:eks:<region>:<account>:cluster/<name>".']],
+            [
+                "clusterArn not an EKS ARN",
+                (s: Loose) => (s.clusters[0].clusterArn = "apps-prod-euw1"),
+                ['[clusters[0].clusterArn] "apps-prod-euw1" is not an EKS cluster ARN: use "arn:aws:eks:<region>:<account>:cluster/<name>".'],
+            ],
             [
                 "cluster role on path federation",
                 (s: Loose) => (s.clusters[0].clusterRoles = [{ grant: "team-a", path: "federation", roleArn: CHAIN_ROLE_A }]),
@@ -358,7 +547,11 @@ const cases: Case[] = [
     ...(
         [
             ["namespace CI", (w: Loose[]) => void (w[0].namespace = "CI"), [`ecrpull:workloads[0].namespace "CI" ${NAMESPACE}`]],
-            ["service account with a space", (w: Loose[]) => void (w[1].serviceAccount = "release deployer"), [`ecrpull:workloads[1].serviceAccount "release deployer" ${SERVICE_ACCOUNT}`]],
+            [
+                "service account with a space",
+                (w: Loose[]) => void (w[1].serviceAccount = "release deployer"),
+                [`ecrpull:workloads[1].serviceAccount "release deployer" ${SERVICE_ACCOUNT}`],
+            ],
             [
                 "the same service account twice",
                 (w: Loose[]) => void w.push({ namespace: "ci", serviceAccount: "image-builder", grant: "payments" }),
@@ -368,18 +561,29 @@ const cases: Case[] = [
             [
                 "grant too long",
                 (w: Loose[]) => void (w[1].grant = long(60, "g")),
-                [`ecrpull:workloads[1].grant "${long(60, "g")}" makes the role name "ecr-pull-${long(60, "g")}" 69 characters long; IAM allows 64: use a grant name of at most 55 characters.`],
+                [
+                    `ecrpull:workloads[1].grant "${long(60, "g")}" makes the role name "ecr-pull-${long(60, "g")}" 69 characters long; IAM allows 64: use a grant name of at most 55 characters.`,
+                ],
             ],
             [
                 "key misspelt as grants",
                 (w: Loose[]) => void (w[0] = { namespace: "ci", serviceAccount: "image-builder", grants: "ci-builders" }),
-                ["ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path, shards.", `ecrpull:workloads[0].grant (missing) ${GRANT}`],
+                [
+                    "ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path, shards.",
+                    `ecrpull:workloads[0].grant (missing) ${GRANT}`,
+                ],
             ],
-            ["unknown path", (w: Loose[]) => void (w[0].path = "irsa"), ['ecrpull:workloads[0].path "irsa" is not one of "federation", "chaining", "podIdentity".']],
+            [
+                "unknown path",
+                (w: Loose[]) => void (w[0].path = "irsa"),
+                ['ecrpull:workloads[0].path "irsa" is not one of "federation", "chaining", "podIdentity".'],
+            ],
             [
                 "path differing within one grant",
                 (w: Loose[]) => void w.push({ namespace: "ci", serviceAccount: "image-scanner", grant: "ci-builders", path: "chaining" }),
-                ['ecrpull:workloads[2].path "chaining" differs from the path "federation" of ecrpull:workloads[0], which has the same grant "ci-builders": all workloads of a grant use its one path.'],
+                [
+                    'ecrpull:workloads[2].path "chaining" differs from the path "federation" of ecrpull:workloads[0], which has the same grant "ci-builders": all workloads of a grant use its one path.',
+                ],
             ],
             [
                 "grant of 48 characters on path chaining",
@@ -388,21 +592,39 @@ const cases: Case[] = [
                     `ecrpull:workloads[1].grant "${long(48, "g")}" is too long for path "chaining": its cluster-account role name would be 65 characters, and IAM allows 64; use a grant name of at most 47 characters.`,
                 ],
             ],
-            ["workloads not a list", () => ({ namespace: "ci" }), ['ecrpull:workloads {"namespace":"ci"} is not a list: use a YAML list of { namespace, serviceAccount, grant, path } workloads.']],
+            [
+                "workloads not a list",
+                () => ({ namespace: "ci" }),
+                ['ecrpull:workloads {"namespace":"ci"} is not a list: use a YAML list of { namespace, serviceAccount, grant, path } workloads.'],
+            ],
         ] as [string, (w: Loose[]) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `validateWorkloads: ${name}`, subject: EKS_SUBJECT, run: () => runWorkloads(mutate), problems })),
 
     // -- readEksStackConfig
     ...(
         [
-            ["registryAccountId missing", (v: Loose) => delete v.registryAccountId, ["ecrpull:registryAccountId is missing: set it to the 12-digit ID of the account that holds the ECR repositories."]],
+            [
+                "registryAccountId missing",
+                (v: Loose) => delete v.registryAccountId,
+                ["ecrpull:registryAccountId is missing: set it to the 12-digit ID of the account that holds the ECR repositories."],
+            ],
             ["registryAccountId as a number", (v: Loose) => (v.registryAccountId = 111122223333), [`ecrpull:registryAccountId 111122223333 ${ACCOUNT}`]],
-            ["cluster missing", (v: Loose) => delete v.cluster, ["ecrpull:cluster is missing: set { name, create } (and nodeRoleArns for an existing cluster)."]],
-            ["cluster not a mapping", (v: Loose) => (v.cluster = "apps-prod-euw1"), ['ecrpull:cluster "apps-prod-euw1" is not an object: use a YAML mapping with name, create and nodeRoleArns.']],
+            [
+                "cluster missing",
+                (v: Loose) => delete v.cluster,
+                ["ecrpull:cluster is missing: set { name, create } (and nodeRoleArns for an existing cluster)."],
+            ],
+            [
+                "cluster not a mapping",
+                (v: Loose) => (v.cluster = "apps-prod-euw1"),
+                ['ecrpull:cluster "apps-prod-euw1" is not an object: use a YAML mapping with name, create and nodeRoleArns.'],
+            ],
             [
                 "existing cluster without nodeRoleArns",
                 (v: Loose) => (v.cluster = { name: "apps-prod-euw1", create: false }),
-                ["ecrpull:cluster.nodeRoleArns is missing: an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry)."],
+                [
+                    "ecrpull:cluster.nodeRoleArns is missing: an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry).",
+                ],
             ],
             [
                 "created cluster with nodeRoleArns",
@@ -411,13 +633,28 @@ const cases: Case[] = [
             ],
             [
                 "existing cluster with a node role listed twice",
-                (v: Loose) => (v.cluster = { name: "apps", create: false, nodeRoleArns: ["arn:aws:iam::444455556666:role/n", "arn:aws:iam::444455556666:role/n"] }),
-                ['ecrpull:cluster.nodeRoleArns[1] "arn:aws:iam::444455556666:role/n" is the same node role as ecrpull:cluster.nodeRoleArns[0]: list each node role once.'],
+                (v: Loose) =>
+                    (v.cluster = { name: "apps", create: false, nodeRoleArns: ["arn:aws:iam::444455556666:role/n", "arn:aws:iam::444455556666:role/n"] }),
+                [
+                    'ecrpull:cluster.nodeRoleArns[1] "arn:aws:iam::444455556666:role/n" is the same node role as ecrpull:cluster.nodeRoleArns[0]: list each node role once.',
+                ],
             ],
-            ["existing cluster with a bad node role", (v: Loose) => (v.cluster = { name: "apps", create: false, nodeRoleArns: ["role/n"] }), [`ecrpull:cluster.nodeRoleArns[0] "role/n" ${ROLE_ARN}`]],
+            [
+                "existing cluster with a bad node role",
+                (v: Loose) => (v.cluster = { name: "apps", create: false, nodeRoleArns: ["role/n"] }),
+                [`ecrpull:cluster.nodeRoleArns[0] "role/n" ${ROLE_ARN}`],
+            ],
             ["cluster.create as text", (v: Loose) => (v.cluster.create = "yes"), ['ecrpull:cluster.create "yes" is not a boolean: use true or false.']],
-            ["cluster.name with a space", (v: Loose) => (v.cluster.name = "apps prod"), ['ecrpull:cluster.name "apps prod" is not an EKS cluster name: use 1 to 100 letters, digits, \'-\' and \'_\', starting with a letter or digit.']],
-            ["cluster.version as a number", (v: Loose) => (v.cluster.version = 1.31), ['ecrpull:cluster.version 1.31 is not a string: quote it (e.g. version "1.31").']],
+            [
+                "cluster.name with a space",
+                (v: Loose) => (v.cluster.name = "apps prod"),
+                ["ecrpull:cluster.name \"apps prod\" is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit."],
+            ],
+            [
+                "cluster.version as a number",
+                (v: Loose) => (v.cluster.version = 1.31),
+                ['ecrpull:cluster.version 1.31 is not a string: quote it (e.g. version "1.31").'],
+            ],
             [
                 "minSize larger than maxSize",
                 (v: Loose) => {
@@ -427,12 +664,24 @@ const cases: Case[] = [
                 ["ecrpull:cluster.minSize 7 is larger than cluster.maxSize 6: use minSize <= desiredCapacity <= maxSize."],
             ],
             ["maxSize above 450", (v: Loose) => (v.cluster.maxSize = 451), ["ecrpull:cluster.maxSize 451 is not a whole number from 0 to 450."]],
-            ["bad subnet ID", (v: Loose) => (v.cluster.subnetIds = ["subnet-12345678", "subnet-xyz"]), ['ecrpull:cluster.subnetIds[1] "subnet-xyz" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.']],
-            ["unknown cluster key nodeRole", (v: Loose) => (v.cluster.nodeRole = "x"), ["ecrpull:cluster.nodeRole is not a known setting: use one of name, create, nodeRoleArns, oidcProvider, podIdentityAgent, version, instanceType, desiredCapacity, minSize, maxSize, vpcId, subnetIds."]],
+            [
+                "bad subnet ID",
+                (v: Loose) => (v.cluster.subnetIds = ["subnet-12345678", "subnet-xyz"]),
+                ['ecrpull:cluster.subnetIds[1] "subnet-xyz" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.'],
+            ],
+            [
+                "unknown cluster key nodeRole",
+                (v: Loose) => (v.cluster.nodeRole = "x"),
+                [
+                    "ecrpull:cluster.nodeRole is not a known setting: use one of name, create, nodeRoleArns, oidcProvider, podIdentityAgent, version, instanceType, desiredCapacity, minSize, maxSize, vpcId, subnetIds.",
+                ],
+            ],
             [
                 "cluster.oidcProvider on a created cluster",
                 (v: Loose) => (v.cluster.oidcProvider = "create"),
-                ["ecrpull:cluster.oidcProvider is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false."],
+                [
+                    "ecrpull:cluster.oidcProvider is set, but applies only to an existing cluster: a created cluster gets its own IAM OIDC provider and the Pod Identity agent. Remove it, or set cluster.create to false.",
+                ],
             ],
             [
                 "cluster.podIdentityAgent maybe",
@@ -446,22 +695,42 @@ const cases: Case[] = [
             ],
             ["oidcThumbprint sometimes", (v: Loose) => (v.oidcThumbprint = "sometimes"), ['ecrpull:oidcThumbprint "sometimes" is not one of "fetch", "omit".']],
             ["createNamespaces as text", (v: Loose) => (v.createNamespaces = "true"), ['ecrpull:createNamespaces "true" is not a boolean: use true or false.']],
-            ["unknown top-level key workload", (v: Loose) => (v.workload = v.workloads), [`ecrpull:workload is not a setting of the EKS program: use one of ${EKS_KEYS}.`]],
+            [
+                "unknown top-level key workload",
+                (v: Loose) => (v.workload = v.workloads),
+                [`ecrpull:workload is not a setting of the EKS program: use one of ${EKS_KEYS}.`],
+            ],
         ] as [string, (v: Loose) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `readEksStackConfig: ${name}`, subject: EKS_SUBJECT, run: () => runEksConfig(mutate), problems })),
 
     // -- readEcrStackConfig
     ...(
         [
-            ["clusterStacks missing", (v: Loose) => delete v.clusterStacks, ['ecrpull:clusterStacks is missing: list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"].']],
-            ["clusterStacks not a list", (v: Loose) => (v.clusterStacks = "acme/ecrpull/eks"), ['ecrpull:clusterStacks "acme/ecrpull/eks" is not a list: use a YAML list of stack names.']],
+            [
+                "clusterStacks missing",
+                (v: Loose) => delete v.clusterStacks,
+                ['ecrpull:clusterStacks is missing: list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"].'],
+            ],
+            [
+                "clusterStacks not a list",
+                (v: Loose) => (v.clusterStacks = "acme/ecrpull/eks"),
+                ['ecrpull:clusterStacks "acme/ecrpull/eks" is not a list: use a YAML list of stack names.'],
+            ],
             [
                 "stack name acme//eks",
                 (v: Loose) => (v.clusterStacks = ["acme//eks"]),
                 ['ecrpull:clusterStacks[0] "acme//eks" is not a Pulumi stack name: use "<organization>/<project>/<stack>" (e.g. "acme/ecrpull/eks").'],
             ],
-            ["the same stack twice", (v: Loose) => v.clusterStacks.push("acme/ecrpull/eks"), ['ecrpull:clusterStacks[1] "acme/ecrpull/eks" is the same stack as ecrpull:clusterStacks[0]: list each stack once.']],
-            ["repositories missing", (v: Loose) => delete v.repositories, ['ecrpull:repositories is missing: list the repositories to create, e.g. [{ name: "team-a/api" }].']],
+            [
+                "the same stack twice",
+                (v: Loose) => v.clusterStacks.push("acme/ecrpull/eks"),
+                ['ecrpull:clusterStacks[1] "acme/ecrpull/eks" is the same stack as ecrpull:clusterStacks[0]: list each stack once.'],
+            ],
+            [
+                "repositories missing",
+                (v: Loose) => delete v.repositories,
+                ['ecrpull:repositories is missing: list the repositories to create, e.g. [{ name: "team-a/api" }].'],
+            ],
             [
                 "top-level key misspelt as repositorys",
                 (v: Loose) => {
@@ -473,8 +742,16 @@ const cases: Case[] = [
                     'ecrpull:repositories is missing: list the repositories to create, e.g. [{ name: "team-a/api" }].',
                 ],
             ],
-            ["tag value a number", (v: Loose) => (v.tags.team = 5), ["ecrpull:tags.team 5 is not a string: tag values are strings, so quote it (e.g. team: \"5\")."]],
-            ["tags not a mapping", (v: Loose) => (v.tags = ["owner=platform"]), ['ecrpull:tags ["owner=platform"] is not an object: use a YAML mapping with string values.']],
+            [
+                "tag value a number",
+                (v: Loose) => (v.tags.team = 5),
+                ['ecrpull:tags.team 5 is not a string: tag values are strings, so quote it (e.g. team: "5").'],
+            ],
+            [
+                "tags not a mapping",
+                (v: Loose) => (v.tags = ["owner=platform"]),
+                ['ecrpull:tags ["owner=platform"] is not an object: use a YAML mapping with string values.'],
+            ],
         ] as [string, (v: Loose) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `readEcrStackConfig: ${name}`, subject: ECR_SUBJECT, run: () => runEcrConfig(mutate), problems })),
 
@@ -484,27 +761,43 @@ const cases: Case[] = [
             [
                 "oidcIssuerUrl missing",
                 (v: Loose) => delete v.oidcIssuerUrl,
-                [`${OUT} oidcIssuerUrl is missing: run \`pulumi up\` on stack "${EKS_STACK}" with this package's EKS program first; it exports ${OUTPUT_KEYS}.`],
+                [
+                    `${OUT} oidcIssuerUrl is missing: run \`pulumi up\` on stack "${EKS_STACK}" with this package's EKS program first; it exports ${OUTPUT_KEYS}.`,
+                ],
             ],
             [
                 "contractVersion 1 (an earlier release)",
                 (v: Loose) => (v.contractVersion = 1),
-                [`${OUT} contractVersion 1 is not the version this program reads (2): run \`pulumi up\` on stack "acme/ecrpull/eks" with this release of the package first, so that both stacks speak the same contract.`],
+                [
+                    `${OUT} contractVersion 1 is not the version this program reads (2): run \`pulumi up\` on stack "acme/ecrpull/eks" with this release of the package first, so that both stacks speak the same contract.`,
+                ],
             ],
             [
                 "contractVersion as text",
                 (v: Loose) => (v.contractVersion = "2"),
                 [`${OUT} contractVersion "2" is not the version this program reads (2): deploy both stacks from the same release of this package.`],
             ],
-            ["workloads not a list", (v: Loose) => (v.workloads = {}), [`${OUT} workloads {} is not a list of { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`]],
+            [
+                "workloads not a list",
+                (v: Loose) => (v.workloads = {}),
+                [`${OUT} workloads {} is not a list of { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`],
+            ],
             [
                 "workload roleArn not a string",
                 (v: Loose) => (v.workloads[0].roleArn = 7),
                 [`${OUT} workloads[0].roleArn 7 is not a string: expected { namespace, serviceAccount, grant, path, roleArn, clusterRoleArn }.`],
             ],
-            ["thumbprint not hex", (v: Loose) => (v.oidcThumbprint = "zz"), [`${OUT} oidcThumbprint "zz" is not a thumbprint: expected 40 lowercase hex digits or "".`]],
+            [
+                "thumbprint not hex",
+                (v: Loose) => (v.oidcThumbprint = "zz"),
+                [`${OUT} oidcThumbprint "zz" is not a thumbprint: expected 40 lowercase hex digits or "".`],
+            ],
             ["issuer with trailing slash", (v: Loose) => (v.oidcIssuerUrl = `${ISSUER_A}/`), [`${OUT} oidcIssuerUrl "${ISSUER_A}/" ${ISSUER_BAD}`]],
-            ["region not a region", (v: Loose) => (v.region = "Ireland"), [`${OUT} region "Ireland" is not an AWS region: use a region code such as "eu-west-1".`]],
+            [
+                "region not a region",
+                (v: Loose) => (v.region = "Ireland"),
+                [`${OUT} region "Ireland" is not an AWS region: use a region code such as "eu-west-1".`],
+            ],
             ["nodeRoleArns not a list", (v: Loose) => (v.nodeRoleArns = null), [`${OUT} nodeRoleArns null is not a list of role ARNs.`]],
             [
                 "clusterArn not an EKS ARN",
@@ -536,12 +829,16 @@ const cases: Case[] = [
             [
                 "unknown grant",
                 { grant: "ci", roleArn: roleArnOf("ci") },
-                [`stack "${EKS_STACK}" output workloads[0] (ci/image-builder) uses grant "ci", which this registry does not have: add it to ecrpull:grants, or use one of "ci-builders", "payments" in that stack's ecrpull:workloads.`],
+                [
+                    `stack "${EKS_STACK}" output workloads[0] (ci/image-builder) uses grant "ci", which this registry does not have: add it to ecrpull:grants, or use one of "ci-builders", "payments" in that stack's ecrpull:workloads.`,
+                ],
             ],
             [
                 "grant does not list the cluster",
                 { namespace: "payments", serviceAccount: "release-deployer", grant: "payments", roleArn: roleArnOf("payments") },
-                [`stack "${EKS_STACK}" output workloads[0] (payments/release-deployer) uses grant "payments", which does not list cluster "${EKS_STACK}": add it to that grant's clusters.`],
+                [
+                    `stack "${EKS_STACK}" output workloads[0] (payments/release-deployer) uses grant "payments", which does not list cluster "${EKS_STACK}": add it to that grant's clusters.`,
+                ],
             ],
             [
                 "grant does not admit the service account",
@@ -565,7 +862,12 @@ const cases: Case[] = [
                 ],
             ],
         ] as [string, Partial<WorkloadExport>, string[]][]
-    ).map(([name, workload, problems]): Case => ({ name: `checkWorkloadsAgainstGrants: ${name}`, subject: ECR_SUBJECT, run: () => runCrossCheck(workload), problems })),
+    ).map(([name, workload, problems]): Case => ({
+        name: `checkWorkloadsAgainstGrants: ${name}`,
+        subject: ECR_SUBJECT,
+        run: () => runCrossCheck(workload),
+        problems,
+    })),
 ];
 
 // ---- Tests --------------------------------------------------------------------------
@@ -584,7 +886,10 @@ describe("validation", () => {
             expect(config.workloads).to.deep.equal(baseWorkloads());
         });
         it("readEksStackConfig defaults oidcThumbprint, createNamespaces and workloads", () => {
-            const config = readEksStackConfig(fakeConfig({ registryAccountId: "111122223333", cluster: { name: "apps", create: false, nodeRoleArns: [] } }), EKS_STACK);
+            const config = readEksStackConfig(
+                fakeConfig({ registryAccountId: "111122223333", cluster: { name: "apps", create: false, nodeRoleArns: [] } }),
+                EKS_STACK,
+            );
             expect(config.oidcThumbprint).to.equal("fetch");
             expect(config.createNamespaces).to.equal(false);
             expect(config.workloads).to.deep.equal([]);
@@ -624,7 +929,13 @@ describe("validation", () => {
                     s.clusters[1].clusterRoles = [{ grant: "team-b", path: "podIdentity", roleArn: PODID_ROLE_B }];
                     s.grants[0].path = "chaining";
                     s.grants[1].path = "podIdentity";
-                    s.grants.push({ name: "shared", path: "federation", clusters: [CLUSTER_A, CLUSTER_B], serviceAccounts: [{ namespace: "ci", name: "builder" }], repositories: ["shared/base"] });
+                    s.grants.push({
+                        name: "shared",
+                        path: "federation",
+                        clusters: [CLUSTER_A, CLUSTER_B],
+                        serviceAccounts: [{ namespace: "ci", name: "builder" }],
+                        repositories: ["shared/base"],
+                    });
                 }),
             ).to.not.throw();
         });
@@ -644,7 +955,10 @@ describe("validation", () => {
             const created = readEksStackConfig(fakeConfig(baseEksConfig()), EKS_STACK);
             expect([created.cluster.oidcProvider, created.cluster.podIdentityAgent]).to.deep.equal(["existing", "present"]);
             const adopted = readEksStackConfig(
-                fakeConfig({ ...baseEksConfig(), cluster: { name: "apps", create: false, nodeRoleArns: [], oidcProvider: "create", podIdentityAgent: "install" } }),
+                fakeConfig({
+                    ...baseEksConfig(),
+                    cluster: { name: "apps", create: false, nodeRoleArns: [], oidcProvider: "create", podIdentityAgent: "install" },
+                }),
                 EKS_STACK,
             );
             expect([adopted.cluster.oidcProvider, adopted.cluster.podIdentityAgent]).to.deep.equal(["create", "install"]);
@@ -655,7 +969,14 @@ describe("validation", () => {
             const chainRole = "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa";
             const read = runOutputs((v) =>
                 v.workloads.push(
-                    { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity", roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ml", clusterRoleArn: podRole },
+                    {
+                        namespace: "ml",
+                        serviceAccount: "trainer",
+                        grant: "ml",
+                        path: "podIdentity",
+                        roleArn: "arn:aws:iam::111122223333:role/ecr-pull-ml",
+                        clusterRoleArn: podRole,
+                    },
                     chainedExport("deployer", chainRole),
                     chainedExport("migrator", chainRole),
                 ),
@@ -677,7 +998,14 @@ describe("validation", () => {
                         region: "eu-west-1",
                         clusterName: "apps-prod-euw1",
                         workloads: [
-                            { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "chaining", roleArn: roleArnOf("ci-builders"), clusterRoleArn: CHAIN_ROLE_A },
+                            {
+                                namespace: "ci",
+                                serviceAccount: "image-builder",
+                                grant: "ci-builders",
+                                path: "chaining",
+                                roleArn: roleArnOf("ci-builders"),
+                                clusterRoleArn: CHAIN_ROLE_A,
+                            },
                         ],
                     },
                 ],
@@ -702,7 +1030,9 @@ describe("validation", () => {
                 expect(error.subject).to.equal(c.subject);
                 expect(error.problems).to.deep.equal(c.problems);
                 expect(error.message).to.equal(
-                    c.problems.length === 1 ? `${c.subject}: ${c.problems[0]}` : `${c.subject}: ${c.problems.length} problems:\n${c.problems.map((p) => `  - ${p}`).join("\n")}`,
+                    c.problems.length === 1
+                        ? `${c.subject}: ${c.problems[0]}`
+                        : `${c.subject}: ${c.problems.length} problems:\n${c.problems.map((p) => `  - ${p}`).join("\n")}`,
                 );
                 expect(error.name).to.equal("ValidationError");
             });
@@ -846,7 +1176,9 @@ describe("validation", () => {
         // IDs) but its regex is {8,17}, so "subnet-0123456789" (10 digits) passes.
         it("a subnet ID with 10 hex digits is refused, as the message says", () => {
             const error = validationErrorOf(() => runEksConfig((v) => (v.cluster.subnetIds = ["subnet-0123456789"])));
-            expect(error.problems).to.deep.equal(['ecrpull:cluster.subnetIds[0] "subnet-0123456789" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.']);
+            expect(error.problems).to.deep.equal([
+                'ecrpull:cluster.subnetIds[0] "subnet-0123456789" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.',
+            ]);
         });
 
         // Regression (message), fixed: a workload export that is not an object (e.g. "x") gives four
@@ -892,7 +1224,9 @@ describe("validation", () => {
                 }),
             );
             expect(error.problems).to.have.lengthOf(1);
-            expect(error.problems[0]).to.match(/^\[clusters\[0\]\.clusterRoles\[0\]\.roleArn\] "arn:aws:iam::999988887777:role\/ecr-chain-team-a-aaaaaa" .*444455556666/);
+            expect(error.problems[0]).to.match(
+                /^\[clusters\[0\]\.clusterRoles\[0\]\.roleArn\] "arn:aws:iam::999988887777:role\/ecr-chain-team-a-aaaaaa" .*444455556666/,
+            );
         });
 
         // Regression, fixed: readEksStackOutputs checks only that a workload's path and clusterRoleArn are

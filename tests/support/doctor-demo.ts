@@ -28,15 +28,34 @@ async function main(): Promise<void> {
         const tokens: Record<string, string> = {
             "image-builder.token": issuer.sign(serviceAccountClaims(issuer.issuerUrl, "ci", "image-builder", now)),
             "other.token": issuer.sign(serviceAccountClaims(issuer.issuerUrl, "ci", "other", now)),
-            "expired.token": issuer.sign({ ...serviceAccountClaims(issuer.issuerUrl, "ci", "image-builder", now), iat: t - 90000, nbf: t - 90000, exp: t - 3600 }),
-            "forged.token": issuer.sign(serviceAccountClaims(issuer.issuerUrl, "ci", "image-builder", now), { key: newSigningKey("forged"), kid: "doctor-key-1" }),
+            "expired.token": issuer.sign({
+                ...serviceAccountClaims(issuer.issuerUrl, "ci", "image-builder", now),
+                iat: t - 90000,
+                nbf: t - 90000,
+                exp: t - 3600,
+            }),
+            "forged.token": issuer.sign(serviceAccountClaims(issuer.issuerUrl, "ci", "image-builder", now), {
+                key: newSigningKey("forged"),
+                kid: "doctor-key-1",
+            }),
             "trainer.token": issuer.sign(serviceAccountClaims(issuer.issuerUrl, "ml", "trainer", now)),
         };
         for (const [name, token] of Object.entries(tokens)) {
             write(name, `${token}\n`);
         }
         for (const name of Object.keys(tokens)) {
-            const argv = ["--token", name, "--ecr-state", "ecr.json", "--eks-state", "eks-b.json", "--ca", "ca.pem", "--connect-to", `127.0.0.1:${issuer.port}`];
+            const argv = [
+                "--token",
+                name,
+                "--ecr-state",
+                "ecr.json",
+                "--eks-state",
+                "eks-b.json",
+                "--ca",
+                "ca.pem",
+                "--connect-to",
+                `127.0.0.1:${issuer.port}`,
+            ];
             const cwd = process.cwd();
             process.chdir(dir);
             try {

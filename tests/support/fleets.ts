@@ -105,14 +105,16 @@ export function modelFromStacks(eksStacks: readonly EksStackRun[], ecr: EcrStack
             region: stack.region,
             name: cluster.name,
             issuerUrl: cluster.create ? outputs.oidcIssuerUrl : stack.existingClusters![cluster.name].issuerUrl,
-            nodeRoleArns: cluster.create ? outputs.nodeRoleArns : cluster.nodeRoleArns ?? [],
+            nodeRoleArns: cluster.create ? outputs.nodeRoleArns : (cluster.nodeRoleArns ?? []),
             created: cluster.create,
             workloads: workloads.map((w) => ({ namespace: w.namespace, serviceAccount: w.serviceAccount, grant: w.grant, path: w.path ?? "federation" })),
         };
     });
-    const grants = (ecr.config["ecrpull:grants"] as (Omit<GrantModel, "path" | "shards"> & { path?: AccessPath; shards?: number })[]).map(
-        (g): GrantModel => ({ ...g, path: g.path ?? "federation", shards: g.shards ?? 1 }),
-    );
+    const grants = (ecr.config["ecrpull:grants"] as (Omit<GrantModel, "path" | "shards"> & { path?: AccessPath; shards?: number })[]).map((g): GrantModel => ({
+        ...g,
+        path: g.path ?? "federation",
+        shards: g.shards ?? 1,
+    }));
     const repositories = (ecr.config["ecrpull:repositories"] as { name: string }[]).map((r) => r.name);
     return { registryAccount: ecr.accountId, region: ecr.region, clusters, grants, repositories };
 }
@@ -137,7 +139,12 @@ export interface CatalogRole {
 }
 
 const glob = (pattern: string, value: string) =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(value);
+    new RegExp(
+        `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".")}$`,
+    ).test(value);
 
 export class Oracle {
     readonly roles = new Map<string, CatalogRole>();
@@ -159,7 +166,12 @@ export class Oracle {
                             arn: `arn:${PARTITION}:iam::${cluster.account}:role/${clusterRoleName(path, grant.name, cluster.region, cluster.name)}`,
                             account: cluster.account,
                             cluster,
-                            role: { kind: path === "chaining" ? "chain" : "podid", grant, cluster, serviceAccounts: workloads.map((w) => ({ namespace: w.namespace, name: w.serviceAccount })) },
+                            role: {
+                                kind: path === "chaining" ? "chain" : "podid",
+                                grant,
+                                cluster,
+                                serviceAccounts: workloads.map((w) => ({ namespace: w.namespace, name: w.serviceAccount })),
+                            },
                         });
                     }
                 }
@@ -243,7 +255,9 @@ export class Oracle {
             return false;
         }
         if (role.grant.path === "chaining") {
-            return action === "sts:AssumeRole" && who.kind === "chain" && who.grant.name === role.grant.name && this.shard(role.grant, who.cluster) === role.shard;
+            return (
+                action === "sts:AssumeRole" && who.kind === "chain" && who.grant.name === role.grant.name && this.shard(role.grant, who.cluster) === role.shard
+            );
         }
         if (role.grant.path === "podIdentity") {
             return (
@@ -303,7 +317,9 @@ export class Oracle {
             const reaches =
                 grant.path === "federation"
                     ? Oracle.admits(grant, sa.namespace, sa.name)
-                    : cluster.workloads.some((w) => w.grant === grant.name && w.path === grant.path && w.namespace === sa.namespace && w.serviceAccount === sa.name);
+                    : cluster.workloads.some(
+                          (w) => w.grant === grant.name && w.path === grant.path && w.namespace === sa.namespace && w.serviceAccount === sa.name,
+                      );
             if (reaches) {
                 grant.repositories.forEach((r) => repositories.add(r));
             }
@@ -342,15 +358,33 @@ const policyJson = (...statements: object[]) => JSON.stringify({ Version: "2012-
 export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly": policyJson(statement([TOKEN_ACTION, ...PULL_ACTIONS])),
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy": policyJson(
-        statement(["ec2:DescribeInstances", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "eks:DescribeCluster", "eks-auth:AssumeRoleForPodIdentity"]),
+        statement([
+            "ec2:DescribeInstances",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "eks:DescribeCluster",
+            "eks-auth:AssumeRoleForPodIdentity",
+        ]),
     ),
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy": policyJson(
-        statement(["ec2:AssignPrivateIpAddresses", "ec2:AttachNetworkInterface", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:UnassignPrivateIpAddresses"]),
+        statement([
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:AttachNetworkInterface",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:UnassignPrivateIpAddresses",
+        ]),
         statement(["ec2:CreateTags"], "arn:aws:ec2:*:*:network-interface/*"),
     ),
 };
 /** Node roles of adopted clusters are not the package's: modelled with the policy facts.md says they carry. */
-const ADOPTED_NODE_POLICY: NamedPolicy = { name: "AmazonEC2ContainerRegistryPullOnly", json: MANAGED_POLICIES["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"] };
+const ADOPTED_NODE_POLICY: NamedPolicy = {
+    name: "AmazonEC2ContainerRegistryPullOnly",
+    json: MANAGED_POLICIES["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"],
+};
 /** What a cluster account's administrators may hold, and what the registry's documents must guard against. */
 export const BROAD_POLICY: NamedPolicy = { name: "broad", json: policyJson(statement(["sts:*", "ecr:*"])) };
 
@@ -368,7 +402,10 @@ const KNOWN_TYPES = new Set([
 /** Every trust, role policy, attachment, repository policy and OIDC provider both programs registered. */
 export function documentsFromRuns(run: TwoStackRun, eksStacks: readonly EksStackRun[], ecr: EcrStackRun): FleetDocuments {
     const documents: FleetDocuments = { roles: new Map(), repositories: new Map(), providers: [] };
-    const programs: [readonly RecordedResource[], string][] = [...run.eks.map((e, i) => [e.resources, eksStacks[i].accountId] as [readonly RecordedResource[], string]), [run.ecr.resources, ecr.accountId]];
+    const programs: [readonly RecordedResource[], string][] = [
+        ...run.eks.map((e, i) => [e.resources, eksStacks[i].accountId] as [readonly RecordedResource[], string]),
+        [run.ecr.resources, ecr.accountId],
+    ];
     for (const [resources, account] of programs) {
         const unknown = resources.filter((r) => /^aws:(iam|ecr|organizations)\//.test(r.type) && !KNOWN_TYPES.has(r.type));
         if (unknown.length > 0) {
@@ -456,7 +493,14 @@ export function documentsFromPlans(model: FleetModel): FleetDocuments {
     checkWorkloadsAgainstGrants(
         referenced,
         spec.grants,
-        (grant, cluster) => oracle.pullRoleArn(grant.name, oracle.shard(model.grants.find((g) => g.name === grant.name)!, oracle.cluster(cluster.name))),
+        (grant, cluster) =>
+            oracle.pullRoleArn(
+                grant.name,
+                oracle.shard(
+                    model.grants.find((g) => g.name === grant.name)!,
+                    oracle.cluster(cluster.name),
+                ),
+            ),
         problems,
     );
     if (problems.list.length > 0) {
@@ -464,7 +508,12 @@ export function documentsFromPlans(model: FleetModel): FleetDocuments {
     }
     const plan = planRegistry(spec, { registryAccountId: model.registryAccount, region: model.region, partition: PARTITION });
     for (const role of plan.roles) {
-        documents.roles.set(role.roleArn, { arn: role.roleArn, trust: role.trustPolicy, inline: [{ name: `${role.roleName}/ecr-pull`, json: role.rolePolicy }], attached: [] });
+        documents.roles.set(role.roleArn, {
+            arn: role.roleArn,
+            trust: role.trustPolicy,
+            inline: [{ name: `${role.roleName}/ecr-pull`, json: role.rolePolicy }],
+            attached: [],
+        });
     }
     for (const repository of plan.repositories) {
         documents.repositories.set(repository.settings.name, { arn: repository.arn, policy: repository.repositoryPolicy });
@@ -490,7 +539,9 @@ export function allDocuments(documents: FleetDocuments): { kind: "trust" | "iden
             { kind: "trust" as const, owner: `trust of ${r.arn}`, json: r.trust },
             ...r.inline.map((p) => ({ kind: "identity" as const, owner: `role policy ${p.name}`, json: p.json })),
         ]),
-        ...[...documents.repositories].flatMap(([name, r]) => (r.policy ? [{ kind: "resource" as const, owner: `repository policy of ${name}`, json: r.policy }] : [])),
+        ...[...documents.repositories].flatMap(([name, r]) =>
+            r.policy ? [{ kind: "resource" as const, owner: `repository policy of ${name}`, json: r.policy }] : [],
+        ),
     ];
 }
 
@@ -635,7 +686,10 @@ async function runMatrix(
     };
 
     // Every role the config calls for has its documents, and no other role exists.
-    const expectedRoles = oracle.rolesWithTrust().map((r) => r.arn).sort();
+    const expectedRoles = oracle
+        .rolesWithTrust()
+        .map((r) => r.arn)
+        .sort();
     const generatedRoles = [...documents.roles.keys()].sort();
     for (const arn of expectedRoles.filter((a) => !documents.roles.has(a))) {
         mismatches.push(`roles: the config calls for ${arn}, and no document creates it`);
@@ -652,11 +706,17 @@ async function runMatrix(
     // Principals: the fleet's roles, an administrator per cluster account, impostors.
     const accounts = [...new Set(model.clusters.map((c) => c.account))].sort();
     const principals: CatalogRole[] = [...oracle.roles.values()];
-    principals.push(...accounts.map((account) => ({ arn: `arn:${PARTITION}:iam::${account}:role/platform-admin`, account, role: { kind: "admin" as const, account } })));
+    principals.push(
+        ...accounts.map((account) => ({ arn: `arn:${PARTITION}:iam::${account}:role/platform-admin`, account, role: { kind: "admin" as const, account } })),
+    );
     for (const kind of ["chain", "podid", "node", "pull"] as const) {
         const original = [...oracle.roles.values()].find((r) => r.role.kind === kind);
         if (original) {
-            principals.push({ arn: original.arn.replace(/::\d{12}:/, `::${FOREIGN_ACCOUNT}:`), account: FOREIGN_ACCOUNT, role: { kind: "impostor", of: original.arn } });
+            principals.push({
+                arn: original.arn.replace(/::\d{12}:/, `::${FOREIGN_ACCOUNT}:`),
+                account: FOREIGN_ACCOUNT,
+                role: { kind: "impostor", of: original.arn },
+            });
         }
     }
     const identityOf = (p: CatalogRole): NamedPolicy[] => {
@@ -684,7 +744,8 @@ async function runMatrix(
         throw new Error(`matrix: no identity policy for ${p.arn}`);
     };
     /** Cross-account principals are also tried with a broad identity, so the registry's documents are checked on their own. */
-    const modes = (p: CatalogRole, targetAccount: string): ("actual" | "guard")[] => (p.account !== targetAccount && p.role.kind !== "admin" ? ["actual", "guard"] : ["actual"]);
+    const modes = (p: CatalogRole, targetAccount: string): ("actual" | "guard")[] =>
+        p.account !== targetAccount && p.role.kind !== "admin" ? ["actual", "guard"] : ["actual"];
     const identityIn = (p: CatalogRole, mode: "actual" | "guard") => (mode === "guard" ? [BROAD_POLICY] : identityOf(p));
 
     const sas = serviceAccountUniverse(model, options.lean);
@@ -696,11 +757,18 @@ async function runMatrix(
         return [...unique.map((c) => ({ arn: oracle.clusterArn(c), name: c.name })), foreignCluster];
     };
     /** In a lean run, clusters other than the caller's own are tagged only with each grant's first service account. */
-    const probes = options.lean ? model.grants.map((g) => ({ namespace: instance(g.serviceAccounts[0].namespace), name: instance(g.serviceAccounts[0].name) })) : sas;
+    const probes = options.lean
+        ? model.grants.map((g) => ({ namespace: instance(g.serviceAccounts[0].namespace), name: instance(g.serviceAccounts[0].name) }))
+        : sas;
     const tagSets = (own: readonly ClusterModel[], every = true): (PodTags | undefined)[] => [
         undefined,
         ...tagClusters(own).flatMap((c) =>
-            (every && (!options.lean || own.some((o) => oracle.clusterArn(o) === c.arn)) ? sas : probes).map((sa) => ({ clusterArn: c.arn, clusterName: c.name, namespace: sa.namespace, serviceAccount: sa.name })),
+            (every && (!options.lean || own.some((o) => oracle.clusterArn(o) === c.arn)) ? sas : probes).map((sa) => ({
+                clusterArn: c.arn,
+                clusterName: c.name,
+                namespace: sa.namespace,
+                serviceAccount: sa.name,
+            })),
         ),
     ];
 
@@ -721,14 +789,21 @@ async function runMatrix(
                         serviceAccount: sa.name,
                         audience,
                     });
-                    compare("web identity", `wi|${target.arn}|${issuerUrl}|${sa.namespace}/${sa.name}|${audience}`, got, oracle.webIdentity(target, issuerUrl, providerArn, sa, audience), `token of ${sa.namespace}/${sa.name} (aud ${audience}) from ${issuerUrl} via ${providerArn} -> ${target.arn}`);
+                    compare(
+                        "web identity",
+                        `wi|${target.arn}|${issuerUrl}|${sa.namespace}/${sa.name}|${audience}`,
+                        got,
+                        oracle.webIdentity(target, issuerUrl, providerArn, sa, audience),
+                        `token of ${sa.namespace}/${sa.name} (aud ${audience}) from ${issuerUrl} via ${providerArn} -> ${target.arn}`,
+                    );
                 }
             }
         }
     }
 
     // (b) Role sessions, with and without Pod Identity session tags.
-    const everyTag = (p: CatalogRole) => !options.lean || p.role.kind === "podid" || (p.role.kind === "impostor" && oracle.roles.get(p.role.of)?.role.kind === "podid");
+    const everyTag = (p: CatalogRole) =>
+        !options.lean || p.role.kind === "podid" || (p.role.kind === "impostor" && oracle.roles.get(p.role.of)?.role.kind === "podid");
     for (const principal of runs("role session") ? principals : []) {
         const sessionTags = tagSets(principal.cluster ? [principal.cluster] : [], everyTag(principal));
         for (const tags of everyTag(principal) ? sessionTags : sessionTags.slice(0, 2)) {
@@ -764,13 +839,33 @@ async function runMatrix(
         for (const sourceAccount of sources) {
             for (const tags of tagSets(model.clusters.filter((c) => c.account === sourceAccount))) {
                 for (const action of STS_ACTIONS) {
-                    const got = await simulator.service({ service: POD_IDENTITY_SERVICE, sourceAccount, sourceArn: tags?.clusterArn, action, roleArn: target.arn, trustPolicy: trust, sessionTags: tags ? tagsOf(tags) : undefined });
-                    compare("service", `svc|${POD_IDENTITY_SERVICE}|${sourceAccount}|${target.arn}|${action}|${tagKey(tags)}`, got, oracle.service(POD_IDENTITY_SERVICE, sourceAccount, action, target, tags), `${POD_IDENTITY_SERVICE} for ${sourceAccount} ${action} ${target.arn} tags ${tagKey(tags)}`);
+                    const got = await simulator.service({
+                        service: POD_IDENTITY_SERVICE,
+                        sourceAccount,
+                        sourceArn: tags?.clusterArn,
+                        action,
+                        roleArn: target.arn,
+                        trustPolicy: trust,
+                        sessionTags: tags ? tagsOf(tags) : undefined,
+                    });
+                    compare(
+                        "service",
+                        `svc|${POD_IDENTITY_SERVICE}|${sourceAccount}|${target.arn}|${action}|${tagKey(tags)}`,
+                        got,
+                        oracle.service(POD_IDENTITY_SERVICE, sourceAccount, action, target, tags),
+                        `${POD_IDENTITY_SERVICE} for ${sourceAccount} ${action} ${target.arn} tags ${tagKey(tags)}`,
+                    );
                 }
             }
             for (const action of STS_ACTIONS) {
                 const got = await simulator.service({ service: EC2_SERVICE, sourceAccount, action, roleArn: target.arn, trustPolicy: trust });
-                compare("service", "", got, oracle.service(EC2_SERVICE, sourceAccount, action, target, undefined), `${EC2_SERVICE} for ${sourceAccount} ${action} ${target.arn}`);
+                compare(
+                    "service",
+                    "",
+                    got,
+                    oracle.service(EC2_SERVICE, sourceAccount, action, target, undefined),
+                    `${EC2_SERVICE} for ${sourceAccount} ${action} ${target.arn}`,
+                );
             }
         }
     }
@@ -780,7 +875,13 @@ async function runMatrix(
         for (const [name, repository] of documents.repositories) {
             for (const action of [...PULL_ACTIONS, ...WRITE_ACTIONS]) {
                 for (const mode of modes(principal, model.registryAccount)) {
-                    const got = await simulator.ecr({ principalRoleArn: principal.arn, identityPolicies: identityIn(principal, mode), action, repositoryArn: repository.arn, repositoryPolicy: repository.policy });
+                    const got = await simulator.ecr({
+                        principalRoleArn: principal.arn,
+                        identityPolicies: identityIn(principal, mode),
+                        action,
+                        repositoryArn: repository.arn,
+                        repositoryPolicy: repository.policy,
+                    });
                     compare(
                         mode === "guard" ? "ecr (guard)" : "ecr",
                         mode === "actual" ? `ecr|${principal.arn}|${name}|${action}` : "",
@@ -802,7 +903,9 @@ async function runMatrix(
         for (const s of JSON.parse(role.trust).Statement as { Principal?: { Federated?: string | string[] } }[]) {
             for (const providerArn of [s.Principal?.Federated ?? []].flat()) {
                 const ownProvider = model.clusters.some((c) => oidcProviderArn(PARTITION, c.account, c.issuerUrl) === providerArn);
-                const exists = providerArn.includes(`::${model.registryAccount}:`) ? providerAdmits(documents.providers, providerArn, STS_AUDIENCE) : ownProvider;
+                const exists = providerArn.includes(`::${model.registryAccount}:`)
+                    ? providerAdmits(documents.providers, providerArn, STS_AUDIENCE)
+                    : ownProvider;
                 compare("provider", "", exists, true, `trust of ${role.arn} names the provider ${providerArn}`);
             }
         }
@@ -836,12 +939,14 @@ async function runMatrix(
             }
             // Then any role a held role may assume, with no tags or with any tags it chooses.
             const tagChoices = [...new Set(tagSets([cluster]).map(tagKey))];
-            for (let grew = true; grew; ) {
+            for (let grew = true; grew;) {
                 grew = false;
                 for (const from of [...held]) {
                     for (const target of targets) {
                         const hop = (action: string, tags: string) => `rs|${from}|${target.arn}|${action}|${tags}`;
-                        const can = allowed(hop("sts:AssumeRole", "-")) || tagChoices.some((t) => allowed(hop("sts:AssumeRole", t)) && allowed(hop("sts:TagSession", t)));
+                        const can =
+                            allowed(hop("sts:AssumeRole", "-")) ||
+                            tagChoices.some((t) => allowed(hop("sts:AssumeRole", t)) && allowed(hop("sts:TagSession", t)));
                         if (can && !held.has(target.arn)) {
                             held.add(target.arn);
                             grew = true;
@@ -851,16 +956,23 @@ async function runMatrix(
             }
             const pullable = [...documents.repositories.keys()]
                 .filter((repository) =>
-                    [...held].some((role) => allowed(`ecr|${role}|*|${TOKEN_ACTION}`) && PULL_ACTIONS.every((action) => allowed(`ecr|${role}|${repository}|${action}`))),
+                    [...held].some(
+                        (role) => allowed(`ecr|${role}|*|${TOKEN_ACTION}`) && PULL_ACTIONS.every((action) => allowed(`ecr|${role}|${repository}|${action}`)),
+                    ),
                 )
                 .sort();
             const expected = oracle.pullable(cluster, sa);
             for (const repository of documents.repositories.keys()) {
-                compare("end to end", "", pullable.includes(repository), expected.includes(repository), `pod ${sa.namespace}/${sa.name} of ${cluster.stack} pulls ${repository} (holding ${[...held].join(", ") || "no role"})`);
+                compare(
+                    "end to end",
+                    "",
+                    pullable.includes(repository),
+                    expected.includes(repository),
+                    `pod ${sa.namespace}/${sa.name} of ${cluster.stack} pulls ${repository} (holding ${[...held].join(", ") || "no role"})`,
+                );
             }
         }
     }
-
 }
 
 // ---- Fleets ---------------------------------------------------------------------
@@ -892,7 +1004,15 @@ export function shardedFleet(clusters = 10, shards = 8): { eks: EksStackRun[]; e
             config: {
                 "ecrpull:clusterStacks": stacks,
                 "ecrpull:repositories": [{ name: "platform/base" }, { name: "platform/tools" }],
-                "ecrpull:grants": [{ name: "platform", shards, clusters: stacks, serviceAccounts: [{ namespace: "platform", name: "puller" }], repositories: ["platform/base"] }],
+                "ecrpull:grants": [
+                    {
+                        name: "platform",
+                        shards,
+                        clusters: stacks,
+                        serviceAccounts: [{ namespace: "platform", name: "puller" }],
+                        repositories: ["platform/base"],
+                    },
+                ],
             },
         },
     };
@@ -941,8 +1061,22 @@ export function patternFleet(): { eks: EksStackRun[]; ecr: EcrStackRun } {
                 "ecrpull:repositories": [{ name: "ci/cache" }, { name: "ml/models" }, { name: "ops/charts" }, { name: "secret/vault" }],
                 "ecrpull:grants": [
                     { name: "ci-all", allowPatterns: true, clusters: stacks, serviceAccounts: [{ namespace: "ci", name: "*" }], repositories: ["ci/cache"] },
-                    { name: "ml-any", path: "podIdentity", allowPatterns: true, clusters: stacks, serviceAccounts: [{ namespace: "ml", name: "*" }], repositories: ["ml/models", "ci/cache"] },
-                    { name: "ops", path: "chaining", allowPatterns: true, clusters: stacks, serviceAccounts: [{ namespace: "ops", name: "deploy-*" }], repositories: ["ops/charts"] },
+                    {
+                        name: "ml-any",
+                        path: "podIdentity",
+                        allowPatterns: true,
+                        clusters: stacks,
+                        serviceAccounts: [{ namespace: "ml", name: "*" }],
+                        repositories: ["ml/models", "ci/cache"],
+                    },
+                    {
+                        name: "ops",
+                        path: "chaining",
+                        allowPatterns: true,
+                        clusters: stacks,
+                        serviceAccounts: [{ namespace: "ops", name: "deploy-*" }],
+                        repositories: ["ops/charts"],
+                    },
                 ],
             },
         },
@@ -967,7 +1101,10 @@ const bits = (mask: number, count: number) => Array.from({ length: count }, (_, 
 export const randomFleet = fc
     .record({
         accounts: fc.integer({ min: 1, max: 3 }),
-        clusters: fc.array(fc.record({ account: fc.nat({ max: 2 }), region: fc.constantFrom("eu-west-1", "us-east-1"), nodeRoles: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 4 }),
+        clusters: fc.array(
+            fc.record({ account: fc.nat({ max: 2 }), region: fc.constantFrom("eu-west-1", "us-east-1"), nodeRoles: fc.integer({ min: 0, max: 2 }) }),
+            { minLength: 1, maxLength: 4 },
+        ),
         repositories: fc.integer({ min: 1, max: 4 }),
         grants: fc.array(
             fc.record({

@@ -210,7 +210,9 @@ export class IamSimulator {
         const ignored = (response.result.ignoredContextKeys ?? []).map((k) => k.toLowerCase()).sort();
         const allowedToIgnore = mayIgnore.map((k) => k.toLowerCase()).sort();
         if (JSON.stringify(ignored) !== JSON.stringify(allowedToIgnore)) {
-            throw new Error(`simulate: iam-simulate ignored the context keys ${JSON.stringify(ignored)} (expected ${JSON.stringify(allowedToIgnore)}) for ${describe(simulation)}`);
+            throw new Error(
+                `simulate: iam-simulate ignored the context keys ${JSON.stringify(ignored)} (expected ${JSON.stringify(allowedToIgnore)}) for ${describe(simulation)}`,
+            );
         }
         return response.overallResult === "Allowed";
     }
@@ -345,6 +347,10 @@ function describe(simulation: Simulation): string {
  * request: an IAM OIDC provider for the issuer exists in the role's account,
  * and the token's audience is one of its client IDs.
  */
-export function providerAdmits(providers: readonly { readonly arn: string; readonly clientIds: readonly string[] }[], providerArn: string, audience: string): boolean {
+export function providerAdmits(
+    providers: readonly { readonly arn: string; readonly clientIds: readonly string[] }[],
+    providerArn: string,
+    audience: string,
+): boolean {
     return providers.some((p) => p.arn === providerArn && p.clientIds.includes(audience));
 }
