@@ -41,6 +41,9 @@ export interface ClusterPullAccessArgs {
     readonly tags?: Record<string, string>;
 }
 
+/** Beside the component, not a declared property: see `registryPlans` in registry-access.ts. */
+const clusterPlans = new WeakMap<ClusterPullAccess, ClusterPlan>();
+
 /**
  * The cluster side of every access path (facts.md, paths 2 to 4):
  * - federation: a ServiceAccount annotated with the registry's pull role;
@@ -53,9 +56,6 @@ export interface ClusterPullAccessArgs {
  *
  * Pass the cluster's Kubernetes provider in `opts.providers` (or `provider`).
  */
-/** Beside the component, not a declared property: see `registryPlans` in registry-access.ts. */
-const clusterPlans = new WeakMap<ClusterPullAccess, ClusterPlan>();
-
 export class ClusterPullAccess extends pulumi.ComponentResource {
     /** Every ServiceAccount and how it reaches its pull role: the `workloads` stack output. */
     public readonly workloads: pulumi.Output<WorkloadExport[]>;

@@ -30,6 +30,13 @@ export interface RegistryAccessArgs {
 }
 
 /**
+ * Plans live beside their components, not as declared properties: the
+ * multi-language schema (PulumiPlugin.yaml) makes every declared property an
+ * output, and a plan is TypeScript data, not an Output.
+ */
+const registryPlans = new WeakMap<RegistryAccess, RegistryPlan>();
+
+/**
  * Everything the registry account needs so that service accounts of EKS
  * clusters in other accounts (IRSA federated into this account) and those
  * clusters' nodes can pull: one OIDC provider per issuer, one pull role per
@@ -38,13 +45,6 @@ export interface RegistryAccessArgs {
  * All values are checked, and every document measured against its AWS limit,
  * before any resource is created.
  */
-/**
- * Plans live beside their components, not as declared properties: the
- * multi-language schema (PulumiPlugin.yaml) makes every declared property an
- * output, and a plan is TypeScript data, not an Output.
- */
-const registryPlans = new WeakMap<RegistryAccess, RegistryPlan>();
-
 export class RegistryAccess extends pulumi.ComponentResource {
     public readonly oidcProviderArns: pulumi.Output<Record<string, string>>;
     public readonly pullRoleArns: pulumi.Output<Record<string, string>>;

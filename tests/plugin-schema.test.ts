@@ -107,6 +107,8 @@ describe("multi-language: the plugin schema and a construct through the componen
             expect(() => ComponentProvider.validateResourceType(providerName, component.typeToken)).not.to.throw();
             expect(schema.resources[component.typeToken], component.typeToken).to.exist;
             expect(schema.resources[component.typeToken].isComponent).to.equal(true);
+            // The class's JSDoc is what other languages' SDKs show for it.
+            expect(schema.resources[component.typeToken].description, `${component.className} has a description`).to.be.a("string").and.not.equal("");
         }
         expect(Object.keys(schema.resources).sort()).to.deep.equal(sourceComponents.map((c) => c.typeToken).sort());
     });
