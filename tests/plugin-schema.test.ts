@@ -30,7 +30,13 @@ interface Schema {
     readonly name: string;
     readonly resources: Record<
         string,
-        { isComponent: boolean; inputProperties: Record<string, SchemaProperty>; requiredInputs?: string[]; properties: Record<string, SchemaProperty> }
+        {
+            isComponent: boolean;
+            description?: string;
+            inputProperties: Record<string, SchemaProperty>;
+            requiredInputs?: string[];
+            properties: Record<string, SchemaProperty>;
+        }
     >;
     readonly types: Record<string, { properties: Record<string, SchemaProperty> }>;
 }
