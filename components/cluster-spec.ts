@@ -20,7 +20,9 @@ import { ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS
 
 /** A ServiceAccount to create, and the grant whose pull role it assumes. */
 export interface WorkloadSpec {
+    /** The ServiceAccount's namespace. */
     readonly namespace: string;
+    /** The ServiceAccount's name. */
     readonly serviceAccount: string;
     /** The grant's name in the ECR stack's config. */
     readonly grant: string;

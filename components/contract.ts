@@ -17,8 +17,11 @@ export const CONTRACT_VERSION = 2;
 
 /** One ServiceAccount the EKS stack created, and how it reaches its grant's pull role. */
 export interface WorkloadExport {
+    /** The ServiceAccount's namespace. */
     readonly namespace: string;
+    /** The ServiceAccount's name. */
     readonly serviceAccount: string;
+    /** The grant (registry pull role) it uses. */
     readonly grant: string;
     /** `federation`, `chaining` or `podIdentity`. */
     readonly path: string;

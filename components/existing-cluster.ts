@@ -24,9 +24,13 @@ export interface ExistingClusterArgs {
  * Creates nothing in AWS.
  */
 export class ExistingCluster extends pulumi.ComponentResource implements ClusterSource {
+    /** The EKS cluster's name. */
     public readonly clusterName: pulumi.Output<string>;
+    /** `https://oidc.eks.<region>.amazonaws.com/id/<id>`, as EKS reports it. */
     public readonly oidcIssuerUrl: pulumi.Output<string>;
+    /** The node roles given in the args. */
     public readonly nodeRoleArns: pulumi.Output<string[]>;
+    /** A Kubernetes provider that gets tokens from `aws eks get-token`. */
     public readonly kubernetesProvider: k8s.Provider;
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {

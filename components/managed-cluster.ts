@@ -13,15 +13,19 @@ export interface ManagedClusterArgs {
     readonly version?: pulumi.Input<string>;
     /** Node instance type. Default `t3.large`. */
     readonly instanceType?: pulumi.Input<string>;
-    /** Nodes in the default node group. Defaults 2, 1 and 4. */
+    /** Nodes in the default node group. Default 2. */
     readonly desiredCapacity?: pulumi.Input<number>;
+    /** Fewest nodes in the default node group. Default 1. */
     readonly minSize?: pulumi.Input<number>;
+    /** Most nodes in the default node group. Default 4. */
     readonly maxSize?: pulumi.Input<number>;
-    /** VPC and subnets. Default: the account's default VPC. */
+    /** The VPC. Default: the account's default VPC. */
     readonly vpcId?: pulumi.Input<string>;
+    /** Subnets of the cluster and its nodes. Default: the VPC's subnets. */
     readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** `aws`, `aws-cn` or `aws-us-gov`, for managed policy ARNs. Default `aws`. */
     readonly partition?: string;
+    /** Tags for the cluster and its node role. Default: none. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -37,11 +41,17 @@ const NODE_MANAGED_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Polic
  * component owns, so its ARN is known without reading the cluster back.
  */
 export class ManagedCluster extends pulumi.ComponentResource implements ClusterSource {
+    /** The @pulumi/eks cluster. */
     public readonly cluster: eks.Cluster;
+    /** The role of the default node group, with AmazonEC2ContainerRegistryPullOnly. */
     public readonly nodeRole: aws.iam.Role;
+    /** The EKS cluster's name. */
     public readonly clusterName: pulumi.Output<string>;
+    /** `https://oidc.eks.<region>.amazonaws.com/id/<id>`: the issuer of its service-account tokens. */
     public readonly oidcIssuerUrl: pulumi.Output<string>;
+    /** The roles the cluster's kubelets pull images with. */
     public readonly nodeRoleArns: pulumi.Output<string[]>;
+    /** A Kubernetes provider for the cluster's API server. */
     public readonly kubernetesProvider: k8s.Provider;
 
     constructor(name: string, args: ManagedClusterArgs, opts?: pulumi.ComponentResourceOptions) {

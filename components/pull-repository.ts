@@ -23,8 +23,11 @@ export interface PullRepositoryArgs {
  * repository that still holds images, unless its settings say otherwise.
  */
 export class PullRepository extends pulumi.ComponentResource {
+    /** The ECR repository. */
     public readonly repository: aws.ecr.Repository;
+    /** `<account>.dkr.ecr.<region>.amazonaws.com/<name>`: what image references start with. */
     public readonly url: pulumi.Output<string>;
+    /** The repository's ARN, as pull policies name it. */
     public readonly arn: pulumi.Output<string>;
 
     constructor(name: string, args: PullRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -21,8 +21,11 @@ export interface PullRoleArgs {
  * to outlive that.
  */
 export class PullRole extends pulumi.ComponentResource {
+    /** The IAM role. */
     public readonly role: aws.iam.Role;
+    /** The role's ARN: what workloads assume. */
     public readonly arn: pulumi.Output<string>;
+    /** The role's name. */
     public readonly name: pulumi.Output<string>;
 
     constructor(name: string, args: PullRoleArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -46,8 +46,11 @@ const registryPlans = new WeakMap<RegistryAccess, RegistryPlan>();
  * before any resource is created.
  */
 export class RegistryAccess extends pulumi.ComponentResource {
+    /** The IAM OIDC provider of each cluster issuer that needs one, by issuer URL. */
     public readonly oidcProviderArns: pulumi.Output<Record<string, string>>;
+    /** Each grant's pull role, by grant name (`<grant>.<shard>` for a sharded grant). */
     public readonly pullRoleArns: pulumi.Output<Record<string, string>>;
+    /** Each repository's URL, by repository name. */
     public readonly repositoryUrls: pulumi.Output<Record<string, string>>;
 
     /** The computed documents: what `npm run plan` prints (TypeScript only). */

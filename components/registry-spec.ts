@@ -29,7 +29,9 @@ import { accountIdOfArn, ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LE
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
+    /** The service account's namespace (RFC 1123 label), or a pattern when the grant allows patterns. */
     readonly namespace: string;
+    /** The service account's name, or a pattern when the grant allows patterns. */
     readonly name: string;
 }
 
@@ -53,9 +55,11 @@ export interface ClusterSpec {
 
 /** A cluster-account role that assumes a grant's pull role (chaining) or is its Pod Identity association role. */
 export interface ClusterRoleSpec {
+    /** The grant whose pull role this role assumes. */
     readonly grant: string;
     /** `chaining` or `podIdentity`. */
     readonly path: string;
+    /** The cluster-account role's ARN, as the EKS stack exported it. */
     readonly roleArn: string;
 }
 

@@ -23,6 +23,7 @@ const packageJson = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), 
 const providerName = String(packageJson.name).replace(/^@[^/]+\//, "");
 
 interface SchemaProperty {
+    readonly description?: string;
     readonly type?: string;
     readonly $ref?: string;
 }
@@ -142,6 +143,23 @@ describe("multi-language: the plugin schema and a construct through the componen
         ]);
         expect(schema.types["ecrpull:index:ClusterSpec"].properties).to.include.keys("issuerUrl", "nodeRoleArns", "clusterArn", "clusterRoles");
         expect(schema.types["ecrpull:index:WorkloadSpec"].properties).to.include.keys("namespace", "serviceAccount", "grant", "path", "shards");
+    });
+
+    it("documents every input, output and nested field from its JSDoc, as the other languages' SDKs show it", () => {
+        const undocumented: string[] = [];
+        const check = (where: string, properties: Record<string, SchemaProperty>) => {
+            for (const [key, property] of Object.entries(properties)) {
+                if (!property.description) undocumented.push(`${where}.${key}`);
+            }
+        };
+        for (const [token, resource] of Object.entries(schema.resources)) {
+            check(`${token} input`, resource.inputProperties);
+            check(`${token} output`, resource.properties);
+        }
+        for (const [token, type] of Object.entries(schema.types)) {
+            check(token, type.properties);
+        }
+        expect(undocumented).to.deep.equal([]);
     });
 
     it("exposes the components' Outputs, and keeps TypeScript-only plans out of the schema", () => {
