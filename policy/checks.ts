@@ -24,7 +24,7 @@ export type Rule = (typeof RULES)[keyof typeof RULES];
 
 /** Quotas the documents are measured against (IAM and ECR quota pages; facts.md). */
 export interface GuardrailLimits {
-    /** Role trust policy: 2,048 by default; quota L-C07B4B0D raises it. */
+    /** Role trust policy: 2,048 by default; quota L-C07B4B0D raises it to 4,096. */
     readonly trustPolicy: number;
     /** A role's inline policies, together: 10,240. */
     readonly inlineRolePolicies: number;
@@ -41,8 +41,8 @@ export const DEFAULT_GUARDRAIL_LIMITS: GuardrailLimits = {
     repositoryPolicy: POLICY_LIMITS.repositoryPolicy,
 };
 
-/** The largest trust policy a quota increase can give (IAM quotas page). */
-export const MAX_TRUST_POLICY = 8192;
+/** The largest trust policy a quota increase can give: 4,096 (IAM quotas page, quota L-C07B4B0D; facts.md). */
+export const MAX_TRUST_POLICY = 4096;
 
 export interface CheckOptions {
     /** Quotas; missing ones take `DEFAULT_GUARDRAIL_LIMITS`. */

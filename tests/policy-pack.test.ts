@@ -341,7 +341,7 @@ const CASES: readonly Case[] = [
         type: CHECKED_TYPES.role,
         props: { assumeRolePolicy: sizedTrust(2049) },
         messages: [
-            "assumeRolePolicy is 2049 characters (white space not counted); a role trust policy may have 2048: split the trusted principals across roles, or raise quota L-C07B4B0D and set trustPolicy in the pack's config to the raised value (at most 8192).",
+            "assumeRolePolicy is 2049 characters (white space not counted); a role trust policy may have 2048: split the trusted principals across roles, or raise quota L-C07B4B0D and set trustPolicy in the pack's config to the raised value (at most 4096).",
         ],
     },
     {
@@ -519,7 +519,7 @@ describe("guardrail policy pack", () => {
             const args = (config: Record<string, unknown>) => resourceArgs(CHECKED_TYPES.role, { assumeRolePolicy: sizedTrust(3000) }, config);
             expect((await validate(withinQuota, args({}))).reported).to.have.length(1);
             expect((await validate(withinQuota, args({ trustPolicy: 4096 }))).reported).to.deep.equal([]);
-            expect(withinQuota.configSchema!.properties.trustPolicy).to.deep.include({ default: 2048, maximum: 8192 });
+            expect(withinQuota.configSchema!.properties.trustPolicy).to.deep.include({ default: 2048, maximum: 4096 });
         });
 
         it("an unknown value behind the engine's proxy is not applicable now, not a failure", async () => {
