@@ -102,6 +102,11 @@ function indentJson(json: string): string {
         .join("\n");
 }
 
+/** A role's name, its trust policy and its inline policy, indented for the plan. */
+function roleLines(role: RecordedResource, policy: RecordedResource): string[] {
+    return [`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy)];
+}
+
 /** A mock run as the state `pulumi stack export` would give after `pulumi up`. */
 function asState(run: ProgramRun<unknown>, stack: string): StackExport {
     return parseStackExport(JSON.stringify(toStackExport(run, { stack })), `plan of stack ${stack}`);
@@ -147,13 +152,7 @@ async function main(): Promise<void> {
             out.push("  Cluster-account roles (their only permission: assume the grant's pull role):");
             for (const role of clusterRoles) {
                 const policy = run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-assume`)!;
-                out.push(
-                    `    ${role.inputs.name}`,
-                    "      trust policy:",
-                    indentJson(role.inputs.assumeRolePolicy),
-                    "      role policy:",
-                    indentJson(policy.inputs.policy),
-                );
+                out.push(...roleLines(role, policy));
                 out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), DEFAULT_LIMITS.trustPolicy));
             }
             out.push("");
@@ -180,13 +179,7 @@ async function main(): Promise<void> {
     out.push("  Pull roles:");
     for (const role of inputsOf("aws:iam/role:Role")) {
         const policy = inputsOf("aws:iam/rolePolicy:RolePolicy").find((p) => p.parent === role.parent)!;
-        out.push(
-            `    ${role.inputs.name}`,
-            "      trust policy:",
-            indentJson(role.inputs.assumeRolePolicy),
-            "      role policy:",
-            indentJson(policy.inputs.policy),
-        );
+        out.push(...roleLines(role, policy));
         sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), limits.trustPolicy));
         sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), limits.rolePolicy));
     }
