@@ -306,9 +306,11 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
             const roleArn = text(record(metadata.annotations)[ROLE_ARN_ANNOTATION]);
             if (roleArn) {
                 entry.routes.push({ kind: "irsa", roleArn });
-                for (const chain of (chains.get(entry.namespace) ?? []).filter((c) => c.source === roleArn)) {
-                    entry.routes.push({ kind: "irsa", roleArn, chainTo: chain.target });
-                }
+            }
+            // A chained profile in the namespace: any pod there may mount the ConfigMap and its own
+            // token (pod-settings.ts); whether the token opens the source role is the trust's to say.
+            for (const chain of chains.get(entry.namespace) ?? []) {
+                entry.routes.push({ kind: "irsa", roleArn: chain.source, chainTo: chain.target });
             }
         }
         for (const r of state.resources.filter((x) => x.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")) {

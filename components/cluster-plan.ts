@@ -17,16 +17,11 @@ import {
     pullRoleArnForCluster,
     serviceAccountSubject,
 } from "./names";
-import { assumePullRolePolicy, podIdentityServiceTrustPolicy, serializePolicy, webIdentityTrustPolicy } from "./policies";
+import { chainedAwsConfig, podSettingsFor, WorkloadPodSettings } from "./pod-settings";
+import { assumePullRolePolicy, podIdentityServiceTrustPolicy, policySize, serializePolicy, webIdentityTrustPolicy } from "./policies";
 
-/** The annotation EKS's IRSA webhook reads to inject web-identity credentials. */
+/** The annotation EKS's IRSA webhook reads to inject web-identity credentials: federated service accounts only. */
 export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
-/** Where EKS's IRSA webhook mounts the projected service-account token. */
-export const IRSA_TOKEN_FILE = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
-/** The profile a chained workload selects with `AWS_PROFILE`. */
-export const CHAINED_PROFILE = "ecr-pull";
-/** The key of the chained AWS config in its ConfigMap; mount it and point `AWS_CONFIG_FILE` at it. */
-export const AWS_CONFIG_KEY = "config";
 
 export interface ClusterIdentity {
     readonly registryAccountId: string;
@@ -40,7 +35,7 @@ export interface ServiceAccountPlan {
     readonly name: string;
     readonly grant: string;
     readonly path: AccessPath;
-    /** Empty for Pod Identity, which needs no annotation. */
+    /** The IRSA role annotation for `federation`; empty for `chaining` (see pod-settings.ts) and Pod Identity. */
     readonly annotations: Readonly<Record<string, string>>;
 }
 
@@ -72,6 +67,8 @@ export interface ClusterPlan {
     readonly awsConfigs: readonly AwsConfigPlan[];
     /** The `workloads` stack output. */
     readonly workloads: readonly WorkloadExport[];
+    /** What a pod of each workload needs, by `<namespace>/<serviceAccount>`: the `podSpecs` stack output. */
+    readonly podSettings: Readonly<Record<string, WorkloadPodSettings>>;
 }
 
 const byKey =
@@ -122,8 +119,8 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
 
     const serviceAccounts: ServiceAccountPlan[] = sorted.map((w) => {
         const path = pathOf(w);
-        const annotation = path === "federation" ? arnOfPullRole(w.grant) : path === "chaining" ? roleOf(w)!.roleArn : undefined;
-        const annotations: Record<string, string> = annotation ? { [ROLE_ARN_ANNOTATION]: annotation } : {};
+        // Only federation is annotated: the webhook's variables would make the Go and Java SDKs skip a chained profile.
+        const annotations: Record<string, string> = path === "federation" ? { [ROLE_ARN_ANNOTATION]: arnOfPullRole(w.grant) } : {};
         return { namespace: w.namespace, name: w.serviceAccount, grant: w.grant, path, annotations };
     });
 
@@ -135,7 +132,7 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
                 namespace: w.namespace,
                 grant: w.grant,
                 name: `ecr-pull-${w.grant}`,
-                content: chainedAwsConfig(w.grant, role.roleArn, role.pullRoleArn),
+                content: chainedAwsConfig(w.grant, identity.region, role.roleArn, role.pullRoleArn),
             });
         }
     }
@@ -154,6 +151,15 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
             roleArn: arnOfPullRole(w.grant),
             clusterRoleArn: roleOf(w)?.roleArn ?? "",
         })),
+        podSettings: Object.fromEntries(
+            sorted.map((w) => [
+                `${w.namespace}/${w.serviceAccount}`,
+                podSettingsFor(
+                    { namespace: w.namespace, serviceAccount: w.serviceAccount, grant: w.grant, path: pathOf(w) },
+                    awsConfigs.find((c) => c.namespace === w.namespace && c.grant === w.grant)?.name,
+                ),
+            ]),
+        ),
     };
 }
 
@@ -180,22 +186,59 @@ export function clusterRoleTrustPolicy(role: ClusterRolePlan, plan: ClusterPlan,
 }
 
 /**
- * An AWS shared config file for a chained workload: the source profile takes
- * the IRSA role with the projected token, the target profile assumes the
- * registry's pull role from it. SDKs and the AWS CLI follow it when
- * `AWS_CONFIG_FILE` points at it and `AWS_PROFILE` is `ecr-pull`.
+ * An issuer URL as long as every EKS issuer of the region
+ * (`https://oidc.eks.<region>.amazonaws.com/id/` and 32 hex digits), to
+ * measure trust policies before a new cluster exists: EKS issuers differ only
+ * in their ID, which is always that long.
  */
-export function chainedAwsConfig(grant: string, clusterRoleArn: string, targetRoleArn: string): string {
-    return [
-        `# Grant "${grant}": chain the cluster-account IRSA role into the registry's pull role.`,
-        `# Use with AWS_CONFIG_FILE=<mount>/${AWS_CONFIG_KEY} and AWS_PROFILE=${CHAINED_PROFILE}.`,
-        `[profile ${CHAINED_PROFILE}-source]`,
-        `role_arn = ${clusterRoleArn}`,
-        `web_identity_token_file = ${IRSA_TOKEN_FILE}`,
-        "",
-        `[profile ${CHAINED_PROFILE}]`,
-        `role_arn = ${targetRoleArn}`,
-        `source_profile = ${CHAINED_PROFILE}-source`,
-        "",
-    ].join("\n");
+export function eksIssuerStandIn(region: string): string {
+    return `https://oidc.eks.${region}.amazonaws.com/id/${"0".repeat(32)}`;
+}
+
+/** The quotas a cluster account's documents are measured against (see `QuotaLimits`). */
+export interface ClusterLimits {
+    /** IAM role trust policy length: 2,048 by default, at most 4,096 (quota L-C07B4B0D). */
+    readonly trustPolicy: number;
+    /** A role's inline policies together: 10,240. */
+    readonly rolePolicy: number;
+}
+
+export interface ClusterDocumentSize {
+    readonly kind: "trust policy" | "role policy";
+    /** The cluster-account role. */
+    readonly owner: string;
+    readonly grant: string;
+    readonly path: "chaining" | "podIdentity";
+    readonly size: number;
+    readonly limit: number;
+    readonly serviceAccounts: number;
+}
+
+/**
+ * Every document the cluster account gets, measured against its limit: the
+ * trust and the policy of each chained or Pod Identity role. A chained role's
+ * trust grows by about 50 characters per service account, so a grant with
+ * many of them can outgrow IAM's quota on this side alone.
+ */
+export function clusterDocumentSizes(plan: ClusterPlan, identity: ClusterIdentity, issuerUrl: string, limits: ClusterLimits): ClusterDocumentSize[] {
+    return plan.clusterRoles.flatMap((role) => {
+        const common = { owner: role.roleName, grant: role.grant, path: role.path, serviceAccounts: role.serviceAccounts.length };
+        return [
+            { ...common, kind: "trust policy" as const, size: policySize(clusterRoleTrustPolicy(role, plan, identity, issuerUrl)), limit: limits.trustPolicy },
+            { ...common, kind: "role policy" as const, size: policySize(role.rolePolicy), limit: limits.rolePolicy },
+        ];
+    });
+}
+
+/** A message for each cluster-account document over its limit, with the numbers and what would make it fit. */
+export function oversizedClusterDocuments(sizes: readonly ClusterDocumentSize[]): string[] {
+    return sizes
+        .filter((s) => s.size > s.limit)
+        .map((s) => {
+            const remedy =
+                s.kind === "trust policy"
+                    ? `move some of its ${s.serviceAccounts} service accounts to another grant (each adds about ${s.path === "chaining" ? 50 : 60} characters), or raise the IAM quota "Role trust policy length" (L-C07B4B0D) to at most 4,096 and set ecrpull:limits.trustPolicy to match`
+                    : "this policy has one statement; report it as a bug";
+            return `the ${s.kind} of the cluster-account role ${s.owner} (grant "${s.grant}", path ${s.path}) is ${s.size} characters; IAM allows ${s.limit}: ${remedy}.`;
+        });
 }

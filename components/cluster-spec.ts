@@ -5,6 +5,7 @@
 import {
     asArray,
     asRecord,
+    checkBoolean,
     checkGrantName,
     checkKnownKeys,
     checkNamespace,
@@ -30,9 +31,17 @@ export interface WorkloadSpec {
     readonly path?: string;
     /** How many pull roles the grant is split across: the same as the grant's `shards` in the ECR stack. Default 1. */
     readonly shards?: number;
+    /**
+     * The ServiceAccount exists already (a Helm chart or someone else made it):
+     * add this package's annotation and labels to it by server-side apply
+     * instead of creating it, and take back only those fields when the stack
+     * is destroyed. Default false: the stack creates the ServiceAccount, and
+     * `pulumi up` fails with AlreadyExists if it is there.
+     */
+    readonly existingServiceAccount?: boolean;
 }
 
-const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant", "path", "shards"];
+const WORKLOAD_KEYS = ["namespace", "serviceAccount", "grant", "path", "shards", "existingServiceAccount"];
 /** `ecr-chain-` / `ecr-podid-` before the grant, `-` and 6 hex digits after it (see `clusterRoleName`). */
 const CLUSTER_ROLE_NAME_OVERHEAD = 17;
 
@@ -52,6 +61,9 @@ export function validateWorkloads(value: unknown, problems: Problems, path = "wo
         checkServiceAccountName(problems, `${at}.serviceAccount`, workload.serviceAccount);
         if (workload.shards !== undefined) {
             checkIntegerInRange(problems, `${at}.shards`, workload.shards, 1, MAX_SHARDS);
+        }
+        if (workload.existingServiceAccount !== undefined) {
+            checkBoolean(problems, `${at}.existingServiceAccount`, workload.existingServiceAccount);
         }
         const grantProblems = problems.list.length;
         checkGrantName(problems, `${at}.grant`, workload.grant);

@@ -96,7 +96,9 @@ export function readEksStackOutputs(stackName: string, values: Readonly<Record<s
         problems.add(
             "contractVersion",
             values.contractVersion,
-            `is not the version this program reads (${CONTRACT_VERSION}): run \`pulumi up\` on stack "${stackName}" with this release of the package first, so that both stacks speak the same contract.`,
+            values.contractVersion > CONTRACT_VERSION
+                ? `is newer than the version this program reads (${CONTRACT_VERSION}): stack "${stackName}" was deployed with a newer release of ecrpull; upgrade this stack's ecrpull to that release, so that both stacks speak the same contract.`
+                : `is older than the version this program reads (${CONTRACT_VERSION}): run \`pulumi up\` on stack "${stackName}" with this release of ecrpull first, so that both stacks speak the same contract.`,
         );
         return undefined;
     }

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
-import { argKey, checkRegion, checkRoleArn, Problems } from "./validation";
+import { argKey, checkArgsObject, checkClusterName, checkRegion, checkRoleArn, checkUnique, Problems, stringItem } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface ExistingClusterArgs {
@@ -35,36 +35,49 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
 
     constructor(name: string, args: ExistingClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecrpull:index:ExistingCluster", name, {}, withFormerType(opts, "ecrpull:cluster:ExistingCluster"));
+        checkArgsObject("ExistingCluster", name, args);
         const problems = new Problems(argKey);
-        if (typeof args.clusterName !== "string" || !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(args.clusterName)) {
-            problems.add(
-                "clusterName",
-                args.clusterName,
-                "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.",
-            );
-        }
+        checkClusterName(problems, "clusterName", args.clusterName);
         checkRegion(problems, "region", args.region);
         // A caller without types (another language, a config value) may pass one ARN as a string.
-        const nodeRoleArns: readonly string[] = Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns as unknown as string];
+        const nodeRoleArns: readonly string[] =
+            args.nodeRoleArns === undefined ? [] : Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns as unknown as string];
+        if (args.nodeRoleArns === undefined) {
+            problems.missing(
+                "nodeRoleArns",
+                "an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry).",
+            );
+        }
         nodeRoleArns.forEach((arn, i) => checkRoleArn(problems, `nodeRoleArns[${i}]`, arn));
+        checkUnique(problems, "nodeRoleArns", nodeRoleArns, stringItem, "node role");
         problems.throwIfAny(`ExistingCluster "${name}"`);
 
-        const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
+        // An invoke that fails would surface as "error serializing property ..." on the first
+        // resource that reads it; this says which cluster was not found, and where.
+        const cluster = pulumi.output(
+            aws.eks.getCluster({ name: args.clusterName }, { parent: this }).catch((error: unknown) => {
+                throw new pulumi.ResourceError(`ExistingCluster "${name}": ${missingClusterMessage(args.clusterName, args.region, error)}`, this, true);
+            }),
+        );
         this.clusterName = pulumi.output(args.clusterName);
-        this.oidcIssuerUrl = cluster.identities.apply((identities) => {
-            const issuer = identities?.[0]?.oidcs?.[0]?.issuer;
+        this.oidcIssuerUrl = cluster.apply((found) => {
+            const issuer = found.identities?.[0]?.oidcs?.[0]?.issuer;
             if (!issuer) {
-                throw new pulumi.ResourceError(`ExistingCluster "${name}": EKS cluster ${args.clusterName} reports no OIDC issuer.`, this);
+                throw new pulumi.ResourceError(`ExistingCluster "${name}": EKS cluster ${args.clusterName} reports no OIDC issuer.`, this, true);
             }
             return normalizeIssuerUrl(issuer);
         });
         this.nodeRoleArns = pulumi.output([...nodeRoleArns].sort());
-        const kubeconfig = pulumi
-            .all([cluster.endpoint, cluster.certificateAuthorities])
-            .apply(([endpoint, authorities]) => kubeconfigFor(args.clusterName, args.region, endpoint, authorities[0]?.data ?? ""));
+        const kubeconfig = cluster.apply((found) => kubeconfigFor(args.clusterName, args.region, found.endpoint, found.certificateAuthorities[0]?.data ?? ""));
         this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this });
         this.registerOutputs({ clusterName: this.clusterName, oidcIssuerUrl: this.oidcIssuerUrl, nodeRoleArns: this.nodeRoleArns });
     }
+}
+
+/** What to say when an adopted cluster cannot be read: which cluster, where, and the two usual causes. */
+export function missingClusterMessage(clusterName: string, region: string, error: unknown): string {
+    const cause = error instanceof Error ? error.message : String(error);
+    return `the EKS cluster "${clusterName}" could not be read in ${region} (${cause.trim() || "no details"}): check the name and that the credentials belong to the cluster's account, or set cluster.create to true to create it.`;
 }
 
 /** A kubeconfig as `aws eks update-kubeconfig` writes it: the AWS CLI mints the token. */

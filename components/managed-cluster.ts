@@ -3,7 +3,10 @@ import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
+import { checkManagedClusterSettings, NODE_GROUP_DEFAULTS } from "./cluster-settings";
+import { PARTITIONS } from "./names";
 import { serializePolicy } from "./policies";
+import { argKey, checkArgsObject, checkClusterName, checkOneOf, checkTags, Problems } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface ManagedClusterArgs {
@@ -23,10 +26,10 @@ export interface ManagedClusterArgs {
     readonly vpcId?: pulumi.Input<string>;
     /** Subnets of the cluster and its nodes. Default: the VPC's subnets. */
     readonly subnetIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** `aws`, `aws-cn` or `aws-us-gov`, for managed policy ARNs. Default `aws`. */
+    /** `aws`, `aws-cn` or `aws-us-gov`, for managed policy ARNs. Default: the partition of the AWS provider's region. */
     readonly partition?: string;
     /** Tags for the cluster and its node role. Default: none. */
-    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    readonly tags?: Record<string, string>;
 }
 
 /**
@@ -56,7 +59,27 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
 
     constructor(name: string, args: ManagedClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecrpull:index:ManagedCluster", name, {}, withFormerType(opts, "ecrpull:cluster:ManagedCluster"));
-        const partition = args.partition ?? "aws";
+        checkArgsObject("ManagedCluster", name, args);
+        const problems = new Problems(argKey);
+        checkClusterName(problems, "clusterName", args.clusterName);
+        if (args.partition !== undefined) {
+            checkOneOf(problems, "partition", args.partition, PARTITIONS);
+        }
+        checkTags(problems, "tags", args.tags);
+        // Plain values are checked now; Outputs are the caller's to vouch for.
+        const plain = (value: unknown) => (pulumi.Output.isInstance(value) ? undefined : value);
+        checkManagedClusterSettings(problems, (field) => field, {
+            version: plain(args.version),
+            instanceType: plain(args.instanceType),
+            desiredCapacity: plain(args.desiredCapacity),
+            minSize: plain(args.minSize),
+            maxSize: plain(args.maxSize),
+            vpcId: plain(args.vpcId),
+            subnetIds: plain(args.subnetIds),
+        });
+        problems.throwIfAny(`ManagedCluster "${name}"`);
+        // The partition of the provider's region, unless given: managed policy ARNs must be in it.
+        const partition = args.partition ?? aws.getPartitionOutput({}, { parent: this }).partition;
         this.nodeRole = new aws.iam.Role(
             `${name}-node-role`,
             {
@@ -72,7 +95,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
         for (const policy of NODE_MANAGED_POLICIES) {
             new aws.iam.RolePolicyAttachment(
                 `${name}-node-${policy}`,
-                { role: this.nodeRole.name, policyArn: `arn:${partition}:iam::aws:policy/${policy}` },
+                { role: this.nodeRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}` },
                 { parent: this },
             );
         }
@@ -83,10 +106,10 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
                 version: args.version,
                 createOidcProvider: true,
                 instanceRole: this.nodeRole,
-                instanceType: args.instanceType ?? "t3.large",
-                desiredCapacity: args.desiredCapacity ?? 2,
-                minSize: args.minSize ?? 1,
-                maxSize: args.maxSize ?? 4,
+                instanceType: args.instanceType ?? NODE_GROUP_DEFAULTS.instanceType,
+                desiredCapacity: args.desiredCapacity ?? NODE_GROUP_DEFAULTS.desiredCapacity,
+                minSize: args.minSize ?? NODE_GROUP_DEFAULTS.minSize,
+                maxSize: args.maxSize ?? NODE_GROUP_DEFAULTS.maxSize,
                 vpcId: args.vpcId,
                 subnetIds: args.subnetIds,
                 tags: args.tags,
@@ -94,7 +117,8 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
             { parent: this },
         );
         this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.cluster.kubeconfigJson }, { parent: this });
-        this.clusterName = pulumi.output(args.clusterName);
+        // Known once the cluster exists, and so an input that names it waits for it (facts.md, "Creation order").
+        this.clusterName = this.cluster.oidcIssuer.apply(() => args.clusterName);
         this.oidcIssuerUrl = this.cluster.oidcIssuer.apply(normalizeIssuerUrl);
         this.nodeRoleArns = this.nodeRole.arn.apply((arn) => [arn]);
         this.registerOutputs({ clusterName: this.clusterName, oidcIssuerUrl: this.oidcIssuerUrl, nodeRoleArns: this.nodeRoleArns });

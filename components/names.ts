@@ -20,6 +20,9 @@ export const IAM_ROLE_NAME_MAX_LENGTH = 64;
 export const STS_AUDIENCE = "sts.amazonaws.com";
 
 /** The AWS partition a region belongs to; ARNs differ between partitions. */
+/** The AWS partitions, for ARNs. */
+export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"] as const;
+
 export function partitionOfRegion(region: string): string {
     if (region.startsWith("cn-")) {
         return "aws-cn";

@@ -5,7 +5,7 @@ import { PullRepository } from "./pull-repository";
 import { PullRole } from "./pull-role";
 import { checkLimits, oversizedPolicies, planRegistry, QuotaLimits, RegistryPlan } from "./registry-plan";
 import { ClusterSpec, GrantSpec, RepositorySpec, validateRegistrySpec } from "./registry-spec";
-import { argKey, checkAccountId, checkOneOf, checkRegion, Problems } from "./validation";
+import { argKey, checkAccountId, checkArgsObject, checkOneOf, checkRegion, checkTags, Problems, ValidationError } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface RegistryAccessArgs {
@@ -60,9 +60,18 @@ export class RegistryAccess extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecrpull:index:RegistryAccess", name, {}, withFormerType(opts, "ecrpull:registry:RegistryAccess"));
+        checkArgsObject("RegistryAccess", name, args);
         const problems = new Problems(argKey);
         checkAccountId(problems, "registryAccountId", args.registryAccountId);
         checkRegion(problems, "region", args.region);
+        if (args.partition !== undefined && typeof args.region === "string" && args.partition !== partitionOfRegion(args.region)) {
+            problems.add(
+                "partition",
+                args.partition,
+                `does not match the region ${JSON.stringify(args.region)}, whose partition is "${partitionOfRegion(args.region)}": every ARN would name the wrong partition. Leave partition out, or use "${partitionOfRegion(args.region)}".`,
+            );
+        }
+        checkTags(problems, "tags", args.tags);
         if (args.nodePullScope !== undefined) {
             checkOneOf(problems, "nodePullScope", args.nodePullScope, ["roles", "accounts"]);
         }
@@ -88,7 +97,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
         }
         const oversized = oversizedPolicies(plan);
         if (oversized.length > 0) {
-            throw new pulumi.ResourceError(`RegistryAccess "${name}": ${oversized.join(" ")}`, this);
+            throw new ValidationError(`RegistryAccess "${name}"`, oversized);
         }
 
         const providers = new Map(

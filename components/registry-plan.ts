@@ -61,6 +61,29 @@ export const DEFAULT_LIMITS: QuotaLimits = {
     roles: 1000,
 };
 
+/**
+ * The most each quota can be raised to (facts.md, "Limits"): a configured
+ * limit above it would plan documents that IAM or ECR refuses at deploy.
+ */
+export const MAXIMUM_LIMITS: QuotaLimits = {
+    trustPolicy: 4096,
+    rolePolicy: POLICY_LIMITS.inlineRolePolicies,
+    repositoryPolicy: POLICY_LIMITS.repositoryPolicy,
+    lifecyclePolicy: POLICY_LIMITS.lifecyclePolicy,
+    oidcProviders: 700,
+    roles: 5000,
+};
+
+/** Where each maximum comes from, for the message that refuses a higher limit. */
+const MAXIMUM_SOURCES: Record<keyof QuotaLimits, string> = {
+    trustPolicy: 'with the quota increase "Role trust policy length" (L-C07B4B0D)',
+    rolePolicy: "for a role's inline policies together; not adjustable",
+    repositoryPolicy: "for an ECR repository policy; not adjustable",
+    lifecyclePolicy: "for an ECR lifecycle policy; not adjustable",
+    oidcProviders: "OIDC providers per account with a quota increase",
+    roles: "roles per account with a quota increase",
+};
+
 export interface RegistryContext {
     readonly registryAccountId: string;
     readonly region: string;
@@ -378,19 +401,37 @@ export function oversizedPolicies(plan: RegistryPlan): string[] {
     return [...plan.overBudget];
 }
 
-/** Checks quota overrides: known keys, whole numbers no lower than AWS's defaults' floor of 1. */
-export function checkLimits(problems: Problems, path: string, value: unknown): void {
+/**
+ * Checks quota overrides: known keys (`keys`: the quotas the caller plans
+ * against), whole numbers from 1 to the most AWS allows for that quota.
+ */
+export function checkLimits(
+    problems: Problems,
+    path: string,
+    value: unknown,
+    keys: readonly (keyof QuotaLimits)[] = Object.keys(DEFAULT_LIMITS) as (keyof QuotaLimits)[],
+): void {
     if (value === undefined) {
         return;
     }
-    const limits = asRecord(problems, path, value, Object.keys(DEFAULT_LIMITS).join(", "));
+    const limits = asRecord(problems, path, value, keys.join(", "));
     if (!limits) {
         return;
     }
-    checkKnownKeys(problems, path, limits, Object.keys(DEFAULT_LIMITS));
-    for (const key of Object.keys(DEFAULT_LIMITS)) {
-        if (limits[key] !== undefined) {
-            checkIntegerInRange(problems, `${path}.${key}`, limits[key], 1, 1_000_000);
+    checkKnownKeys(problems, path, limits, keys);
+    for (const key of keys) {
+        const limit = limits[key];
+        if (limit === undefined) {
+            continue;
+        }
+        if (typeof limit === "number" && Number.isInteger(limit) && limit > MAXIMUM_LIMITS[key]) {
+            problems.add(
+                `${path}.${key}`,
+                limit,
+                `is more than AWS allows (${MAXIMUM_LIMITS[key]}, ${MAXIMUM_SOURCES[key]}): documents planned against it would be refused at deploy. Use at most ${MAXIMUM_LIMITS[key]}.`,
+            );
+        } else {
+            checkIntegerInRange(problems, `${path}.${key}`, limit, 1, MAXIMUM_LIMITS[key]);
         }
     }
 }

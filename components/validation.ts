@@ -6,10 +6,15 @@
  * `ValidationError` before it creates any resource. Each message names the key,
  * the bad value and what a valid one looks like.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { IAM_ROLE_NAME_MAX_LENGTH, pullRoleName } from "./names";
 
-/** Thrown once, with every problem found, before anything is created. */
-export class ValidationError extends Error {
+/**
+ * Thrown once, with every problem found, before anything is created. A
+ * `RunError`, so that under `pulumi up` the Node.js language host prints the
+ * message alone, without a stack trace (@pulumi/pulumi cmd/run/run.js).
+ */
+export class ValidationError extends pulumi.RunError {
     constructor(
         readonly subject: string,
         readonly problems: readonly string[],
@@ -175,8 +180,10 @@ export function checkGrantName(problems: Problems, path: string, value: unknown)
     }
 }
 
+export const isStackName = (value: unknown): value is string => typeof value === "string" && STACK_NAME.test(value);
+
 export function checkStackName(problems: Problems, path: string, value: unknown): void {
-    if (typeof value !== "string" || !STACK_NAME.test(value)) {
+    if (!isStackName(value)) {
         problems.add(path, value, 'is not a Pulumi stack name: use "<organization>/<project>/<stack>" (e.g. "acme/ecrpull/eks").');
     }
 }
@@ -200,7 +207,9 @@ export function checkBoolean(problems: Problems, path: string, value: unknown): 
 }
 
 export function checkIntegerInRange(problems: Problems, path: string, value: unknown, min: number, max: number): void {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    if (typeof value === "string" && /^\s*-?\d+\s*$/.test(value)) {
+        problems.add(path, value, `is text, not a number: write it without quotes (a whole number from ${min} to ${max}).`);
+    } else if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
         problems.add(path, value, `is not a whole number from ${min} to ${max}.`);
     }
 }
@@ -280,5 +289,58 @@ export function checkKnownKeys(problems: Problems, path: string, record: Record<
         if (!known.includes(key)) {
             problems.raw(path ? `${path}.${key}` : key, `is not a known setting: use one of ${known.join(", ")}.`);
         }
+    }
+}
+
+/**
+ * AWS resource tags, as IAM, ECR and EKS accept them: at most 50, keys of 1 to
+ * 128 and values of 0 to 256 letters, digits, spaces and `_ . : / = + - @`,
+ * and no key starting with `aws:`, which AWS reserves (IAM User Guide,
+ * "Tagging IAM resources"; ECR and EKS API references, `Tag`).
+ */
+export function checkTags(problems: Problems, path: string, value: unknown): void {
+    if (value === undefined) {
+        return;
+    }
+    const tags = asRecord(problems, path, value, "tag keys and string values");
+    if (!tags) {
+        return;
+    }
+    const entries = Object.entries(tags);
+    if (entries.length > 50) {
+        problems.raw(path, `has ${entries.length} tags; AWS allows 50 per resource.`);
+    }
+    const allowed = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+    for (const [key, tagValue] of entries) {
+        if (key.length < 1 || key.length > 128 || !allowed.test(key)) {
+            problems.add(`${path}`, key, "is not a valid tag key: use 1 to 128 letters, digits, spaces and _ . : / = + - @.");
+        } else if (/^aws:/i.test(key)) {
+            problems.add(`${path}`, key, 'is a reserved tag key: AWS keeps keys starting with "aws:" for itself; choose another prefix.');
+        }
+        if (typeof tagValue === "number" || typeof tagValue === "boolean") {
+            problems.add(`${path}.${key}`, tagValue, `is not a string: tag values are strings, so quote it (e.g. ${key}: "${String(tagValue)}").`);
+        } else if (typeof tagValue !== "string") {
+            problems.add(`${path}.${key}`, tagValue, 'is not a string: tag values are strings (e.g. owner: "platform-team").');
+        } else if (tagValue.length > 256 || !allowed.test(tagValue)) {
+            problems.add(`${path}.${key}`, tagValue, "is not a valid tag value: use at most 256 letters, digits, spaces and _ . : / = + - @.");
+        }
+    }
+}
+
+/** A component's args must be an object: say so instead of failing with a TypeError on the first field read. */
+export function checkArgsObject(component: string, name: string, args: unknown): void {
+    if (typeof args !== "object" || args === null || Array.isArray(args)) {
+        throw new ValidationError(`${component} "${name}"`, [
+            `args ${describeValue(args)} is not an object: pass the component's args, e.g. new ${component}("${name}", { ... }).`,
+        ]);
+    }
+}
+
+/** EKS cluster names (EKS API reference, CreateCluster `name`). */
+export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+export function checkClusterName(problems: Problems, path: string, value: unknown): void {
+    if (typeof value !== "string" || !EKS_CLUSTER_NAME.test(value)) {
+        problems.add(path, value, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
     }
 }

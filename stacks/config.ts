@@ -3,6 +3,8 @@
  * problem reported at once, before the program creates anything.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ClusterLimits } from "../components/cluster-plan";
+import { checkManagedClusterSettings } from "../components/cluster-settings";
 import { validateWorkloads, WorkloadSpec } from "../components/cluster-spec";
 import { GrantSpec, RepositorySpec } from "../components/registry-spec";
 import { checkLimits } from "../components/registry-plan";
@@ -11,13 +13,15 @@ import {
     asRecord,
     checkAccountId,
     checkBoolean,
-    checkIntegerInRange,
+    checkClusterName,
     checkKnownKeys,
     checkOneOf,
     checkRoleArn,
     checkStackName,
+    checkTags,
     checkUnique,
     configKey,
+    isStackName,
     Problems,
     stringItem,
 } from "../components/validation";
@@ -87,9 +91,13 @@ export interface EksStackConfig {
     readonly oidcThumbprint: "fetch" | "omit";
     readonly createNamespaces: boolean;
     readonly workloads: WorkloadSpec[];
+    /** Quota overrides for a cluster account that raised its quotas. */
+    readonly limits?: Partial<ClusterLimits>;
 }
 
-const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads"];
+const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads", "limits"];
+/** The quotas of the cluster account's documents (see `ClusterLimits`). */
+const EKS_LIMIT_KEYS = ["trustPolicy", "rolePolicy"] as const;
 const CLUSTER_KEYS = [
     "name",
     "create",
@@ -104,7 +112,6 @@ const CLUSTER_KEYS = [
     "vpcId",
     "subnetIds",
 ];
-const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 export function readEksStackConfig(config: ConfigReader, stack: string): EksStackConfig {
     const problems = new Problems(configKey(CONFIG_NAMESPACE));
@@ -134,6 +141,8 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
     checkBoolean(problems, "createNamespaces", createNamespaces);
     const workloads = read("workloads") ?? [];
     validateWorkloads(workloads, problems);
+    const limits = read("limits");
+    checkLimits(problems, "limits", limits, EKS_LIMIT_KEYS);
     problems.throwIfAny(`Stack "${stack}" (EKS program)`);
 
     return {
@@ -142,14 +151,13 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
         oidcThumbprint: oidcThumbprint as "fetch" | "omit",
         createNamespaces: createNamespaces as boolean,
         workloads: workloads as WorkloadSpec[],
+        limits: limits as Partial<ClusterLimits> | undefined,
     };
 }
 
 function checkClusterConfig(record: Record<string, unknown>, problems: Problems): ClusterConfig {
     checkKnownKeys(problems, "cluster", record, CLUSTER_KEYS);
-    if (typeof record.name !== "string" || !CLUSTER_NAME.test(record.name)) {
-        problems.add("cluster.name", record.name, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
-    }
+    checkClusterName(problems, "cluster.name", record.name);
     const create = record.create ?? false;
     checkBoolean(problems, "cluster.create", create);
     let nodeRoleArns: unknown = record.nodeRoleArns ?? [];
@@ -179,33 +187,16 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
             checkOneOf(problems, `cluster.${key}`, record[key], allowed);
         }
     }
-    for (const key of ["version", "instanceType", "vpcId"] as const) {
-        if (record[key] !== undefined && (typeof record[key] !== "string" || record[key] === "")) {
-            problems.add(`cluster.${key}`, record[key], 'is not a string: quote it (e.g. version "1.31").');
+    const createdOnly = ["version", "instanceType", "desiredCapacity", "minSize", "maxSize", "vpcId", "subnetIds"];
+    if (create === true) {
+        checkManagedClusterSettings(problems, (field) => `cluster.${field}`, record);
+    } else if (create === false) {
+        for (const key of createdOnly.filter((k) => record[k] !== undefined)) {
+            problems.raw(
+                `cluster.${key}`,
+                "is set, but applies only to a cluster this stack creates (cluster.create: true): remove it, or set cluster.create to true.",
+            );
         }
-    }
-    const sizes = { desiredCapacity: record.desiredCapacity, minSize: record.minSize, maxSize: record.maxSize };
-    for (const [key, value] of Object.entries(sizes)) {
-        if (value !== undefined) {
-            checkIntegerInRange(problems, `cluster.${key}`, value, 0, 450);
-        }
-    }
-    const { desiredCapacity, minSize, maxSize } = sizes;
-    const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
-    if (isCount(minSize) && isCount(maxSize) && minSize > maxSize) {
-        problems.add("cluster.minSize", minSize, `is larger than cluster.maxSize ${maxSize}: use minSize <= desiredCapacity <= maxSize.`);
-    } else if (isCount(desiredCapacity) && isCount(maxSize) && desiredCapacity > maxSize) {
-        problems.add("cluster.desiredCapacity", desiredCapacity, `is larger than cluster.maxSize ${maxSize}: use minSize <= desiredCapacity <= maxSize.`);
-    } else if (isCount(desiredCapacity) && isCount(minSize) && desiredCapacity < minSize) {
-        problems.add("cluster.desiredCapacity", desiredCapacity, `is smaller than cluster.minSize ${minSize}: use minSize <= desiredCapacity <= maxSize.`);
-    }
-    if (record.subnetIds !== undefined) {
-        const subnets = asArray(problems, "cluster.subnetIds", record.subnetIds, "subnet IDs");
-        subnets?.forEach((id, i) => {
-            if (typeof id !== "string" || !/^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) {
-                problems.add(`cluster.subnetIds[${i}]`, id, 'is not a subnet ID: use "subnet-" and 8 or 17 hex digits.');
-            }
-        });
     }
     return {
         name: record.name as string,
@@ -255,7 +246,8 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
         const list = asArray(problems, "clusterStacks", clusterStacks, "stack names");
         list?.forEach((name, i) => checkStackName(problems, `clusterStacks[${i}]`, name));
         if (list) {
-            stacks = list.filter((n): n is string => typeof n === "string");
+            // Only well-formed names are read: a malformed one is reported above, not as a failed StackReference.
+            stacks = list.filter(isStackName);
             checkUnique(problems, "clusterStacks", list, stringItem, "stack");
         }
     }
@@ -264,14 +256,8 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
         problems.missing("repositories", 'list the repositories to create, e.g. [{ name: "team-a/api" }].');
     }
     const tags = read("tags") ?? {};
-    const tagRecord = asRecord(problems, "tags", tags, "string values");
-    if (tagRecord) {
-        for (const [key, value] of Object.entries(tagRecord)) {
-            if (typeof value !== "string") {
-                problems.add(`tags.${key}`, value, `is not a string: tag values are strings, so quote it (e.g. ${key}: "${String(value)}").`);
-            }
-        }
-    }
+    checkTags(problems, "tags", tags);
+    const tagRecord = typeof tags === "object" && tags !== null && !Array.isArray(tags) ? (tags as Record<string, unknown>) : undefined;
     const limits = read("limits");
     checkLimits(problems, "limits", limits);
     const nodePullScope = read("nodePullScope");

@@ -15,7 +15,7 @@ export function selectProgram(configured: string | undefined, stack: string): "e
     }
     const where =
         configured === undefined ? `stack "${stack}" has no ${CONFIG_NAMESPACE}:program` : `${CONFIG_NAMESPACE}:program is ${JSON.stringify(configured)}`;
-    throw new Error(`${where}: set ${CONFIG_NAMESPACE}:program to "eks" (cluster account) or "ecr" (registry account).`);
+    throw new pulumi.RunError(`${where}: set ${CONFIG_NAMESPACE}:program to "eks" (cluster account) or "ecr" (registry account).`);
 }
 
 export async function main(): Promise<Record<string, unknown>> {

@@ -1,15 +1,7 @@
 import { expect } from "chai";
 
-import {
-    AWS_CONFIG_KEY,
-    CHAINED_PROFILE,
-    ClusterIdentity,
-    ClusterPlan,
-    clusterRoleTrustPolicy,
-    IRSA_TOKEN_FILE,
-    planClusterAccess,
-    ROLE_ARN_ANNOTATION,
-} from "../components/cluster-plan";
+import { ClusterIdentity, ClusterPlan, clusterRoleTrustPolicy, planClusterAccess, ROLE_ARN_ANNOTATION } from "../components/cluster-plan";
+import { AWS_CONFIG_KEY, CHAINED_PROFILE, CHAINED_TOKEN_FILE } from "../components/pod-settings";
 import { WorkloadSpec } from "../components/cluster-spec";
 import { clusterRoleName } from "../components/names";
 import { POD_IDENTITY_TAGS } from "../components/policies";
@@ -94,14 +86,14 @@ describe("planClusterAccess", () => {
             expect(ROLE_ARN_ANNOTATION).to.equal("eks.amazonaws.com/role-arn");
         });
 
-        it("annotates a chained service account with the cluster-account role, never the pull role", () => {
+        it("leaves a chained service account without annotation, so the IRSA webhook injects nothing the Go SDK would prefer to the profile", () => {
             for (const [ns, name] of [
                 ["payments", "deployer"],
                 ["payments", "migrator"],
                 ["settlement", "deployer"],
             ]) {
                 expect(sa(ns, name).path).to.equal("chaining");
-                expect(sa(ns, name).annotations).to.deep.equal({ [ROLE_ARN_ANNOTATION]: CHAIN_ROLE });
+                expect(sa(ns, name).annotations).to.deep.equal({});
             }
         });
 
@@ -228,8 +220,15 @@ describe("planClusterAccess", () => {
                 const source = profiles[target.source_profile];
                 expect(source, `profile ${target.source_profile}`).to.not.equal(undefined);
                 expect(target.source_profile).to.not.equal("ecr-pull");
-                expect(source).to.deep.equal({ role_arn: CHAIN_ROLE, web_identity_token_file: IRSA_TOKEN_FILE });
-                expect(IRSA_TOKEN_FILE).to.equal("/var/run/secrets/eks.amazonaws.com/serviceaccount/token");
+                expect(source).to.deep.equal({
+                    role_arn: CHAIN_ROLE,
+                    web_identity_token_file: CHAINED_TOKEN_FILE,
+                    region: "eu-west-1",
+                    sts_regional_endpoints: "regional",
+                });
+                expect(target.region).to.equal("eu-west-1");
+                // The IRSA webhook's path: pods of release 0.2 have their token there.
+                expect(CHAINED_TOKEN_FILE).to.equal("/var/run/secrets/eks.amazonaws.com/serviceaccount/token");
                 expect(Object.keys(profiles).sort()).to.deep.equal(["ecr-pull", target.source_profile].sort());
             }
         });

@@ -7,8 +7,9 @@
  */
 import { expect } from "chai";
 import { clusterRoleName } from "../components/names";
+import { WorkloadPodSettings } from "../components/pod-settings";
 import { ValidationError } from "../components/validation";
-import { RecordedResource } from "../scripts/mock-engine";
+import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
 import { allows, podIdentitySession, PULL_ACTIONS, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, GRANTS, ISSUER_B, REGION, registry, REGISTRY_ACCOUNT, STACK_A, STACK_B } from "./support/fixtures";
@@ -48,9 +49,19 @@ describe("access paths", () => {
     });
 
     describe("role chaining (grant payments)", () => {
-        it("annotates the ServiceAccount with the cluster-account IRSA role, not the pull role", () => {
+        it("leaves the ServiceAccount unannotated and exports the pod settings that chain the IRSA role into the pull role", () => {
             const [sa] = find(run.eks[0].resources, "kubernetes:core/v1:ServiceAccount", (r) => r.inputs.metadata.name === "deployer");
-            expect(sa.inputs.metadata.annotations).to.deep.equal({ "eks.amazonaws.com/role-arn": chainRoleA });
+            expect(sa.inputs.metadata.annotations).to.deep.equal({});
+            const settings = (run.eks[0].outputs.podSpecs as Record<string, WorkloadPodSettings>)["payments/deployer"];
+            expect(settings.env).to.deep.equal([
+                { name: "AWS_CONFIG_FILE", value: "/etc/ecr-pull/config" },
+                { name: "AWS_PROFILE", value: "ecr-pull" },
+                { name: "AWS_SDK_LOAD_CONFIG", value: "1" },
+            ]);
+            const [config] = find(run.eks[0].resources, "kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata.namespace === "payments");
+            expect(settings.volumes.find((v) => v.configMap)?.configMap?.name).to.equal(config.inputs.metadata.name);
+            expect(config.inputs.data.config).to.contain(`role_arn = ${chainRoleA}`);
+            expect(settings.volumes.find((v) => v.projected)?.projected?.sources[0].serviceAccountToken.audience).to.equal("sts.amazonaws.com");
         });
 
         it("lets only the grant's service account of its cluster assume the IRSA role, through the cluster account's own OIDC provider", () => {
@@ -311,14 +322,17 @@ describe("access paths", () => {
             const b = clusterB({ "ecrpull:workloads": [{ namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining" }] });
             const missing = { ...b, existingClusters: { "apps-b": { issuerUrl: ISSUER_B, oidcProviderInAccount: false } } };
             let message = "";
+            let registered: readonly RecordedResource[] = [];
             try {
                 await runEksStack(missing);
             } catch (e) {
                 message = String(e);
+                registered = resourcesBeforeFailure(e);
             }
             expect(message).to.contain(
-                `ClusterPullAccess "workloads": chained grants need an IAM OIDC provider for ${ISSUER_B} in this account, and there is none: set clusterOidcProvider (config ecrpull:cluster.oidcProvider) to "create"`,
+                `chained grants need an IAM OIDC provider for ${ISSUER_B} in this account, and there is none: set ecrpull:cluster.oidcProvider to "create", or create it with \`eksctl utils associate-iam-oidc-provider --cluster apps-b --approve\`.`,
             );
+            expect(registered, "registered before the check").to.deep.equal([]);
             const created = await runEksStack({
                 ...missing,
                 config: { ...missing.config, "ecrpull:cluster": { name: "apps-b", create: false, nodeRoleArns: [], oidcProvider: "create" } },
@@ -330,14 +344,17 @@ describe("access paths", () => {
         it("checks that the Pod Identity agent is present", async () => {
             const b = { ...clusterB(), existingClusters: { "apps-b": { issuerUrl: ISSUER_B } } };
             let message = "";
+            let registered: readonly RecordedResource[] = [];
             try {
                 await runEksStack(b);
             } catch (e) {
                 message = String(e);
+                registered = resourcesBeforeFailure(e);
             }
             expect(message).to.contain(
-                `ClusterPullAccess "workloads": Pod Identity grants need the eks-pod-identity-agent add-on on cluster apps-b, and it is not installed: set podIdentityAgent (config ecrpull:cluster.podIdentityAgent) to "install"`,
+                `Pod Identity grants need the eks-pod-identity-agent add-on on cluster apps-b, and it is not installed: set ecrpull:cluster.podIdentityAgent to "install", or install it with \`aws eks create-addon --cluster-name apps-b --addon-name eks-pod-identity-agent\`.`,
             );
+            expect(registered, "registered before the check").to.deep.equal([]);
         });
     });
 });

@@ -168,7 +168,7 @@ describe("multi-language: the plugin schema and a construct through the componen
             "pullRoleArns",
             "repositoryUrls",
         ]);
-        expect(Object.keys(schema.resources["ecrpull:index:ClusterPullAccess"].properties).sort()).to.deep.equal(["clusterArn", "workloads"]);
+        expect(Object.keys(schema.resources["ecrpull:index:ClusterPullAccess"].properties).sort()).to.deep.equal(["clusterArn", "podSpecs", "workloads"]);
         expect(Object.keys(schema.resources["ecrpull:index:PullRole"].properties)).to.include.members(["arn", "name"]);
     });
 

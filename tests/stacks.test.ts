@@ -5,7 +5,7 @@
  * than comparing JSON text, so they state what a principal can and cannot do.
  */
 import { expect } from "chai";
-import { RecordedResource } from "../scripts/mock-engine";
+import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
 import { selectProgram } from "../stacks/program";
 import { ValidationError } from "../components/validation";
@@ -307,7 +307,9 @@ describe("thumbprints between the stacks", () => {
         const thumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
         const a = { ...clusterA({ "ecrpull:oidcThumbprint": "fetch" }), fetchThumbprint: async (url: string) => (asked.push(url), thumbprint) };
         const run = await runTwoStacks([a, clusterB()], registry());
-        expect(asked).to.deep.equal([run.eks[0].outputs.oidcIssuerUrl]);
+        // A new cluster's issuer host is the region's EKS issuer host, known before the cluster is.
+        expect(asked).to.deep.equal(["https://oidc.eks.eu-west-1.amazonaws.com"]);
+        expect(run.eks[0].outputs.oidcIssuerUrl).to.match(/^https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\//);
         expect(run.eks[0].outputs.oidcThumbprint).to.equal(thumbprint);
         const provider = byType(run.ecr.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").find(
             (p) => p.inputs.url === run.eks[0].outputs.oidcIssuerUrl,
@@ -315,13 +317,25 @@ describe("thumbprints between the stacks", () => {
         expect(provider.inputs.thumbprintLists).to.deep.equal([thumbprint]);
     });
 
-    it("does not fetch during a preview of a new cluster, whose issuer is not known yet", async () => {
+    it("fetches from the region's issuer host in the preview of a new cluster, whose own issuer is not known yet", async () => {
         const asked: string[] = [];
         const a = { ...clusterA({ "ecrpull:oidcThumbprint": "fetch" }), fetchThumbprint: async (url: string) => (asked.push(url), "0".repeat(40)) };
         const preview = await runEksStack(a, true);
-        expect(asked).to.deep.equal([]);
+        expect(asked).to.deep.equal(["https://oidc.eks.eu-west-1.amazonaws.com"]);
         expect(preview.outputs.oidcIssuerUrl).to.equal(undefined);
+        expect(preview.outputs.oidcThumbprint).to.equal("0".repeat(40));
         expect(byType(preview.resources, "kubernetes:core/v1:ServiceAccount")).to.have.length(3);
+    });
+
+    it("fetches an adopted cluster's thumbprint from its own issuer", async () => {
+        const asked: string[] = [];
+        const b = {
+            ...clusterB({ "ecrpull:oidcThumbprint": "fetch", "ecrpull:workloads": [] }),
+            fetchThumbprint: async (url: string) => (asked.push(url), "1".repeat(40)),
+        };
+        const run = await runEksStack({ ...b, existingClusters: { "apps-b": { issuerUrl: ISSUER_B } } });
+        expect(asked).to.deep.equal([ISSUER_B]);
+        expect(run.outputs.oidcThumbprint).to.equal("1".repeat(40));
     });
 
     it("surfaces a failed fetch as the stack's error", async () => {
@@ -337,7 +351,11 @@ describe("thumbprints between the stacks", () => {
         } catch (e) {
             error = e;
         }
-        expect(String(error)).to.contain("Could not compute the OIDC thumbprint of oidc.eks.eu-west-1.amazonaws.com:443");
+        expect(String(error)).to.contain(
+            'ecrpull:oidcThumbprint "fetch": Could not compute the OIDC thumbprint of oidc.eks.eu-west-1.amazonaws.com:443 after 3 attempts: timeout Or set ecrpull:oidcThumbprint to "omit"',
+        );
+        // Fetched before anything is registered: a failure leaves nothing half-created.
+        expect(resourcesBeforeFailure(error)).to.deep.equal([]);
     });
 });
 

@@ -213,7 +213,7 @@ const GRANT = "is not a valid grant name: use lowercase letters, digits and '-',
 const ROLE_ARN = 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:role/<name>".';
 const KNOWN_CLUSTERS = `use one of the clusters listed ("${CLUSTER_A}", "${CLUSTER_B}").`;
 const KNOWN_REPOSITORIES = 'use one of the repositories listed ("shared/base", "team-a/api", "team-b/worker").';
-const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads";
+const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads, limits";
 const OUTPUT_KEYS = "contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads";
 const OUT = `stack "${EKS_STACK}" output`;
 
@@ -359,7 +359,7 @@ const cases: Case[] = [
             [
                 "untaggedExpiryDays as text",
                 (s: Loose) => (s.repositories[1].untaggedExpiryDays = "14"),
-                ['[repositories[1].untaggedExpiryDays] "14" is not a whole number from 1 to 3650.'],
+                ['[repositories[1].untaggedExpiryDays] "14" is text, not a number: write it without quotes (a whole number from 1 to 3650).'],
             ],
             [
                 "kmsKeyArn not an ARN",
@@ -569,7 +569,7 @@ const cases: Case[] = [
                 "key misspelt as grants",
                 (w: Loose[]) => void (w[0] = { namespace: "ci", serviceAccount: "image-builder", grants: "ci-builders" }),
                 [
-                    "ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path, shards.",
+                    "ecrpull:workloads[0].grants is not a known setting: use one of namespace, serviceAccount, grant, path, shards, existingServiceAccount.",
                     `ecrpull:workloads[0].grant (missing) ${GRANT}`,
                 ],
             ],
@@ -653,7 +653,7 @@ const cases: Case[] = [
             [
                 "cluster.version as a number",
                 (v: Loose) => (v.cluster.version = 1.31),
-                ['ecrpull:cluster.version 1.31 is not a string: quote it (e.g. version "1.31").'],
+                ['ecrpull:cluster.version 1.31 is a number, and YAML reads 1.30 as 1.3: quote it (e.g. version: "1.31").'],
             ],
             [
                 "minSize larger than maxSize",
@@ -661,7 +661,7 @@ const cases: Case[] = [
                     delete v.cluster.desiredCapacity;
                     Object.assign(v.cluster, { minSize: 7, maxSize: 6 });
                 },
-                ["ecrpull:cluster.minSize 7 is larger than cluster.maxSize 6: use minSize <= desiredCapacity <= maxSize."],
+                ["ecrpull:cluster.minSize 7 is larger than ecrpull:cluster.maxSize 6: use minSize <= desiredCapacity <= maxSize."],
             ],
             ["maxSize above 450", (v: Loose) => (v.cluster.maxSize = 451), ["ecrpull:cluster.maxSize 451 is not a whole number from 0 to 450."]],
             [
@@ -750,7 +750,7 @@ const cases: Case[] = [
             [
                 "tags not a mapping",
                 (v: Loose) => (v.tags = ["owner=platform"]),
-                ['ecrpull:tags ["owner=platform"] is not an object: use a YAML mapping with string values.'],
+                ['ecrpull:tags ["owner=platform"] is not an object: use a YAML mapping with tag keys and string values.'],
             ],
         ] as [string, (v: Loose) => unknown, string[]][]
     ).map(([name, mutate, problems]): Case => ({ name: `readEcrStackConfig: ${name}`, subject: ECR_SUBJECT, run: () => runEcrConfig(mutate), problems })),
@@ -769,7 +769,7 @@ const cases: Case[] = [
                 "contractVersion 1 (an earlier release)",
                 (v: Loose) => (v.contractVersion = 1),
                 [
-                    `${OUT} contractVersion 1 is not the version this program reads (2): run \`pulumi up\` on stack "acme/ecrpull/eks" with this release of the package first, so that both stacks speak the same contract.`,
+                    `${OUT} contractVersion 1 is older than the version this program reads (2): run \`pulumi up\` on stack "acme/ecrpull/eks" with this release of ecrpull first, so that both stacks speak the same contract.`,
                 ],
             ],
             [
@@ -1175,7 +1175,7 @@ describe("validation", () => {
         // Regression, fixed: the subnet check's message says "8 or 17 hex digits" (true of real subnet
         // IDs) but its regex is {8,17}, so "subnet-0123456789" (10 digits) passes.
         it("a subnet ID with 10 hex digits is refused, as the message says", () => {
-            const error = validationErrorOf(() => runEksConfig((v) => (v.cluster.subnetIds = ["subnet-0123456789"])));
+            const error = validationErrorOf(() => runEksConfig((v) => (v.cluster.subnetIds = ["subnet-0123456789", "subnet-0123abcd"])));
             expect(error.problems).to.deep.equal([
                 'ecrpull:cluster.subnetIds[0] "subnet-0123456789" is not a subnet ID: use "subnet-" and 8 or 17 hex digits.',
             ]);
