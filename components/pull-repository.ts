@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lifecyclePolicy } from "./policies";
 import { RepositorySpec, validateRegistrySpec, withRepositoryDefaults } from "./registry-spec";
-import { argKey, Problems } from "./validation";
+import { MAXIMUM_LIMITS } from "./registry-plan";
+import { argKey, checkArgsObject, checkKmsKeyArn, checkPolicyText, checkTags, Problems } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface PullRepositoryArgs {
@@ -32,18 +33,35 @@ export class PullRepository extends pulumi.ComponentResource {
 
     constructor(name: string, args: PullRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecrpull:index:PullRepository", name, {}, withFormerType(opts, "ecrpull:registry:PullRepository"));
-        const problems = new Problems(argKey);
+        checkArgsObject("PullRepository", name, args);
+        // The spec's checks speak of `repositories[0]`; here the arg is `repository`.
+        const problems = new Problems((path) => argKey(path.replace(/^repositories\[0\]/, "repository")));
         validateRegistrySpec({ clusters: [], repositories: [args.repository], grants: [] }, problems);
+        if (args.repositoryPolicy !== undefined) {
+            checkPolicyText(problems, "repositoryPolicy", args.repositoryPolicy, MAXIMUM_LIMITS.repositoryPolicy);
+        }
+        checkTags(problems, "tags", pulumi.Output.isInstance(args.tags) ? undefined : args.tags);
         problems.throwIfAny(`PullRepository "${name}"`);
 
         const settings = withRepositoryDefaults(args.repository);
+        // The key must be in the repository's region, which is the provider's: known only at deploy.
+        const kmsKey = settings.kmsKeyArn
+            ? aws.getRegionOutput({}, { parent: this }).region.apply((region) => {
+                  const keyProblems = new Problems((path) => `[repository.${path}]`);
+                  checkKmsKeyArn(keyProblems, "kmsKeyArn", settings.kmsKeyArn, region);
+                  if (keyProblems.list.length > 0) {
+                      throw new pulumi.ResourceError(`PullRepository "${name}": ${keyProblems.list.join(" ")}`, this, true);
+                  }
+                  return settings.kmsKeyArn!;
+              })
+            : undefined;
         this.repository = new aws.ecr.Repository(
             `${name}-repository`,
             {
                 name: settings.name,
                 imageTagMutability: settings.imageTagMutability,
                 imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
-                encryptionConfigurations: [settings.kmsKeyArn ? { encryptionType: "KMS", kmsKey: settings.kmsKeyArn } : { encryptionType: "AES256" }],
+                encryptionConfigurations: [kmsKey ? { encryptionType: "KMS", kmsKey } : { encryptionType: "AES256" }],
                 forceDelete: settings.forceDelete,
                 tags: args.tags,
             },

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerType } from "./former-types";
+import { MAXIMUM_LIMITS } from "./registry-plan";
+import { argKey, checkArgsObject, checkPolicyText, checkRoleName, checkTags, Problems } from "./validation";
 
 export interface PullRoleArgs {
     /** IAM role name; use `pullRoleName(grant)` so the EKS stack can derive the ARN. */
@@ -30,6 +32,14 @@ export class PullRole extends pulumi.ComponentResource {
 
     constructor(name: string, args: PullRoleArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ecrpull:index:PullRole", name, {}, withFormerType(opts, "ecrpull:registry:PullRole"));
+        checkArgsObject("PullRole", name, args);
+        const problems = new Problems(argKey);
+        checkRoleName(problems, "roleName", args.roleName);
+        // Against the most AWS allows: the quota the account has is RegistryAccess's to plan against.
+        checkPolicyText(problems, "trustPolicy", args.trustPolicy, MAXIMUM_LIMITS.trustPolicy);
+        checkPolicyText(problems, "rolePolicy", args.rolePolicy, MAXIMUM_LIMITS.rolePolicy);
+        checkTags(problems, "tags", pulumi.Output.isInstance(args.tags) ? undefined : args.tags);
+        problems.throwIfAny(`PullRole "${name}"`);
         this.role = new aws.iam.Role(
             `${name}-role`,
             {

@@ -156,7 +156,7 @@ const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
  * `unreadableClusters` names clusters whose references could not be read.
  */
 export function validateRegistrySpec(
-    spec: { clusters: unknown; repositories: unknown; grants: unknown },
+    spec: { clusters: unknown; repositories: unknown; grants: unknown; region?: unknown },
     problems: Problems,
     clusterLabel: (index: number) => string = (index) => `clusters[${index}]`,
     unreadableClusters: readonly string[] = [],
@@ -165,7 +165,7 @@ export function validateRegistrySpec(
     // elsewhere) still count as known, so grants naming them add no noise.
     const before = problems.list.length;
     const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterLabel), ...unreadableClusters]);
-    const repositoryNames = validateRepositories(spec.repositories, problems);
+    const repositoryNames = validateRepositories(spec.repositories, problems, typeof spec.region === "string" ? spec.region : undefined);
     validateGrants(spec.grants, problems, clusterNames, repositoryNames);
     // Only a well-formed spec can be checked for what its paths need.
     if (problems.list.length === before) {
@@ -307,7 +307,7 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
     return names;
 }
 
-function validateRepositories(value: unknown, problems: Problems): Set<string> {
+function validateRepositories(value: unknown, problems: Problems, region: string | undefined): Set<string> {
     const names = new Set<string>();
     const repositories = asArray(problems, "repositories", value, "repositories");
     if (!repositories) {
@@ -333,7 +333,7 @@ function validateRepositories(value: unknown, problems: Problems): Set<string> {
             }
         }
         if (repository.kmsKeyArn !== undefined) {
-            checkKmsKeyArn(problems, `${at}.kmsKeyArn`, repository.kmsKeyArn);
+            checkKmsKeyArn(problems, `${at}.kmsKeyArn`, repository.kmsKeyArn, region);
         }
         if (repository.keepLastImages !== undefined) {
             checkIntegerInRange(problems, `${at}.keepLastImages`, repository.keepLastImages, 1, 10000);
@@ -397,13 +397,18 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                 }
                 checkKnownKeys(problems, saAt, ref, SERVICE_ACCOUNT_KEYS);
                 const patterned = [ref.namespace, ref.name].some((v) => typeof v === "string" && /[*?]/.test(v));
+                // "ns/name" when both are text; the record itself otherwise, never "[object Object]".
+                const shown =
+                    typeof ref.namespace === "string" && typeof ref.name === "string"
+                        ? `${ref.namespace}/${ref.name}`
+                        : { namespace: ref.namespace, name: ref.name };
                 if (!patterned) {
                     checkNamespace(problems, `${saAt}.namespace`, ref.namespace);
                     checkServiceAccountName(problems, `${saAt}.name`, ref.name);
                 } else if (grant.allowPatterns !== true) {
                     problems.add(
                         saAt,
-                        `${String(ref.namespace)}/${String(ref.name)}`,
+                        shown,
                         "is a pattern, and patterns admit service accounts nobody listed: name the service accounts exactly, or set allowPatterns: true on the grant to match with StringLike.",
                     );
                 } else if (
@@ -412,15 +417,11 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                     typeof ref.name !== "string" ||
                     !SERVICE_ACCOUNT_PATTERN.test(ref.name)
                 ) {
+                    problems.add(saAt, shown, "is not a valid pattern: use lowercase letters, digits, '-' (and '.' in names) with the wildcards '*' and '?'.");
+                } else if (matchesEveryName(ref.namespace) && matchesEveryName(ref.name) && grant.allowEveryServiceAccount !== true) {
                     problems.add(
                         saAt,
-                        `${String(ref.namespace)}/${String(ref.name)}`,
-                        "is not a valid pattern: use lowercase letters, digits, '-' (and '.' in names) with the wildcards '*' and '?'.",
-                    );
-                } else if (/^\*+$/.test(ref.namespace) && /^\*+$/.test(ref.name) && grant.allowEveryServiceAccount !== true) {
-                    problems.add(
-                        saAt,
-                        `${ref.namespace}/${ref.name}`,
+                        shown,
                         "admits every service account of every namespace of the grant's clusters: narrow it, or set allowEveryServiceAccount: true on the grant if that is really meant.",
                     );
                 }
@@ -429,6 +430,16 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
         }
     });
     checkUnique(problems, "grants", grants, (g) => stringField(g, "name"), "grant");
+}
+
+/**
+ * Whether an IAM StringLike pattern matches every namespace or every service
+ * account name: made of wildcards only, with at least one `*` and at most one
+ * `?` (a name has at least one character), so `*`, `**`, `?*` and `*?*` all
+ * do, while `??*` misses one-letter names and `a*` misses the rest.
+ */
+export function matchesEveryName(pattern: string): boolean {
+    return /^[*?]+$/.test(pattern) && pattern.includes("*") && (pattern.match(/\?/g) ?? []).length <= 1;
 }
 
 function validateReferences(problems: Problems, path: string, value: unknown, known: Set<string>, what: string, plural: string): void {

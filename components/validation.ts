@@ -24,6 +24,23 @@ export class ValidationError extends pulumi.RunError {
     }
 }
 
+/**
+ * For a check that wants text and got a number or boolean: YAML read an
+ * unquoted value (`namespace: 2024`, `name: true`) as one. Says "quote it"
+ * and returns true; the caller then skips its own message.
+ */
+export function quoteHint(problems: Problems, path: string, value: unknown, what: string): boolean {
+    if (typeof value === "number" || typeof value === "boolean") {
+        problems.add(
+            path,
+            value,
+            `is a ${typeof value}, not text: YAML reads it so when it is not quoted. Quote it ("${String(value)}"), if that is the ${what} you mean.`,
+        );
+        return true;
+    }
+    return false;
+}
+
 /** Renders a value for a message; never prints a bare `undefined`. */
 export function describeValue(value: unknown): string {
     if (value === undefined) {
@@ -96,10 +113,12 @@ const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._
 const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Pulumi stack names: `stack`, `project/stack` or `org/project/stack`. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/** IAM API reference: a path of `/`-separated parts, then a name of at most 64 characters; nothing after it. */
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 const ISSUER_URL = /^https:\/\/[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\/[A-Za-z0-9._~-]+)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/[A-Za-z0-9-]+$/;
+const KMS_ALIAS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:alias\/[A-Za-z0-9/_-]+$/;
 
 export function checkAccountId(problems: Problems, path: string, value: unknown): void {
     if (typeof value !== "string" || !ACCOUNT_ID.test(value)) {
@@ -108,6 +127,9 @@ export function checkAccountId(problems: Problems, path: string, value: unknown)
 }
 
 export function checkRegion(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "region")) {
+        return;
+    }
     if (typeof value !== "string" || !REGION.test(value)) {
         problems.add(path, value, 'is not an AWS region: use a region code such as "eu-west-1".');
     }
@@ -131,6 +153,9 @@ export function checkIssuerUrl(problems: Problems, path: string, value: unknown)
 }
 
 export function checkNamespace(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "namespace")) {
+        return;
+    }
     if (typeof value !== "string" || value.length > 63 || !RFC1123_LABEL.test(value)) {
         problems.add(
             path,
@@ -141,6 +166,9 @@ export function checkNamespace(problems: Problems, path: string, value: unknown)
 }
 
 export function checkServiceAccountName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "service account name")) {
+        return;
+    }
     if (typeof value !== "string" || value.length > 253 || !RFC1123_SUBDOMAIN.test(value)) {
         problems.add(
             path,
@@ -151,6 +179,9 @@ export function checkServiceAccountName(problems: Problems, path: string, value:
 }
 
 export function checkRepositoryName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "repository name")) {
+        return;
+    }
     if (typeof value !== "string" || value.length < 2 || value.length > 256 || !ECR_REPOSITORY_NAME.test(value)) {
         problems.add(
             path,
@@ -162,6 +193,9 @@ export function checkRepositoryName(problems: Problems, path: string, value: unk
 
 /** A grant name must also fit in the pull role's name (IAM: 64 characters). */
 export function checkGrantName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "grant name")) {
+        return;
+    }
     if (typeof value !== "string" || !GRANT_NAME.test(value)) {
         problems.add(
             path,
@@ -183,6 +217,9 @@ export function checkGrantName(problems: Problems, path: string, value: unknown)
 export const isStackName = (value: unknown): value is string => typeof value === "string" && STACK_NAME.test(value);
 
 export function checkStackName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "stack name")) {
+        return;
+    }
     if (!isStackName(value)) {
         problems.add(path, value, 'is not a Pulumi stack name: use "<organization>/<project>/<stack>" (e.g. "acme/ecrpull/eks").');
     }
@@ -194,9 +231,27 @@ export function checkRoleArn(problems: Problems, path: string, value: unknown): 
     }
 }
 
-export function checkKmsKeyArn(problems: Problems, path: string, value: unknown): void {
-    if (typeof value !== "string" || !KMS_KEY_ARN.test(value)) {
+/**
+ * A repository's KMS key: a key ARN in the repository's region. ECR refuses a
+ * key of another region (ECR API reference, EncryptionConfiguration.kmsKey);
+ * an alias ARN is refused too, because ECR stores the key's ARN and the AWS
+ * provider then plans to replace the repository on every run
+ * (cloudposse/terraform-aws-ecr#85).
+ */
+export function checkKmsKeyArn(problems: Problems, path: string, value: unknown, region?: string): void {
+    if (typeof value === "string" && KMS_ALIAS_ARN.test(value)) {
+        problems.add(
+            path,
+            value,
+            "is an alias ARN: ECR keeps the key's own ARN, so every preview would plan to replace the repository. Use the key ARN that `aws kms describe-key --key-id <alias ARN>` prints (KeyMetadata.Arn).",
+        );
+        return;
+    }
+    const match = typeof value === "string" ? KMS_KEY_ARN.exec(value) : null;
+    if (!match) {
         problems.add(path, value, 'is not a KMS key ARN: use "arn:aws:kms:<region>:<account>:key/<key-id>".');
+    } else if (region !== undefined && match[1] !== region) {
+        problems.add(path, value, `is a key in ${match[1]}, but the repository is in ${region}: ECR only uses a key of the repository's own region.`);
     }
 }
 
@@ -340,7 +395,54 @@ export function checkArgsObject(component: string, name: string, args: unknown):
 export const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 export function checkClusterName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "cluster name")) {
+        return;
+    }
     if (typeof value !== "string" || !EKS_CLUSTER_NAME.test(value)) {
         problems.add(path, value, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
+    }
+}
+
+/** IAM API reference, CreateRole `RoleName`. */
+const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+export function checkRoleName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "role name")) {
+        return;
+    }
+    if (typeof value !== "string" || !IAM_ROLE_NAME.test(value)) {
+        const length = typeof value === "string" ? ` (${value.length} characters)` : "";
+        problems.add(path, value, `is not an IAM role name${length}: use 1 to ${IAM_ROLE_NAME_MAX_LENGTH} letters, digits and + = , . @ _ -.`);
+    }
+}
+
+/**
+ * A policy document given as text: JSON with `Version` "2012-10-17" and a
+ * `Statement`, within `limit` characters as IAM and ECR count them (white
+ * space not counted). An Output is the caller's to vouch for.
+ */
+export function checkPolicyText(problems: Problems, path: string, value: unknown, limit: number): void {
+    if (pulumi.Output.isInstance(value)) {
+        return;
+    }
+    if (typeof value !== "string") {
+        problems.add(path, value, "is not a policy document: pass its JSON text (e.g. serializePolicy(document)).");
+        return;
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch (error) {
+        problems.add(path, value, `is not JSON (${(error as Error).message}): pass the policy document's JSON text.`);
+        return;
+    }
+    const document = parsed as { Version?: unknown; Statement?: unknown };
+    if (typeof parsed !== "object" || parsed === null || document.Version !== "2012-10-17" || document.Statement === undefined) {
+        problems.add(path, value, 'is not a policy document: expected { "Version": "2012-10-17", "Statement": [...] }.');
+        return;
+    }
+    const size = value.replace(/\s+/g, "").length;
+    if (size > limit) {
+        problems.raw(path, `is ${size} characters (white space not counted); AWS allows ${limit}.`);
     }
 }

@@ -49,7 +49,7 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     const spec = { clusters: referenced.map((r) => r.cluster), repositories: settings.repositories, grants: settings.grants };
     // A cluster read from a reference is reported at its place in ecrpull:clusterStacks.
     const clusterLabel = (index: number) => `clusterStacks[${settings.clusterStacks.indexOf(spec.clusters[index]?.name)}]`;
-    validateRegistrySpec(spec, configProblems, clusterLabel, unreadable);
+    validateRegistrySpec({ ...spec, region: region.region }, configProblems, clusterLabel, unreadable);
     // Workloads are checked against grants only once both sides are sound.
     if (configProblems.list.length === 0 && referenceProblems.length === 0) {
         const crossProblems = new Problems((path) => path);
