@@ -73,6 +73,14 @@ export function parseStackExport(text: string, source: string): StackExport {
         if (typeof r?.urn !== "string" || typeof r.type !== "string") {
             throw new StackExportError(`${source}: resource #${index} has no [urn] or [type].`);
         }
+        for (const field of ["inputs", "outputs"] as const) {
+            const value = r[field];
+            if (value !== undefined && value !== null && (typeof value !== "object" || Array.isArray(value))) {
+                throw new StackExportError(
+                    `${source}: ${r.urn} has [${field}] that are not a mapping; give the file \`pulumi stack export --show-secrets\` writes.`,
+                );
+            }
+        }
         resources.push({
             urn: r.urn,
             type: r.type,
@@ -80,8 +88,8 @@ export function parseStackExport(text: string, source: string): StackExport {
             id: typeof r.id === "string" ? r.id : undefined,
             parent: typeof r.parent === "string" ? r.parent : undefined,
             provider: typeof r.provider === "string" ? r.provider : undefined,
-            inputs: unwrapSecrets(r.inputs ?? {}, `${r.urn} inputs`, encryptedPaths) as Record<string, unknown>,
-            outputs: unwrapSecrets(r.outputs ?? {}, `${r.urn} outputs`, encryptedPaths) as Record<string, unknown>,
+            inputs: unwrapSecrets(r.inputs ?? {}, `${r.urn} inputs`, encryptedPaths, source) as Record<string, unknown>,
+            outputs: unwrapSecrets(r.outputs ?? {}, `${r.urn} outputs`, encryptedPaths, source) as Record<string, unknown>,
             retainOnDelete: r.retainOnDelete === true,
         });
     });
@@ -108,9 +116,9 @@ export function resourcesOfType(state: StackExport, type: string): ExportedResou
     return state.resources.filter((r) => r.type === type);
 }
 
-function unwrapSecrets(value: unknown, path: string, encrypted: string[]): unknown {
+function unwrapSecrets(value: unknown, path: string, encrypted: string[], source: string): unknown {
     if (Array.isArray(value)) {
-        return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, encrypted));
+        return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, encrypted, source));
     }
     if (value === null || typeof value !== "object") {
         return value;
@@ -119,10 +127,18 @@ function unwrapSecrets(value: unknown, path: string, encrypted: string[]): unkno
     if (object[SECRET_SIGNATURE] === SECRET_VALUE) {
         if (typeof object.plaintext === "string") {
             // The plaintext of a secret is its value as JSON text.
-            return unwrapSecrets(JSON.parse(object.plaintext), path, encrypted);
+            let plain: unknown;
+            try {
+                plain = JSON.parse(object.plaintext);
+            } catch {
+                throw new StackExportError(
+                    `${source}: ${path} is a secret whose plaintext is not JSON: export the stack again with \`pulumi stack export --show-secrets\`.`,
+                );
+            }
+            return unwrapSecrets(plain, path, encrypted, source);
         }
         encrypted.push(path);
         return undefined;
     }
-    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, unwrapSecrets(v, `${path}.${k}`, encrypted)]));
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, unwrapSecrets(v, `${path}.${k}`, encrypted, source)]));
 }

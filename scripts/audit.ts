@@ -23,11 +23,12 @@ import { renderMarkdown, renderMermaid } from "../components/access-report";
 import { issuerHostPath } from "../components/names";
 import { sidSuffix } from "../components/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
-import { parseStackExport, StackExport, StackExportError } from "../components/stack-export";
+import { parseStackExport, StackExport } from "../components/stack-export";
 import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext, StateSet } from "../components/state-audit";
 import { readStackConfig } from "./example-state";
 import { ProgramRun } from "./mock-engine";
 import { toStackExport } from "./stack-export";
+import { describeFailure } from "./user-errors";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
 export interface AuditOptions {
@@ -210,8 +211,7 @@ if (require.main === module) {
     main().then(
         (code) => process.exit(code),
         (error) => {
-            const known = error instanceof AuditError || error instanceof StackExportError;
-            console.error(known ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error));
+            console.error(describeFailure(error));
             process.exit(2);
         },
     );

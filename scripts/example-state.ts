@@ -10,22 +10,18 @@
  * stack lists, and prints their names.
  */
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as path from "path";
 import { EcrProgramOutputs } from "../stacks/ecr";
 import { EksProgramOutputs } from "../stacks/eks";
 import { ProgramRun, Resolved } from "./mock-engine";
+import { readStackConfig } from "./stack-file";
 import { toStackExport } from "./stack-export";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
 /** Accounts stand in for the credentials each `pulumi up` would run with. */
 export const EXAMPLE_CLUSTER_ACCOUNTS = ["444455556666", "777788889999", "123456789012"];
 
-/** The `config:` block of a `Pulumi.<stack>.yaml` file. */
-export function readStackConfig(file: string): Record<string, unknown> {
-    const document = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined;
-    return document?.config ?? {};
-}
+export { readStackConfig } from "./stack-file";
 
 export interface ExampleRuns {
     /** The EKS stacks by fully qualified name, in the order the ECR stack lists them. */

@@ -35,6 +35,8 @@ export interface ConfigReader {
     get(key: string): unknown;
     /** The keys that are set, without the namespace. */
     keys(): string[];
+    /** Keys of every other namespace, in full (`aws:region`): a typo of this one's lands there. */
+    otherKeys?(): string[];
 }
 
 export function pulumiConfigReader(): ConfigReader {
@@ -61,6 +63,7 @@ export function pulumiConfigReader(): ConfigReader {
             Object.keys(pulumi.runtime.allConfig())
                 .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
                 .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),
+        otherKeys: () => Object.keys(pulumi.runtime.allConfig()).filter((k) => !k.startsWith(`${CONFIG_NAMESPACE}:`)),
     };
 }
 
@@ -286,8 +289,49 @@ export const DECLARED_DEFAULTS: Readonly<Record<string, unknown>> = {
     nodePullScope: "roles",
 };
 
+/** Every setting either program reads: a key of another namespace with one of these names was meant for them. */
+const SETTINGS = [...new Set([...EKS_KEYS, ...ECR_KEYS])];
+/** Namespaces of the providers these programs use, and the keys of theirs that share a name with a setting. */
+const PROVIDER_NAMESPACES = ["aws", "kubernetes", "eks", "pulumi", "pulumiservice"];
+const PROVIDER_KEYS = ["kubernetes:cluster"];
+
+/** Edit distance, for namespaces one or two keystrokes away from this one. */
+function distance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let previous = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const current = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+            previous = current;
+        }
+    }
+    return row[b.length];
+}
+
+/**
+ * Keys of another namespace that were meant for this one: a namespace a
+ * typo away from `ecrpull` (`ecrpul:grants`, `ecr-pull:grants`), or a
+ * provider's namespace holding one of the settings (`aws:workloads`). No
+ * program reads them, so without this their values would be ignored without
+ * a word. Other namespaces are left alone: a project may keep its own there.
+ */
+function checkMisplacedKeys(config: ConfigReader, problems: Problems): void {
+    for (const full of [...(config.otherKeys?.() ?? [])].sort()) {
+        const colon = full.indexOf(":");
+        const [namespace, name] = colon < 0 ? ["", full] : [full.slice(0, colon), full.slice(colon + 1)];
+        const nearMiss = namespace !== "" && distance(namespace.toLowerCase().replace(/[-_]/g, ""), CONFIG_NAMESPACE) <= 2;
+        const inProvider = PROVIDER_NAMESPACES.includes(namespace) && SETTINGS.includes(name) && !PROVIDER_KEYS.includes(full);
+        if (nearMiss || inProvider) {
+            problems.raw(name, `is set as "${full}", which no program reads (its namespace is "${namespace}"): write it as "${CONFIG_NAMESPACE}:${name}".`);
+        }
+    }
+}
+
 /** Reports config keys the program does not read, which are usually typos. */
 function checkUnknownKeys(config: ConfigReader, problems: Problems, known: readonly string[], program: string): void {
+    checkMisplacedKeys(config, problems);
     for (const key of [...config.keys()].sort()) {
         const fromProjectDefault = key in DECLARED_DEFAULTS && JSON.stringify(config.get(key)) === JSON.stringify(DECLARED_DEFAULTS[key]);
         if (!known.includes(key) && !fromProjectDefault) {

@@ -259,6 +259,18 @@ describe("bad input that used to get through", () => {
                 'ecrpull:workloads[0].namespace 2024 is a number, not text: YAML reads it so when it is not quoted. Quote it ("2024"), if that is the namespace you mean.',
             ],
         ];
+        eksCases.push(
+            [
+                "a key in a namespace a typo away",
+                { "ecrpul:createNamespaces": true },
+                'ecrpull:createNamespaces is set as "ecrpul:createNamespaces", which no program reads (its namespace is "ecrpul"): write it as "ecrpull:createNamespaces".',
+            ],
+            [
+                "a setting in a provider's namespace",
+                { "aws:workloads": [] },
+                'ecrpull:workloads is set as "aws:workloads", which no program reads (its namespace is "aws")',
+            ],
+        );
         for (const [what, config, message] of eksCases) {
             it(`EKS: refuses ${what}`, async () => {
                 let error: unknown;
@@ -271,6 +283,11 @@ describe("bad input that used to get through", () => {
                 expect(resourcesBeforeFailure(error)).to.deep.equal([]);
             });
         }
+
+        it("EKS: leaves alone the providers' own keys and other namespaces a project keeps for itself", async () => {
+            const run = await runEksStack(clusterA({ "kubernetes:cluster": "apps", "acme:grants": [], "aws:skipMetadataApiCheck": "true" }));
+            expect(run.resources.length).to.be.greaterThan(0);
+        });
 
         const ecrCases: [string, Record<string, unknown>, string][] = [
             ["a trust limit above AWS's maximum", { "ecrpull:limits": { trustPolicy: 8192 } }, "ecrpull:limits.trustPolicy 8192 is more than AWS allows (4096"],
