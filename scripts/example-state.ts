@@ -14,14 +14,12 @@ import * as path from "path";
 import { EcrProgramOutputs } from "../stacks/ecr";
 import { EksProgramOutputs } from "../stacks/eks";
 import { ProgramRun, Resolved } from "./mock-engine";
-import { readStackConfig } from "./stack-file";
+import { runProject } from "./project-run";
 import { toStackExport } from "./stack-export";
-import { runEcrStack, runEksStack } from "./two-stacks";
-
-/** Accounts stand in for the credentials each `pulumi up` would run with. */
-export const EXAMPLE_CLUSTER_ACCOUNTS = ["444455556666", "777788889999", "123456789012"];
+import { describeFailure } from "./user-errors";
 
 export { readStackConfig } from "./stack-file";
+export { EXAMPLE_CLUSTER_ACCOUNTS } from "./project-run";
 
 export interface ExampleRuns {
     /** The EKS stacks by fully qualified name, in the order the ECR stack lists them. */
@@ -31,22 +29,8 @@ export interface ExampleRuns {
 
 /** Runs the EKS stacks the ECR stack file lists (`Pulumi.<last part>.yaml` beside it), then the ECR stack with their outputs. */
 export async function runExampleStacks(ecrFile: string): Promise<ExampleRuns> {
-    const ecrConfig = readStackConfig(ecrFile);
-    const region = String(ecrConfig["aws:region"] ?? "us-east-1");
-    const names = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
-    const eks: { name: string; accountId: string; run: ProgramRun<Resolved<EksProgramOutputs>> }[] = [];
-    let registryAccountId = "";
-    for (const [i, name] of names.entries()) {
-        const config = readStackConfig(path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`));
-        registryAccountId ||= String(config["ecrpull:registryAccountId"] ?? "");
-        const accountId = EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
-        // No network: the thumbprint `pulumi up` would fetch is left empty.
-        const run = await runEksStack({ name, config, accountId, region: String(config["aws:region"] ?? region), fetchThumbprint: async () => "" });
-        eks.push({ name, accountId, run });
-    }
-    const references = Object.fromEntries(eks.map((e) => [e.name, e.run.outputs as Record<string, unknown>]));
-    const ecr = await runEcrStack({ config: ecrConfig, accountId: registryAccountId || "111122223333", region }, references);
-    return { eks, ecr };
+    const project = await runProject({ ecrFile });
+    return { eks: project.eks, ecr: project.ecr.run };
 }
 
 /** Writes the example's state files into `dir`; returns their paths (ECR first). */
@@ -77,7 +61,7 @@ if (require.main === module) {
     writeExampleStates(dir, ecrFile).then(
         (files) => console.log(files.join("\n")),
         (error) => {
-            console.error(error instanceof Error ? error.message : error);
+            console.error(describeFailure(error));
             process.exit(1);
         },
     );

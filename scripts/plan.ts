@@ -8,7 +8,7 @@
  * resources, the rendered policies and each policy's size against its limit.
  *
  *   npm run plan                       # Pulumi.ecr.yaml and the eks stacks it lists
- *   npm run plan -- --ecr Pulumi.ecr.yaml
+ *   npm run plan -- --ecr Pulumi.ecr.yaml --account eks=444455556666
  *   npm run plan -- --json             # only the access report, as JSON
  *
  * It ends with the access report: who can pull which repository, by which
@@ -21,15 +21,13 @@ import { accessReport, readFleetState, renderMarkdown, renderMermaid } from "../
 import { policySize } from "../components/policies";
 import { parseStackExport, StackExport } from "../components/stack-export";
 import { DEFAULT_LIMITS, QuotaLimits } from "../components/registry-plan";
-import { EXAMPLE_CLUSTER_ACCOUNTS, readStackConfig } from "./example-state";
+import * as yaml from "js-yaml";
+import { WorkloadPodSettings } from "../components/pod-settings";
 import { ProgramRun, RecordedResource } from "./mock-engine";
+import { runProject } from "./project-run";
+import { readStackConfig, StackFileError } from "./stack-file";
 import { toStackExport } from "./stack-export";
-import { runEcrStack, runEksStack } from "./two-stacks";
-
-function argument(flag: string, fallback: string): string {
-    const i = process.argv.indexOf(flag);
-    return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { describeFailure } from "./user-errors";
 
 /** Resources as a tree, children under their component. */
 function tree(resources: readonly RecordedResource[]): string[] {
@@ -53,34 +51,34 @@ function tree(resources: readonly RecordedResource[]): string[] {
  * Each workload with what it needs at run time, by path: which
  * ServiceAccount, which annotation or association, which environment.
  */
-function workloadLines(resources: readonly RecordedResource[]): string[] {
+function workloadLines(resources: readonly RecordedResource[], podSpecs: Readonly<Record<string, WorkloadPodSettings>>): string[] {
     const lines = ["  Workloads (how each reaches its grant's pull role in the registry account):"];
-    const accounts = resources
-        .filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")
-        .sort((a, b) => (`${a.inputs.metadata.namespace}/${a.inputs.metadata.name}` < `${b.inputs.metadata.namespace}/${b.inputs.metadata.name}` ? -1 : 1));
-    for (const sa of accounts) {
-        const { namespace, name, labels, annotations } = sa.inputs.metadata;
-        const path = labels["ecrpull.dev/path"];
-        lines.push(`    ${namespace}/${name} -- grant ${labels["ecrpull.dev/grant"]}, path ${path}`);
-        const annotation = annotations["eks.amazonaws.com/role-arn"];
-        if (path === "federation") {
-            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${annotation}`);
+    for (const [key, settings] of Object.entries(podSpecs).sort(([a], [b]) => (a < b ? -1 : 1))) {
+        lines.push(`    ${key} -- grant ${settings.grant}, path ${settings.path}`);
+        const sa = resources.find(
+            (r) => /^kubernetes:core\/v1:ServiceAccount(Patch)?$/.test(r.type) && `${r.inputs.metadata.namespace}/${r.inputs.metadata.name}` === key,
+        );
+        if (settings.path === "federation") {
+            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${sa?.inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"]}`);
             lines.push("        env, injected by EKS's IRSA webhook: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE");
-        } else if (path === "chaining") {
-            const config = resources.find(
-                (r) =>
-                    r.type === "kubernetes:core/v1:ConfigMap" &&
-                    r.inputs.metadata.namespace === namespace &&
-                    r.inputs.metadata.labels["ecrpull.dev/grant"] === labels["ecrpull.dev/grant"],
-            );
-            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${annotation} (the IRSA role of this account)`);
+        } else if (settings.path === "chaining") {
+            // The exact fragment to add to the pod spec (also the eks stack's output podSpecs, and withPullAccess).
+            const fragment = {
+                serviceAccountName: settings.serviceAccountName,
+                volumes: settings.volumes,
+                containers: [{ name: "<each container that calls AWS>", volumeMounts: settings.volumeMounts, env: settings.env }],
+            };
+            lines.push("        ServiceAccount not annotated; add to the pod spec (podSpecs output, or withPullAccess):");
             lines.push(
-                `        mount ConfigMap ${namespace}/${config?.inputs.metadata.name} at /etc/ecr-pull; env AWS_CONFIG_FILE=/etc/ecr-pull/config, AWS_PROFILE=ecr-pull`,
+                ...yaml
+                    .dump(fragment, { lineWidth: 160 })
+                    .trimEnd()
+                    .split("\n")
+                    .map((l) => `          ${l}`),
             );
         } else {
             const association = resources.find(
-                (r) =>
-                    r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.inputs.namespace === namespace && r.inputs.serviceAccount === name,
+                (r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && `${r.inputs.namespace}/${r.inputs.serviceAccount}` === key,
             );
             lines.push(`        PodIdentityAssociation role ${association?.inputs.roleArn}, target role ${association?.inputs.targetRoleArn}`);
             lines.push("        env, injected by EKS Pod Identity: AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
@@ -112,41 +110,53 @@ function asState(run: ProgramRun<unknown>, stack: string): StackExport {
     return parseStackExport(JSON.stringify(toStackExport(run, { stack })), `plan of stack ${stack}`);
 }
 
-async function main(): Promise<void> {
-    const json = process.argv.includes("--json");
+const USAGE = "usage: npm run plan -- [--ecr Pulumi.ecr.yaml] [--account <eks stack>=<12-digit account>]... [--json]";
+
+function parseArguments(argv: readonly string[]): { ecrFile: string; accounts: Record<string, string>; json: boolean } {
     const root = path.resolve(__dirname, "..");
-    const ecrFile = path.resolve(root, argument("--ecr", "Pulumi.ecr.yaml"));
+    let ecrFile = path.resolve(root, "Pulumi.ecr.yaml");
+    const accounts: Record<string, string> = {};
+    let json = false;
+    for (let i = 0; i < argv.length; i++) {
+        const flag = argv[i];
+        const value = argv[i + 1];
+        if (flag === "--json") {
+            json = true;
+        } else if (flag === "--ecr" && value && !value.startsWith("--")) {
+            ecrFile = path.resolve(process.cwd(), value);
+            i++;
+        } else if (flag === "--account" && value && /^[^=]+=\d{12}$/.test(value)) {
+            const [stack, account] = value.split("=");
+            accounts[stack] = account;
+            i++;
+        } else {
+            throw new StackFileError(
+                `${JSON.stringify(flag)}${flag === "--account" ? ` ${JSON.stringify(value ?? "")} is not <stack>=<12-digit account>` : " is not an argument of the plan"}; ${USAGE}`,
+            );
+        }
+    }
+    return { ecrFile, accounts, json };
+}
+
+async function main(): Promise<void> {
+    const { ecrFile, accounts, json } = parseArguments(process.argv.slice(2));
+    const project = await runProject({ ecrFile, accounts });
     const ecrConfig = readStackConfig(ecrFile);
-    const region = String(ecrConfig["aws:region"] ?? "us-east-1");
     // Registry documents are measured against the limits the ecr stack plans with, raised ones included.
     const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
-    const clusterStacks = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
 
     const out: string[] = [];
     out.push("Plan: what `pulumi up` would do in each account (in-process mock engine: no CLI, no credentials, no network)", "");
 
-    let registryAccountId = "";
-    const references: Record<string, Record<string, unknown>> = {};
     const clusterStates: StackExport[] = [];
-    for (const [i, stackName] of clusterStacks.entries()) {
-        const file = path.join(path.dirname(ecrFile), `Pulumi.${stackName.split("/").pop()}.yaml`);
-        const config = readStackConfig(file);
-        registryAccountId ||= String(config["ecrpull:registryAccountId"] ?? "");
-        const accountId = EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
-        const issuers: string[] = [];
-        const run = await runEksStack({
-            name: stackName,
-            config,
-            accountId,
-            region: String(config["aws:region"] ?? region),
-            // The plan never touches the network: it says what `pulumi up` would fetch instead.
-            fetchThumbprint: async (url) => (issuers.push(url), ""),
-        });
-        references[stackName] = run.outputs as Record<string, unknown>;
+    for (const stack of project.eks) {
+        const { run, name: stackName, file, accountId } = stack;
         clusterStates.push(asState(run, stackName.split("/").pop()!));
-        out.push(`== Cluster account ${accountId} (example) -- stack ${stackName} (${path.basename(file)}), program eks`);
+        out.push(
+            `== Cluster account ${accountId}${stack.accountGiven ? "" : " (example)"} -- stack ${stackName} (${path.basename(file)}), program eks, cluster ${stack.clusterName} (${stack.adopted ? "adopted" : "created"})`,
+        );
         out.push("  Resources:", ...tree(run.resources), "");
-        out.push(...workloadLines(run.resources), "");
+        out.push(...workloadLines(run.resources, run.outputs.podSpecs as Record<string, WorkloadPodSettings>), "");
         const clusterRoles = run.resources.filter((r) => r.type === "aws:iam/role:Role" && /^ecr-(chain|podid)-/.test(String(r.inputs.name)));
         if (clusterRoles.length > 0) {
             out.push("  Cluster-account roles (their only permission: assume the grant's pull role):");
@@ -159,16 +169,19 @@ async function main(): Promise<void> {
         }
         out.push("", "  Outputs (the wire contract the ecr stack reads):");
         for (const [key, value] of Object.entries(run.outputs)) {
-            out.push(`    ${key.padEnd(16)} ${key === "workloads" ? `${(value as unknown[]).length} workloads (above)` : JSON.stringify(value)}`);
-        }
-        if (issuers.length > 0) {
-            out.push(`    (oidcThumbprint: \`pulumi up\` fetches it over TLS from ${new URL(issuers[0]).host}; the plan does not touch the network)`);
+            const shown =
+                key === "workloads"
+                    ? `${(value as unknown[]).length} workloads (above)`
+                    : key === "podSpecs"
+                      ? "pod settings of each workload (above)"
+                      : JSON.stringify(value);
+            out.push(`    ${key.padEnd(16)} ${shown}`);
         }
         out.push("");
     }
 
-    const registryAccount = registryAccountId || "111122223333";
-    const ecr = await runEcrStack({ config: ecrConfig, accountId: registryAccount, region }, references);
+    const ecr = project.ecr.run;
+    const registryAccount = project.ecr.accountId;
     out.push(`== Registry account ${registryAccount} -- stack ecr (${path.basename(ecrFile)}), program ecr`);
     out.push("  Resources:", ...tree(ecr.resources), "");
 
@@ -213,12 +226,15 @@ async function main(): Promise<void> {
         console.log(JSON.stringify(report, null, 2));
         return;
     }
+    if (project.notes.length > 0) {
+        out.push("", "  What the plan assumed in place of AWS:", ...project.notes.map((n) => `    - ${n}`));
+    }
     out.push("", "== Access report: who can pull what, evaluated from the documents above (not from the config)", "");
     out.push(renderMarkdown(report), "", "```mermaid", renderMermaid(report), "```");
     console.log(out.join("\n"));
 }
 
 main().catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(describeFailure(error));
     process.exit(1);
 });
