@@ -77,7 +77,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
 /** What to say when an adopted cluster cannot be read: which cluster, where, and the two usual causes. */
 export function missingClusterMessage(clusterName: string, region: string, error: unknown): string {
     const cause = error instanceof Error ? error.message : String(error);
-    return `the EKS cluster "${clusterName}" could not be read in ${region} (${cause.trim() || "no details"}): check the name and that the credentials belong to the cluster's account, or set cluster.create to true to create it.`;
+    return `the EKS cluster "${clusterName}" was not found in ${region}, or could not be read (${cause.trim() || "no details"}): check the name, the region and that the credentials belong to the cluster's account, or set cluster.create to true to create it.`;
 }
 
 /** A kubeconfig as `aws eks update-kubeconfig` writes it: the AWS CLI mints the token. */

@@ -42,8 +42,16 @@ export const CHAINED_TOKEN_FILE = `${CHAINED_TOKEN_MOUNT}/token`;
 export const STS_TOKEN_AUDIENCE = "sts.amazonaws.com";
 /** The webhook's default token lifetime; the kubelet renews the token at 80% of it. */
 export const CHAINED_TOKEN_SECONDS = 86400;
-/** Names of the two volumes a chained pod gets. */
-export const CHAINED_VOLUMES = { token: "ecr-pull-token", config: "ecr-pull-config" } as const;
+/**
+ * Names of the two volumes a chained pod gets. The token's is the IRSA
+ * webhook's own volume name on purpose: the webhook adds its volume and
+ * mount only when none of that name is there, while a second mount at the
+ * same path makes the API server refuse the pod
+ * (aws/amazon-eks-pod-identity-webhook, pkg/handler). So a pod with these
+ * settings is accepted even while its ServiceAccount still carries the
+ * annotation (an upgrade from 0.2 in progress).
+ */
+export const CHAINED_VOLUMES = { token: "aws-iam-token", config: "ecr-pull-config" } as const;
 
 /** Environment variables that make the Go and Java SDKs ignore the profile (they come before it in their chains). */
 export const PROFILE_OVERRIDING_ENV = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ACCESS_KEY_ID", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];

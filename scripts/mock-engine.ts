@@ -5,11 +5,16 @@
  * plugin, no credentials and no network.
  *
  * Config is handed over as the CLI does it: structured values as JSON text,
- * scalars as strings. Outputs that only a provider would compute (ARNs, URLs,
- * the EKS issuer) are filled in with realistic values.
+ * scalars as strings. Invoke answers and the outputs that only a provider
+ * would compute (ARNs, URLs, the EKS issuer) come from the fake cloud
+ * (`fake-cloud.ts`), which the language-host harness shares.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
+import { ExistingClusterFixture, FakeCloud, fakeId, fakeInvoke, fakeState, STACK_REFERENCE_TYPE } from "./fake-cloud";
+
+// The fake cloud lives in fake-cloud.ts, shared with the language-host harness.
+export type { ExistingClusterFixture } from "./fake-cloud";
+export { fakeIssuerId } from "./fake-cloud";
 
 export interface RecordedResource {
     readonly type: string;
@@ -44,16 +49,6 @@ export interface RecordedAlias {
     readonly noParent: boolean;
 }
 
-/** What AWS knows of an adopted cluster. */
-export interface ExistingClusterFixture {
-    readonly issuerUrl: string;
-    readonly endpoint?: string;
-    /** Whether the cluster account has an IAM OIDC provider for the issuer. Default true. */
-    readonly oidcProviderInAccount?: boolean;
-    /** Installed add-ons. Default none. */
-    readonly addons?: readonly string[];
-}
-
 export interface RunOptions {
     readonly stack: string;
     /** Keys with their namespace (`ecrpull:workloads`, `aws:region`). */
@@ -84,11 +79,6 @@ export interface ProgramRun<T> {
 
 export const PROJECT = "ecrpull";
 
-/** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
-export function fakeIssuerId(seed: string): string {
-    return createHash("sha256").update(seed).digest("hex").slice(0, 32).toUpperCase();
-}
-
 /** Config as the CLI hands it to a program: every value a string. */
 function asCliConfig(config: Readonly<Record<string, unknown>>): Record<string, string> {
     const out: Record<string, string> = {};
@@ -101,63 +91,20 @@ function asCliConfig(config: Readonly<Record<string, unknown>>): Record<string, 
 export async function runProgram<T>(program: () => Promise<T>, options: RunOptions): Promise<ProgramRun<Resolved<T>>> {
     const recorded: RecordedResource[] = [];
     const { accountId, region } = options;
-    const partition = region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
     const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs" | "id" | "state">>();
+
+    const cloud: FakeCloud = { accountId, region, existingClusters: options.existingClusters, stackReferences: options.stackReferences };
 
     const mocks: pulumi.runtime.Mocks = {
         call(args) {
-            switch (args.token) {
-                case "aws:index/getCallerIdentity:getCallerIdentity":
-                    return { accountId, arn: `arn:${partition}:iam::${accountId}:role/deployer`, userId: "AROAEXAMPLE:deployer", id: accountId };
-                case "aws:index/getRegion:getRegion":
-                    return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
-                case "aws:eks/getCluster:getCluster": {
-                    const cluster = options.existingClusters?.[args.inputs.name];
-                    if (!cluster) {
-                        throw new Error(`reading EKS Cluster (${args.inputs.name}): couldn't find resource`);
-                    }
-                    return {
-                        name: args.inputs.name,
-                        arn: `arn:${partition}:eks:${region}:${accountId}:cluster/${args.inputs.name}`,
-                        endpoint: cluster.endpoint ?? `https://${fakeIssuerId(args.inputs.name)}.gr7.${region}.eks.amazonaws.com`,
-                        certificateAuthorities: [{ data: Buffer.from("fake-ca").toString("base64") }],
-                        identities: [{ oidcs: [{ issuer: cluster.issuerUrl }] }],
-                        id: args.inputs.name,
-                    };
-                }
-                case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
-                    const cluster = Object.values(options.existingClusters ?? {}).find((c) => c.issuerUrl === args.inputs.url);
-                    if (!cluster || cluster.oidcProviderInAccount === false) {
-                        throw new Error(`finding IAM OIDC Provider (${args.inputs.url}): not found`);
-                    }
-                    const arn = `arn:${partition}:iam::${accountId}:oidc-provider/${String(args.inputs.url).replace(/^https:\/\//, "")}`;
-                    return { arn, url: args.inputs.url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], id: arn };
-                }
-                case "aws:eks/getAddon:getAddon": {
-                    const cluster = options.existingClusters?.[args.inputs.clusterName];
-                    if (!cluster?.addons?.includes(args.inputs.addonName)) {
-                        throw new Error(`reading EKS Add-On (${args.inputs.clusterName}:${args.inputs.addonName}): couldn't find resource`);
-                    }
-                    return {
-                        addonName: args.inputs.addonName,
-                        clusterName: args.inputs.clusterName,
-                        addonVersion: "v1.3.4-eksbuild.1",
-                        id: `${args.inputs.clusterName}:${args.inputs.addonName}`,
-                    };
-                }
-                default:
-                    throw new Error(`The mock engine has no answer for invoke ${args.token}.`);
-            }
+            return fakeInvoke(args.token, args.inputs, cloud);
         },
         newResource(args) {
             const inputs = args.inputs as Record<string, any>;
             // A first preview knows only inputs: what a provider computes (ARNs,
             // the EKS issuer) stays unknown, as it does before anything exists.
-            const state =
-                options.preview && args.type !== "pulumi:pulumi:StackReference"
-                    ? inputs
-                    : mockState(args.type, args.name, inputs, { accountId, region, partition }, options);
-            const id = args.type === "pulumi:pulumi:StackReference" ? inputs.name : `${args.name}-id`;
+            const state = options.preview && args.type !== STACK_REFERENCE_TYPE ? inputs : fakeState(args.type, args.name, inputs, cloud);
+            const id = fakeId(args.type, args.name, inputs);
             const meta = pending.get(`${args.type}::${args.name}`);
             recorded.push({
                 type: args.type,
@@ -261,56 +208,6 @@ export function recordAlias(alias: any): RecordedAlias {
         parentUrn: spec?.getParenturn() ?? "",
         noParent: spec?.getNoparent() ?? false,
     };
-}
-
-interface Where {
-    readonly accountId: string;
-    readonly region: string;
-    readonly partition: string;
-}
-
-/** The state a provider would return: the inputs plus the outputs it computes. */
-function mockState(type: string, name: string, inputs: Record<string, any>, where: Where, options: RunOptions): Record<string, any> {
-    const { accountId, region, partition } = where;
-    switch (type) {
-        case "pulumi:pulumi:StackReference": {
-            const outputs = options.stackReferences?.[inputs.name];
-            if (!outputs) {
-                throw new Error(`unknown stack "${inputs.name}"`);
-            }
-            return { name: inputs.name, outputs, secretOutputNames: [] };
-        }
-        case "aws:iam/role:Role": {
-            const roleName = inputs.name ?? `${name}-${fakeIssuerId(name).slice(0, 7).toLowerCase()}`;
-            return {
-                ...inputs,
-                name: roleName,
-                arn: `arn:${partition}:iam::${accountId}:role/${roleName}`,
-                uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}`,
-            };
-        }
-        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
-            return { ...inputs, arn: `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
-        case "aws:ecr/repository:Repository":
-            return {
-                ...inputs,
-                arn: `arn:${partition}:ecr:${region}:${accountId}:repository/${inputs.name}`,
-                repositoryUrl: `${accountId}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`,
-                registryId: accountId,
-            };
-        case "eks:index:Cluster": {
-            const issuerId = fakeIssuerId(`${accountId}/${inputs.name ?? name}`);
-            return {
-                ...inputs,
-                oidcIssuer: `oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
-                oidcProviderUrl: `https://oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
-                oidcProviderArn: `arn:${partition}:iam::${accountId}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
-                kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }),
-            };
-        }
-        default:
-            return inputs;
-    }
 }
 
 export type Resolved<T> =

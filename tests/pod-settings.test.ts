@@ -35,13 +35,13 @@ describe("pod settings", () => {
             path: "chaining",
             volumes: [
                 {
-                    name: "ecr-pull-token",
+                    name: "aws-iam-token",
                     projected: { sources: [{ serviceAccountToken: { audience: "sts.amazonaws.com", expirationSeconds: 86400, path: "token" } }] },
                 },
                 { name: "ecr-pull-config", configMap: { name: "ecr-pull-payments", items: [{ key: "config", path: "config" }] } },
             ],
             volumeMounts: [
-                { name: "ecr-pull-token", mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount", readOnly: true },
+                { name: "aws-iam-token", mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount", readOnly: true },
                 { name: "ecr-pull-config", mountPath: "/etc/ecr-pull", readOnly: true },
             ],
             env: [
@@ -123,11 +123,9 @@ describe("pod settings", () => {
             [
                 "another volume at the token's path",
                 {
-                    containers: [
-                        container("app", { volumeMounts: [{ name: "aws-iam-token", mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount" }] }),
-                    ],
+                    containers: [container("app", { volumeMounts: [{ name: "irsa-token", mountPath: "/var/run/secrets/eks.amazonaws.com/serviceaccount" }] })],
                 },
-                "already mounts aws-iam-token at /var/run/secrets/eks.amazonaws.com/serviceaccount, where the grant needs ecr-pull-token",
+                "already mounts irsa-token at /var/run/secrets/eks.amazonaws.com/serviceaccount, where the grant needs aws-iam-token",
             ],
             [
                 "a volume of the same name",

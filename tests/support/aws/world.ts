@@ -1,0 +1,413 @@
+/**
+ * The AWS (and Kubernetes) state the local endpoint serves, built from the
+ * resources real program runs registered: each account's roles, policies and
+ * OIDC providers come from the run of the stack that owns that account's
+ * resources, never from constants. What no recorded resource shows is taken
+ * from where AWS itself would have it:
+ * - the IAM OIDC provider @pulumi/eks creates for a cluster it creates
+ *   (`createOidcProvider: true`; the remote component hides it): from the EKS
+ *   stack's `oidcIssuerUrl` and `accountId` outputs, with the client ID
+ *   `sts.amazonaws.com` @pulumi/eks gives it;
+ * - the IAM OIDC provider of an adopted cluster's account: present when the
+ *   fixture says so (`ExistingClusterFixture.oidcProviderInAccount`, default
+ *   true, as the mock engine answers `getOpenIdConnectProvider`);
+ * - each issuer's signing key: made here, since the issuer is emulated.
+ */
+import { createHash } from "crypto";
+import { ExistingClusterFixture, RecordedResource } from "../../../scripts/mock-engine";
+import { EksStackRun, TwoStackRun } from "../../../scripts/two-stacks";
+import { IssuerKey, newIssuerKey } from "./jwt";
+import { managedPolicy } from "./managed-policies";
+
+export interface NamedDocument {
+    readonly name: string;
+    readonly json: string;
+}
+
+export interface WorldRole {
+    readonly arn: string;
+    readonly name: string;
+    readonly account: string;
+    /** `AROA…`, for AssumedRoleId and GetCallerIdentity's UserId. */
+    readonly uniqueId: string;
+    readonly trustPolicy: string;
+    readonly maxSessionDuration: number;
+    /** Inline (`aws:iam/rolePolicy:RolePolicy`) and attached managed policies. */
+    readonly identityPolicies: readonly NamedDocument[];
+}
+
+export interface WorldOidcProvider {
+    readonly arn: string;
+    readonly account: string;
+    /** `https://…` */
+    readonly url: string;
+    readonly clientIds: readonly string[];
+    /** Where it came from: a recorded resource, an EKS stack output, an adopted cluster fixture. */
+    readonly origin: string;
+}
+
+export interface WorldIssuer {
+    readonly url: string;
+    readonly key: IssuerKey;
+}
+
+export interface WorldCluster {
+    readonly arn: string;
+    readonly name: string;
+    readonly account: string;
+    readonly region: string;
+    readonly issuerUrl: string;
+}
+
+export interface WorldImage {
+    readonly tags: readonly string[];
+    readonly digest: string;
+    readonly manifest: string;
+    readonly mediaType: string;
+    readonly layers: readonly { readonly digest: string; readonly size: number; readonly mediaType: string }[];
+}
+
+export interface WorldRepository {
+    readonly arn: string;
+    readonly name: string;
+    readonly account: string;
+    readonly region: string;
+    /** Absent when the repository has no policy. */
+    readonly policy?: string;
+    readonly images: WorldImage[];
+}
+
+export interface WorldAssociation {
+    readonly associationId: string;
+    readonly clusterArn: string;
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly roleArn: string;
+    readonly targetRoleArn?: string;
+    /** `package` for one a program created; anything else names who made it by hand (tests). */
+    readonly origin: string;
+}
+
+export interface KubeServiceAccount {
+    readonly metadata: { readonly name: string; readonly namespace: string; readonly annotations?: Readonly<Record<string, string>> };
+}
+
+export interface KubeConfigMap {
+    readonly metadata: { readonly name: string; readonly namespace: string };
+    readonly data: Readonly<Record<string, string>>;
+}
+
+/** What the Kubernetes API of one cluster holds (of what the programs create). */
+export interface KubeObjects {
+    readonly serviceAccounts: KubeServiceAccount[];
+    readonly configMaps: KubeConfigMap[];
+}
+
+export interface World {
+    readonly partition: string;
+    readonly roles: Map<string, WorldRole>;
+    readonly providers: WorldOidcProvider[];
+    /** By issuer URL. */
+    readonly issuers: Map<string, WorldIssuer>;
+    readonly clusters: WorldCluster[];
+    readonly repositories: WorldRepository[];
+    readonly associations: WorldAssociation[];
+    /** By cluster ARN. */
+    readonly kube: Map<string, KubeObjects>;
+    /** The registry stack's outputs, for tests that need its ARNs. */
+    readonly registry: {
+        readonly accountId: string;
+        readonly region: string;
+        readonly pullRoleArns: Readonly<Record<string, string>>;
+        readonly repositoryUrls: Readonly<Record<string, string>>;
+    };
+    /** Each EKS stack's outputs by cluster ARN (workloads with their roles). */
+    readonly eksOutputs: Map<string, Readonly<Record<string, unknown>>>;
+}
+
+/** One stack's run, with the account its credentials belonged to. */
+export interface StackRunInput {
+    readonly accountId: string;
+    readonly region: string;
+    readonly resources: readonly RecordedResource[];
+    readonly outputs: unknown;
+    /** Adopted clusters as AWS knows them (the fixture the run was made with). */
+    readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+}
+
+export interface WorldRuns {
+    readonly eks: readonly StackRunInput[];
+    readonly ecr: StackRunInput;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const hostPath = (url: string) => url.replace(/^https:\/\//, "");
+const partitionOf = (region: string) => (region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws");
+
+function ofType(resources: readonly RecordedResource[], type: string): RecordedResource[] {
+    return resources.filter((r) => r.type === type);
+}
+
+function requireString(value: unknown, what: string): string {
+    if (typeof value !== "string" || value === "") {
+        throw new Error(`world: ${what} is ${JSON.stringify(value)}, not a known string (was the run a preview?)`);
+    }
+    return value;
+}
+
+/** Roles with their inline and attached policies, from one account's run. */
+function rolesOf(run: StackRunInput): WorldRole[] {
+    const roles = ofType(run.resources, "aws:iam/role:Role").map((r) => ({
+        arn: requireString(r.state.arn, `the ARN of role ${r.name}`),
+        name: requireString(r.state.name, `the name of role ${r.name}`),
+        account: run.accountId,
+        uniqueId: requireString(r.state.uniqueId ?? `AROA${sha256(String(r.state.arn)).slice(0, 17).toUpperCase()}`, `the unique ID of role ${r.name}`),
+        trustPolicy: requireString(r.inputs.assumeRolePolicy, `the trust policy of role ${r.name}`),
+        maxSessionDuration: typeof r.inputs.maxSessionDuration === "number" ? r.inputs.maxSessionDuration : 3600,
+        identityPolicies: [] as NamedDocument[],
+    }));
+    const byName = (name: unknown, what: string) => {
+        const role = roles.find((r) => r.name === name);
+        if (!role) {
+            throw new Error(`world: ${what} names role ${JSON.stringify(name)}, which the run of account ${run.accountId} did not create`);
+        }
+        return role;
+    };
+    for (const p of ofType(run.resources, "aws:iam/rolePolicy:RolePolicy")) {
+        byName(p.inputs.role, `inline policy ${p.name}`).identityPolicies.push({
+            name: `${p.inputs.role}/${p.inputs.name ?? p.name}`,
+            json: requireString(p.inputs.policy, `the document of inline policy ${p.name}`),
+        });
+    }
+    for (const a of ofType(run.resources, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+        const arn = requireString(a.inputs.policyArn, `the policy ARN of attachment ${a.name}`);
+        byName(a.inputs.role, `attachment ${a.name}`).identityPolicies.push({ name: arn.split("/").pop()!, json: managedPolicy(arn) });
+    }
+    return roles;
+}
+
+/** A few images per repository, deterministic, with real manifest digests. */
+function imagesOf(repository: string): WorldImage[] {
+    return [
+        ["1.0.0", "stable"],
+        ["1.1.0", "latest"],
+    ].map((tags, i) => {
+        const config = { mediaType: "application/vnd.docker.container.image.v1+json", size: 1469 + i, digest: `sha256:${sha256(`${repository}:config:${i}`)}` };
+        const layers = [
+            { mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: 2811478 + i, digest: `sha256:${sha256(`${repository}:layer:${i}:0`)}` },
+            { mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: 1048576 + i, digest: `sha256:${sha256(`${repository}:layer:${i}:1`)}` },
+        ];
+        const mediaType = "application/vnd.docker.distribution.manifest.v2+json";
+        const manifest = JSON.stringify({ schemaVersion: 2, mediaType, config, layers }, null, 3);
+        return { tags, digest: `sha256:${sha256(manifest)}`, manifest, mediaType, layers };
+    });
+}
+
+/**
+ * Builds the World from program runs: each EKS run gives its cluster, its
+ * account's roles and providers, its associations and Kubernetes objects; the
+ * ECR run gives the registry account's roles, providers and repositories.
+ */
+export function worldFromRuns(runs: WorldRuns): World {
+    const ecrOutputs = runs.ecr.outputs as Record<string, unknown>;
+    const partition = partitionOf(runs.ecr.region);
+    const world: World = {
+        partition,
+        roles: new Map(),
+        providers: [],
+        issuers: new Map(),
+        clusters: [],
+        repositories: [],
+        associations: [],
+        kube: new Map(),
+        registry: {
+            accountId: requireString(ecrOutputs.registryAccountId, "the ECR stack's registryAccountId output"),
+            region: requireString(ecrOutputs.region, "the ECR stack's region output"),
+            pullRoleArns: (ecrOutputs.pullRoleArns ?? {}) as Record<string, string>,
+            repositoryUrls: (ecrOutputs.repositoryUrls ?? {}) as Record<string, string>,
+        },
+        eksOutputs: new Map(),
+    };
+    const addProvider = (provider: WorldOidcProvider) => {
+        if (world.providers.some((p) => p.arn === provider.arn)) {
+            // IAM refuses a second provider for the same URL (EntityAlreadyExists): two runs creating one is a fixture error.
+            throw new Error(`world: two OIDC providers ${provider.arn} (${provider.origin})`);
+        }
+        world.providers.push(provider);
+    };
+    const addIssuer = (url: string) => {
+        if (!world.issuers.has(url)) {
+            world.issuers.set(url, { url, key: newIssuerKey(`key-${sha256(url).slice(0, 12)}`) });
+        }
+    };
+
+    for (const run of [...runs.eks, runs.ecr]) {
+        for (const role of rolesOf(run)) {
+            world.roles.set(role.arn, role);
+        }
+        for (const p of ofType(run.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")) {
+            addProvider({
+                arn: requireString(p.state.arn, `the ARN of OIDC provider ${p.name}`),
+                account: run.accountId,
+                url: requireString(p.inputs.url, `the URL of OIDC provider ${p.name}`),
+                clientIds: (p.inputs.clientIdLists ?? []) as string[],
+                origin: `resource ${p.name}`,
+            });
+        }
+    }
+
+    for (const run of runs.eks) {
+        const outputs = run.outputs as Record<string, unknown>;
+        const cluster: WorldCluster = {
+            arn: requireString(outputs.clusterArn, "an EKS stack's clusterArn output"),
+            name: requireString(outputs.clusterName, "an EKS stack's clusterName output"),
+            account: requireString(outputs.accountId, "an EKS stack's accountId output"),
+            region: requireString(outputs.region, "an EKS stack's region output"),
+            issuerUrl: requireString(outputs.oidcIssuerUrl, "an EKS stack's oidcIssuerUrl output"),
+        };
+        world.clusters.push(cluster);
+        world.eksOutputs.set(cluster.arn, outputs);
+        addIssuer(cluster.issuerUrl);
+        const providerArn = `arn:${partition}:iam::${cluster.account}:oidc-provider/${hostPath(cluster.issuerUrl)}`;
+        const created = ofType(run.resources, "eks:index:Cluster").some((c) => c.inputs.createOidcProvider === true);
+        const adopted = run.existingClusters?.[cluster.name];
+        if (created) {
+            addProvider({
+                arn: providerArn,
+                account: cluster.account,
+                url: cluster.issuerUrl,
+                clientIds: ["sts.amazonaws.com"],
+                origin: "@pulumi/eks createOidcProvider (EKS stack outputs)",
+            });
+        } else if (adopted && adopted.oidcProviderInAccount !== false && !world.providers.some((p) => p.arn === providerArn)) {
+            addProvider({
+                arn: providerArn,
+                account: cluster.account,
+                url: cluster.issuerUrl,
+                clientIds: ["sts.amazonaws.com"],
+                origin: "adopted cluster fixture",
+            });
+        }
+        for (const a of ofType(run.resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation")) {
+            const clusterName = requireString(a.inputs.clusterName, `the cluster of association ${a.name}`);
+            if (clusterName !== cluster.name) {
+                throw new Error(`world: association ${a.name} names cluster ${clusterName}, not the stack's ${cluster.name}`);
+            }
+            world.associations.push({
+                associationId: `a-${sha256(`${cluster.arn}/${a.name}`).slice(0, 17)}`,
+                clusterArn: cluster.arn,
+                namespace: requireString(a.inputs.namespace, `the namespace of association ${a.name}`),
+                serviceAccount: requireString(a.inputs.serviceAccount, `the service account of association ${a.name}`),
+                roleArn: requireString(a.inputs.roleArn, `the role of association ${a.name}`),
+                targetRoleArn: a.inputs.targetRoleArn,
+                origin: "package",
+            });
+        }
+        world.kube.set(cluster.arn, {
+            serviceAccounts: ofType(run.resources, "kubernetes:core/v1:ServiceAccount").map((r) => ({
+                metadata: { name: r.inputs.metadata.name, namespace: r.inputs.metadata.namespace, annotations: { ...(r.inputs.metadata.annotations ?? {}) } },
+            })),
+            configMaps: ofType(run.resources, "kubernetes:core/v1:ConfigMap").map((r) => ({
+                metadata: { name: r.inputs.metadata.name, namespace: r.inputs.metadata.namespace },
+                data: { ...(r.inputs.data ?? {}) },
+            })),
+        });
+    }
+    for (const provider of world.providers) {
+        addIssuer(provider.url);
+    }
+
+    const policies = ofType(runs.ecr.resources, "aws:ecr/repositoryPolicy:RepositoryPolicy");
+    for (const r of ofType(runs.ecr.resources, "aws:ecr/repository:Repository")) {
+        const name = requireString(r.inputs.name, `the name of repository ${r.name}`);
+        const policy = policies.find((p) => p.inputs.repository === name);
+        world.repositories.push({
+            arn: requireString(r.state.arn, `the ARN of repository ${name}`),
+            name,
+            account: runs.ecr.accountId,
+            region: runs.ecr.region,
+            policy: policy ? requireString(policy.inputs.policy, `the policy of repository ${name}`) : undefined,
+            images: imagesOf(name),
+        });
+    }
+    return world;
+}
+
+/** The World of `runTwoStacks(eksStacks, ecrStack)`: the fixtures say which account and adopted clusters each run had. */
+export function worldFromTwoStacks(run: TwoStackRun, eksStacks: readonly EksStackRun[], ecr: { readonly accountId: string; readonly region: string }): World {
+    return worldFromRuns({
+        eks: run.eks.map((r, i) => ({
+            accountId: eksStacks[i].accountId,
+            region: eksStacks[i].region,
+            resources: r.resources,
+            outputs: r.outputs,
+            existingClusters: eksStacks[i].existingClusters,
+        })),
+        ecr: { accountId: ecr.accountId, region: ecr.region, resources: run.ecr.resources, outputs: run.ecr.outputs },
+    });
+}
+
+/** The World of `runExampleStacks` (scripts/example-state.ts): no adopted-cluster fixtures there, so none has an account provider. */
+export function worldFromExampleRuns(runs: {
+    readonly eks: readonly { readonly accountId: string; readonly run: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown } }[];
+    readonly ecr: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown };
+}): World {
+    const ecrOutputs = runs.ecr.outputs as Record<string, unknown>;
+    return worldFromRuns({
+        eks: runs.eks.map((e) => ({
+            accountId: e.accountId,
+            region: String((e.run.outputs as Record<string, unknown>).region),
+            resources: e.run.resources,
+            outputs: e.run.outputs,
+        })),
+        ecr: { accountId: String(ecrOutputs.registryAccountId), region: String(ecrOutputs.region), resources: runs.ecr.resources, outputs: runs.ecr.outputs },
+    });
+}
+
+// ---- look-ups ------------------------------------------------------------------------
+
+export function clusterNamed(world: World, name: string): WorldCluster {
+    const cluster = world.clusters.find((c) => c.name === name);
+    if (!cluster) {
+        throw new Error(`world: no cluster named ${name} (have ${world.clusters.map((c) => c.name).join(", ")})`);
+    }
+    return cluster;
+}
+
+export function repositoryNamed(world: World, name: string): WorldRepository {
+    const repository = world.repositories.find((r) => r.name === name);
+    if (!repository) {
+        throw new Error(`world: no repository named ${name}`);
+    }
+    return repository;
+}
+
+export function pullRoleArn(world: World, grant: string): string {
+    const arn = world.registry.pullRoleArns[grant];
+    if (!arn) {
+        throw new Error(`world: the ECR stack exports no pull role for grant ${grant}`);
+    }
+    return arn;
+}
+
+/** One workload of an EKS stack's `workloads` output (its path, pull role and cluster-account role). */
+export function workloadExport(
+    world: World,
+    cluster: WorldCluster,
+    namespace: string,
+    serviceAccount: string,
+): { grant: string; path: string; roleArn: string; clusterRoleArn: string } {
+    const workloads = (world.eksOutputs.get(cluster.arn)?.workloads ?? []) as {
+        namespace: string;
+        serviceAccount: string;
+        grant: string;
+        path: string;
+        roleArn: string;
+        clusterRoleArn: string;
+    }[];
+    const workload = workloads.find((w) => w.namespace === namespace && w.serviceAccount === serviceAccount);
+    if (!workload) {
+        throw new Error(`world: cluster ${cluster.name} exports no workload ${namespace}/${serviceAccount}`);
+    }
+    return workload;
+}
