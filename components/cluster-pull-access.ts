@@ -26,6 +26,7 @@ import {
     checkOneOf,
     checkRegion,
     checkTags,
+    hideStack,
     Problems,
     ValidationError,
 } from "./validation";
@@ -174,7 +175,7 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             const issuerProblems = new Problems(argKey);
             checkIssuerUrl(issuerProblems, "oidcIssuerUrl", url);
             if (issuerProblems.list.length > 0) {
-                throw new pulumi.ResourceError(`ClusterPullAccess "${name}": ${issuerProblems.list.join(" ")}`, this, true);
+                throw hideStack(new pulumi.ResourceError(`ClusterPullAccess "${name}": ${issuerProblems.list.join(" ")}`, this, true));
             }
             return url;
         });
@@ -311,10 +312,12 @@ async function requireOidcProvider(issuerUrl: string, name: string, parent: pulu
     try {
         await aws.iam.getOpenIdConnectProvider({ url: issuerUrl }, { parent });
     } catch {
-        throw new pulumi.ResourceError(
-            `ClusterPullAccess "${name}": chained grants need an IAM OIDC provider for ${issuerUrl} in this account, and there is none: set clusterOidcProvider (config ecrpull:cluster.oidcProvider) to "create", or create it with \`eksctl utils associate-iam-oidc-provider\`.`,
-            parent,
-            true,
+        throw hideStack(
+            new pulumi.ResourceError(
+                `ClusterPullAccess "${name}": chained grants need an IAM OIDC provider for ${issuerUrl} in this account, and there is none: set clusterOidcProvider (config ecrpull:cluster.oidcProvider) to "create", or create it with \`eksctl utils associate-iam-oidc-provider\`.`,
+                parent,
+                true,
+            ),
         );
     }
 }
@@ -324,10 +327,12 @@ async function requireAddon(clusterName: string, name: string, parent: pulumi.Re
     try {
         await aws.eks.getAddon({ clusterName, addonName: POD_IDENTITY_AGENT_ADDON }, { parent });
     } catch {
-        throw new pulumi.ResourceError(
-            `ClusterPullAccess "${name}": Pod Identity grants need the ${POD_IDENTITY_AGENT_ADDON} add-on on cluster ${clusterName}, and it is not installed: set podIdentityAgent (config ecrpull:cluster.podIdentityAgent) to "install", or install it with \`aws eks create-addon --cluster-name ${clusterName} --addon-name ${POD_IDENTITY_AGENT_ADDON}\`.`,
-            parent,
-            true,
+        throw hideStack(
+            new pulumi.ResourceError(
+                `ClusterPullAccess "${name}": Pod Identity grants need the ${POD_IDENTITY_AGENT_ADDON} add-on on cluster ${clusterName}, and it is not installed: set podIdentityAgent (config ecrpull:cluster.podIdentityAgent) to "install", or install it with \`aws eks create-addon --cluster-name ${clusterName} --addon-name ${POD_IDENTITY_AGENT_ADDON}\`.`,
+                parent,
+                true,
+            ),
         );
     }
 }

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./cluster-source";
-import { argKey, checkArgsObject, checkClusterName, checkRegion, checkRoleArn, checkUnique, Problems, stringItem } from "./validation";
+import { argKey, checkArgsObject, checkClusterName, checkRegion, checkRoleArn, checkUnique, hideStack, Problems, stringItem } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface ExistingClusterArgs {
@@ -56,14 +56,16 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         // resource that reads it; this says which cluster was not found, and where.
         const cluster = pulumi.output(
             aws.eks.getCluster({ name: args.clusterName }, { parent: this }).catch((error: unknown) => {
-                throw new pulumi.ResourceError(`ExistingCluster "${name}": ${missingClusterMessage(args.clusterName, args.region, error)}`, this, true);
+                throw hideStack(
+                    new pulumi.ResourceError(`ExistingCluster "${name}": ${missingClusterMessage(args.clusterName, args.region, error)}`, this, true),
+                );
             }),
         );
         this.clusterName = pulumi.output(args.clusterName);
         this.oidcIssuerUrl = cluster.apply((found) => {
             const issuer = found.identities?.[0]?.oidcs?.[0]?.issuer;
             if (!issuer) {
-                throw new pulumi.ResourceError(`ExistingCluster "${name}": EKS cluster ${args.clusterName} reports no OIDC issuer.`, this, true);
+                throw hideStack(new pulumi.ResourceError(`ExistingCluster "${name}": EKS cluster ${args.clusterName} reports no OIDC issuer.`, this, true));
             }
             return normalizeIssuerUrl(issuer);
         });

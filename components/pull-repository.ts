@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lifecyclePolicy } from "./policies";
 import { RepositorySpec, validateRegistrySpec, withRepositoryDefaults } from "./registry-spec";
 import { MAXIMUM_LIMITS } from "./registry-plan";
-import { argKey, checkArgsObject, checkKmsKeyArn, checkPolicyText, checkTags, Problems } from "./validation";
+import { argKey, checkArgsObject, checkKmsKeyArn, checkPolicyText, checkTags, hideStack, Problems } from "./validation";
 import { withFormerType } from "./former-types";
 
 export interface PullRepositoryArgs {
@@ -50,7 +50,7 @@ export class PullRepository extends pulumi.ComponentResource {
                   const keyProblems = new Problems((path) => `[repository.${path}]`);
                   checkKmsKeyArn(keyProblems, "kmsKeyArn", settings.kmsKeyArn, region);
                   if (keyProblems.list.length > 0) {
-                      throw new pulumi.ResourceError(`PullRepository "${name}": ${keyProblems.list.join(" ")}`, this, true);
+                      throw hideStack(new pulumi.ResourceError(`PullRepository "${name}": ${keyProblems.list.join(" ")}`, this, true));
                   }
                   return settings.kmsKeyArn!;
               })

@@ -21,7 +21,21 @@ export class ValidationError extends pulumi.RunError {
     ) {
         super(problems.length === 1 ? `${subject}: ${problems[0]}` : `${subject}: ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ValidationError";
+        hideStack(this);
     }
+}
+
+/**
+ * Gives an error that is shown as its message alone (a RunError, or a
+ * ResourceError with hideStack) a stack that is that message. Its real stack
+ * is never shown, but anything that reads it makes source-map-support map
+ * every frame through the SDKs' source maps: under the language host a
+ * config error after an invoke took 12.6 s to be shown instead of 1.5 s
+ * (measured with tests/support/langhost).
+ */
+export function hideStack<T extends Error>(error: T): T {
+    error.stack = `${error.name}: ${error.message}`;
+    return error;
 }
 
 /**

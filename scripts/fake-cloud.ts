@@ -21,6 +21,16 @@ export interface ExistingClusterFixture {
     readonly oidcProviderInAccount?: boolean;
     /** Installed add-ons. Default none. */
     readonly addons?: readonly string[];
+    /** Tags of the installed add-ons, by add-on name (`ecrpull.dev/owner` says which stack installed it). */
+    readonly addonTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Tags of the account's IAM OIDC provider for the issuer. */
+    readonly oidcProviderTags?: Readonly<Record<string, string>>;
+}
+
+/** A subnet of the account, as `aws.ec2.getSubnet` describes it. */
+export interface SubnetFixture {
+    readonly vpcId: string;
+    readonly availabilityZone: string;
 }
 
 /** The account and region the program's credentials and provider point at, and what exists there. */
@@ -32,6 +42,10 @@ export interface FakeCloud {
     readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
     /** Outputs of referenced stacks, by fully qualified stack name. */
     readonly stackReferences?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+    /** Subnets `aws.ec2.getSubnet` knows, by ID. */
+    readonly subnets?: Readonly<Record<string, SubnetFixture>>;
+    /** The account's default VPC in the region, if it has one. */
+    readonly defaultVpcId?: string;
 }
 
 /** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
@@ -80,7 +94,7 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
                 throw new Error(`finding IAM OIDC Provider (${inputs.url}): not found`);
             }
             const arn = `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`;
-            return { arn, url: inputs.url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], id: arn };
+            return { arn, url: inputs.url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], tags: cluster.oidcProviderTags ?? {}, id: arn };
         }
         case "aws:eks/getAddon:getAddon": {
             const cluster = cloud.existingClusters?.[inputs.clusterName];
@@ -91,8 +105,23 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
                 addonName: inputs.addonName,
                 clusterName: inputs.clusterName,
                 addonVersion: "v1.3.4-eksbuild.1",
+                arn: `arn:${partition}:eks:${region}:${accountId}:addon/${inputs.clusterName}/${inputs.addonName}/${fakeIssuerId(inputs.clusterName).slice(0, 8)}`,
+                tags: cluster.addonTags?.[inputs.addonName] ?? {},
                 id: `${inputs.clusterName}:${inputs.addonName}`,
             };
+        }
+        case "aws:ec2/getSubnet:getSubnet": {
+            const subnet = cloud.subnets?.[inputs.id];
+            if (!subnet) {
+                throw new Error(`no matching EC2 Subnet found`);
+            }
+            return { id: inputs.id, vpcId: subnet.vpcId, availabilityZone: subnet.availabilityZone };
+        }
+        case "aws:ec2/getVpc:getVpc": {
+            if (!cloud.defaultVpcId) {
+                throw new Error(`no matching EC2 VPC found`);
+            }
+            return { id: cloud.defaultVpcId, default: true };
         }
         default:
             throw new Error(`The mock engine has no answer for invoke ${token}.`);

@@ -60,6 +60,9 @@ export interface RunOptions {
     readonly stackReferences?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
     /** Clusters `aws.eks.getCluster` knows, by name. */
     readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+    /** Subnets `aws.ec2.getSubnet` knows, by ID, and the default VPC. */
+    readonly subnets?: FakeCloud["subnets"];
+    readonly defaultVpcId?: string;
     /** Run as a preview: outputs the mocks do not return stay unknown. */
     readonly preview?: boolean;
     readonly project?: string;
@@ -93,7 +96,14 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     const { accountId, region } = options;
     const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs" | "id" | "state">>();
 
-    const cloud: FakeCloud = { accountId, region, existingClusters: options.existingClusters, stackReferences: options.stackReferences };
+    const cloud: FakeCloud = {
+        accountId,
+        region,
+        existingClusters: options.existingClusters,
+        stackReferences: options.stackReferences,
+        subnets: options.subnets,
+        defaultVpcId: options.defaultVpcId,
+    };
 
     const mocks: pulumi.runtime.Mocks = {
         call(args) {

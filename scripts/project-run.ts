@@ -100,7 +100,14 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
         registryAccountId ||= typeof config["ecrpull:registryAccountId"] === "string" ? config["ecrpull:registryAccountId"] : "";
         const given = options.accounts?.[name] ?? options.accounts?.[name.split("/").pop()!];
         const accountId = given ?? EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
-        const cluster = (config["ecrpull:cluster"] ?? {}) as { name?: unknown; create?: unknown; oidcProvider?: unknown; podIdentityAgent?: unknown };
+        const cluster = (config["ecrpull:cluster"] ?? {}) as {
+            name?: unknown;
+            create?: unknown;
+            oidcProvider?: unknown;
+            podIdentityAgent?: unknown;
+            vpcId?: unknown;
+            subnetIds?: unknown;
+        };
         const clusterName = typeof cluster.name === "string" ? cluster.name : "";
         const adopted = cluster.create !== true;
         const stackRegion = String(config["aws:region"] ?? region);
@@ -116,7 +123,16 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
                   },
               }
             : undefined;
-        const run = await runEksStack({ name, config, accountId, region: stackRegion, existingClusters, fetchThumbprint });
+        // A created cluster's subnets, as EC2 would describe them: in its VPC, one zone each.
+        const subnetIds = !adopted && Array.isArray(cluster.subnetIds) ? cluster.subnetIds.filter((id): id is string => typeof id === "string") : [];
+        const vpcId = typeof cluster.vpcId === "string" ? cluster.vpcId : "vpc-0defa017";
+        const subnets = Object.fromEntries(subnetIds.map((id, j) => [id, { vpcId, availabilityZone: `${stackRegion}${"abcdef"[j % 6]}` }]));
+        if (subnetIds.length > 0) {
+            notes.push(
+                `${name}: the subnets ${subnetIds.join(", ")} are taken to be in ${vpcId}, each in its own zone; \`pulumi up\` reads them from EC2 first.`,
+            );
+        }
+        const run = await runEksStack({ name, config, accountId, region: stackRegion, existingClusters, fetchThumbprint, subnets, defaultVpcId: vpcId });
         if (adopted) {
             notes.push(
                 `${name}: the adopted cluster "${clusterName}" stands for what EKS would report: its issuer is made up (${issuerUrl}), and its IAM OIDC provider and Pod Identity agent are taken to be as ecrpull:cluster says.`,

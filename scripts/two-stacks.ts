@@ -6,6 +6,7 @@
 import { pulumiConfigReader } from "../stacks/config";
 import { ecrProgram, EcrProgramOutputs } from "../stacks/ecr";
 import { eksProgram, EksProgramOutputs } from "../stacks/eks";
+import { FakeCloud } from "./fake-cloud";
 import { ExistingClusterFixture, ProgramRun, Resolved, runProgram } from "./mock-engine";
 
 export interface EksStackRun {
@@ -15,6 +16,9 @@ export interface EksStackRun {
     readonly accountId: string;
     readonly region: string;
     readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+    /** Subnets `aws.ec2.getSubnet` knows, by ID, and the default VPC. */
+    readonly subnets?: FakeCloud["subnets"];
+    readonly defaultVpcId?: string;
     readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
 }
 
@@ -37,6 +41,8 @@ export async function runEksStack(stack: EksStackRun, preview = false): Promise<
         accountId: stack.accountId,
         region: stack.region,
         existingClusters: stack.existingClusters,
+        subnets: stack.subnets,
+        defaultVpcId: stack.defaultVpcId,
         preview,
     });
 }

@@ -284,6 +284,50 @@ describe("bad input that used to get through", () => {
             });
         }
 
+        describe("EKS: a created cluster's subnets, read from AWS before anything is registered", () => {
+            const subnets = {
+                "subnet-0a1b2c3d": { vpcId: "vpc-0a1b2c3d", availabilityZone: "eu-west-1a" },
+                "subnet-1a1b2c3d": { vpcId: "vpc-0a1b2c3d", availabilityZone: "eu-west-1a" },
+                "subnet-2a1b2c3d": { vpcId: "vpc-0a1b2c3d", availabilityZone: "eu-west-1b" },
+                "subnet-3a1b2c3d": { vpcId: "vpc-9f9f9f9f", availabilityZone: "eu-west-1c" },
+            };
+            const cluster = (vpcId: string | undefined, subnetIds: string[]) => ({
+                ...clusterA({ "ecrpull:cluster": { name: "apps-a", create: true, ...(vpcId ? { vpcId } : {}), subnetIds } }),
+                subnets,
+                defaultVpcId: "vpc-0d0d0d0d",
+            });
+            const failure = async (run: ReturnType<typeof cluster>) => {
+                try {
+                    await runEksStack(run);
+                } catch (e) {
+                    return { message: String(e), registered: resourcesBeforeFailure(e) };
+                }
+                return { message: "", registered: [] };
+            };
+
+            it("refuses subnets all in one Availability Zone", async () => {
+                const result = await failure(cluster("vpc-0a1b2c3d", ["subnet-0a1b2c3d", "subnet-1a1b2c3d"]));
+                expect(result.message).to.contain("ecrpull:cluster.subnetIds are all in eu-west-1a: EKS needs subnets in at least two Availability Zones.");
+                expect(result.registered).to.deep.equal([]);
+            });
+
+            it("refuses a subnet of another VPC, and one that does not exist", async () => {
+                const result = await failure(cluster("vpc-0a1b2c3d", ["subnet-0a1b2c3d", "subnet-3a1b2c3d", "subnet-4a1b2c3d"]));
+                expect(result.message).to.contain('ecrpull:cluster.subnetIds[1] "subnet-3a1b2c3d" is in vpc-9f9f9f9f, not in the cluster\'s VPC vpc-0a1b2c3d.');
+                expect(result.message).to.contain('ecrpull:cluster.subnetIds[2] "subnet-4a1b2c3d" was not found in this account and region.');
+            });
+
+            it("without vpcId, expects the subnets in the default VPC and says so", async () => {
+                const result = await failure(cluster(undefined, ["subnet-0a1b2c3d", "subnet-2a1b2c3d"]));
+                expect(result.message).to.contain("is in vpc-0a1b2c3d, not in the cluster's VPC vpc-0d0d0d0d (the default VPC: set ecrpull:cluster.vpcId).");
+            });
+
+            it("accepts subnets of the VPC in two zones", async () => {
+                const run = await runEksStack(cluster("vpc-0a1b2c3d", ["subnet-0a1b2c3d", "subnet-2a1b2c3d"]));
+                expect(run.resources.find((r) => r.type === "eks:index:Cluster")?.inputs.subnetIds).to.deep.equal(["subnet-0a1b2c3d", "subnet-2a1b2c3d"]);
+            });
+        });
+
         it("EKS: leaves alone the providers' own keys and other namespaces a project keeps for itself", async () => {
             const run = await runEksStack(clusterA({ "kubernetes:cluster": "apps", "acme:grants": [], "aws:skipMetadataApiCheck": "true" }));
             expect(run.resources.length).to.be.greaterThan(0);

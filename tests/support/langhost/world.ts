@@ -27,6 +27,8 @@ export interface ClusterFixture {
     readonly endpoint?: string;
     /** Installed add-ons (`eks-pod-identity-agent`). */
     readonly addons?: readonly string[];
+    /** Tags of installed add-ons, by add-on name. */
+    readonly addonTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     /** Namespaces besides the four every cluster has. */
     readonly namespaces?: readonly string[];
     readonly objects?: readonly KubernetesObjectFixture[];
@@ -37,6 +39,8 @@ export interface AccountFixture {
     readonly roles?: readonly string[];
     /** Issuer URLs that have an IAM OIDC provider in this account. */
     readonly oidcProviders?: readonly string[];
+    /** Tags of those providers, by issuer URL. */
+    readonly oidcProviderTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     /** EKS clusters, by name. */
     readonly clusters?: Readonly<Record<string, ClusterFixture>>;
     /** ECR repository names. */
@@ -52,6 +56,7 @@ interface ClusterState {
     issuerUrl: string;
     endpoint?: string;
     addons: Set<string>;
+    addonTags: Map<string, Readonly<Record<string, string>>>;
     namespaces: Set<string>;
     /** `Kind/namespace/name` */
     objects: Set<string>;
@@ -60,6 +65,8 @@ interface ClusterState {
 interface AccountState {
     roles: Set<string>;
     oidcProviders: Set<string>;
+    /** By host path of the issuer. */
+    oidcProviderTags: Map<string, Readonly<Record<string, string>>>;
     clusters: Map<string, ClusterState>;
     repositories: Set<string>;
 }
@@ -133,12 +140,14 @@ export class World {
             const state = this.account(accountId);
             account.roles?.forEach((r) => state.roles.add(r));
             account.oidcProviders?.forEach((u) => state.oidcProviders.add(hostPath(u)));
+            Object.entries(account.oidcProviderTags ?? {}).forEach(([u, tags]) => state.oidcProviderTags.set(hostPath(u), tags));
             account.repositories?.forEach((r) => state.repositories.add(r));
             for (const [name, cluster] of Object.entries(account.clusters ?? {})) {
                 state.clusters.set(name, {
                     issuerUrl: cluster.issuerUrl,
                     endpoint: cluster.endpoint,
                     addons: new Set(cluster.addons ?? []),
+                    addonTags: new Map(Object.entries(cluster.addonTags ?? {})),
                     namespaces: new Set([...BUILTIN_NAMESPACES, ...(cluster.namespaces ?? [])]),
                     objects: new Set((cluster.objects ?? []).map((o) => `${o.kind}/${o.namespace}/${o.name}`)),
                 });
@@ -149,7 +158,7 @@ export class World {
     private account(accountId: string): AccountState {
         let state = this.accounts.get(accountId);
         if (!state) {
-            state = { roles: new Set(), oidcProviders: new Set(), clusters: new Map(), repositories: new Set() };
+            state = { roles: new Set(), oidcProviders: new Set(), oidcProviderTags: new Map(), clusters: new Map(), repositories: new Set() };
             this.accounts.set(accountId, state);
         }
         return state;
@@ -164,7 +173,9 @@ export class World {
                 issuerUrl: cluster.issuerUrl,
                 endpoint: cluster.endpoint,
                 addons: [...cluster.addons],
+                addonTags: Object.fromEntries(cluster.addonTags),
                 oidcProviderInAccount: account.oidcProviders.has(hostPath(cluster.issuerUrl)),
+                oidcProviderTags: account.oidcProviderTags.get(hostPath(cluster.issuerUrl)),
             };
         }
         return { accountId: place.accountId, region: place.region, existingClusters, stackReferences };
@@ -373,9 +384,16 @@ export class World {
         }
     }
 
-    /** A Kubernetes create: the namespace must exist, the object must not (pulumi/pulumi-kubernetes#1224, #4278). */
+    /**
+     * A Kubernetes create: the namespace must exist, the object must not
+     * (pulumi/pulumi-kubernetes#1224, #4278). A Patch resource is a
+     * server-side apply: it takes an object that exists, and creates one that
+     * does not (pulumi/pulumi-kubernetes#2194).
+     */
     private checkKubernetes(request: CreateRequest): string | undefined {
-        const kind = request.type.split(":").pop()!;
+        const typeKind = request.type.split(":").pop()!;
+        const patch = typeKind.endsWith("Patch");
+        const kind = patch ? typeKind.slice(0, -"Patch".length) : typeKind;
         const metadata = request.inputs.metadata ?? {};
         const name = metadata.name ?? request.name;
         const cluster = this.findCluster(request.kubernetesCluster);
@@ -385,13 +403,13 @@ export class World {
             return `${what} : the cluster ${request.kubernetesCluster ?? "(unknown)"} does not exist`;
         }
         if (kind === "Namespace") {
-            return cluster.namespaces.has(name) ? `${what} : namespaces "${name}" already exists` : undefined;
+            return cluster.namespaces.has(name) && !patch ? `${what} : namespaces "${name}" already exists` : undefined;
         }
         const namespace = metadata.namespace ?? "default";
         if (!cluster.namespaces.has(namespace)) {
             return `${what} : namespaces "${namespace}" not found`;
         }
-        if (cluster.objects.has(`${kind}/${namespace}/${name}`)) {
+        if (cluster.objects.has(`${kind}/${namespace}/${name}`) && !patch) {
             return `${what} : ${kubernetesPlural(kind)} "${name}" already exists`;
         }
         return undefined;
@@ -463,6 +481,7 @@ export class World {
                 account.clusters.set(name, {
                     issuerUrl,
                     addons: new Set(),
+                    addonTags: new Map(),
                     namespaces: new Set(BUILTIN_NAMESPACES),
                     objects: new Set(),
                 });
@@ -477,12 +496,14 @@ export class World {
             }
             case "aws:eks/addon:Addon":
                 account.clusters.get(inputs.clusterName)?.addons.add(inputs.addonName);
+                account.clusters.get(inputs.clusterName)?.addonTags.set(inputs.addonName, inputs.tags ?? {});
                 return;
             case "aws:iam/role:Role":
                 account.roles.add(state.name ?? inputs.name);
                 return;
             case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
                 account.oidcProviders.add(hostPath(String(inputs.url)));
+                account.oidcProviderTags.set(hostPath(String(inputs.url)), inputs.tags ?? {});
                 return;
             case "aws:ecr/repository:Repository":
                 account.repositories.add(inputs.name);
@@ -490,7 +511,10 @@ export class World {
             default:
                 if (type.startsWith("kubernetes:")) {
                     const cluster = this.findCluster(request.kubernetesCluster);
-                    const kind = type.split(":").pop()!;
+                    const kind = type
+                        .split(":")
+                        .pop()!
+                        .replace(/Patch$/, "");
                     const metadata = inputs.metadata ?? {};
                     if (cluster && kind === "Namespace") {
                         cluster.namespaces.add(metadata.name);
