@@ -8,7 +8,7 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "docs/", "examples/*/node_modules/", "examples/*/bin/"] },
+    { ignores: ["node_modules/", "bin/", "dist/", "docs/", "examples/*/node_modules/", "examples/*/bin/"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
@@ -30,7 +30,7 @@ export default tseslint.config(
     {
         // Tests and the mock engine reach into the SDK's monitor and chai's
         // property assertions (`expect(x).to.exist`) are expressions.
-        files: ["tests/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
+        files: ["tests/**/*.ts", "tools/engine/**/*.ts", "bench/**/*.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "off",
             "@typescript-eslint/no-unused-expressions": "off",

@@ -19,11 +19,11 @@
  * Pure: no randomness, no I/O, no Pulumi runtime.
  */
 import { createHash } from "crypto";
-import { WorkloadSpec } from "../components/cluster-spec";
-import { CONTRACT_VERSION, EksStackOutputs, readEksStackOutputs, WorkloadExport } from "../components/contract";
-import { AccessPath, ACCESS_PATHS, clusterArn, clusterRoleName, MAX_SHARDS, partitionOfRegion, pullRoleArnForCluster } from "../components/names";
-import { planRegistry, RegistryPlan } from "../components/registry-plan";
-import { ClusterSpec, GrantSpec, RepositorySpec } from "../components/registry-spec";
+import { WorkloadSpec } from "../components/cluster/spec";
+import { CONTRACT_VERSION, EksStackOutputs, readEksStackOutputs, WorkloadExport } from "../components/contract/stack-outputs";
+import { AccessPath, ACCESS_PATHS, clusterArn, clusterRoleName, MAX_SHARDS, partitionOfRegion, pullRoleArnForCluster } from "../components/iam/names";
+import { planRegistry, RegistryPlan } from "../components/registry/plan";
+import { ClusterSpec, GrantSpec, RepositorySpec } from "../components/registry/spec";
 import { Problems } from "../components/validation";
 
 export const REGISTRY_ACCOUNT = "111122223333";

@@ -16,9 +16,9 @@
  * before the clock starts. Prints one line: `BENCH_RESULT <json>`.
  */
 import * as fs from "fs";
-import { WorkloadSpec } from "../components/cluster-spec";
-import { DEFAULT_LIMITS } from "../components/registry-plan";
-import { policySize } from "../components/policies";
+import { WorkloadSpec } from "../components/cluster/spec";
+import { DEFAULT_LIMITS } from "../components/iam/quotas";
+import { policySize } from "../components/iam/policies";
 import { FleetOptions, generateFleet, everyTenantWorkloads, REGISTRY_ACCOUNT, REGION } from "./fleet";
 
 export interface OneArgs {
@@ -232,8 +232,8 @@ function eksRunOf(args: OneArgs) {
 async function main(): Promise<void> {
     const args = JSON.parse(process.argv[2] ?? "{}") as OneArgs;
     // The stack programs (and with them @pulumi/aws, @pulumi/eks, @pulumi/kubernetes) load here, before the clock.
-    const { runEcrStack, runEksStack } = await import("../scripts/two-stacks");
-    const { runProgram } = await import("../scripts/mock-engine");
+    const { runEcrStack, runEksStack } = await import("../tools/engine/two-stacks");
+    const { runProgram } = await import("../tools/engine/mock-engine");
     const pulumi = await import("@pulumi/pulumi");
     warmModules();
 

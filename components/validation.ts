@@ -7,7 +7,7 @@
  * the bad value and what a valid one looks like.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { IAM_ROLE_NAME_MAX_LENGTH, pullRoleName } from "./names";
+import { IAM_ROLE_NAME_MAX_LENGTH, pullRoleName } from "./iam/names";
 
 /**
  * Thrown once, with every problem found, before anything is created. A

@@ -11,7 +11,7 @@
  *  3. a `*` principal on an Allow carries an organization condition;
  *  4. no document exceeds its quota (white space not counted, as IAM counts).
  */
-import { ECR_PULL_ACTIONS, POLICY_LIMITS, policySize } from "../components/policies";
+import { ECR_PULL_ACTIONS, POLICY_LIMITS, policySize } from "../components/iam/policies";
 
 /** The rules, by the names the pack's policies carry. */
 export const RULES = {

@@ -6,7 +6,7 @@
  * test helper; facts.md).
  */
 import { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { ECR_PULL_ACTIONS } from "../components/policies";
+import { ECR_PULL_ACTIONS } from "../components/iam/policies";
 import { checkResourceRule, DEFAULT_GUARDRAIL_LIMITS, GuardrailLimits, inlinePolicyTotals, MAX_TRUST_POLICY, Rule, RULES } from "./checks";
 
 /** The config of the cross-account rule: which accounts' repositories the program manages. */

@@ -3,11 +3,11 @@
  * problem reported at once, before the program creates anything.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterLimits } from "../components/cluster-plan";
-import { checkManagedClusterSettings } from "../components/cluster-settings";
-import { validateWorkloads, WorkloadSpec } from "../components/cluster-spec";
-import { GrantSpec, RepositorySpec } from "../components/registry-spec";
-import { checkLimits } from "../components/registry-plan";
+import { ClusterLimits } from "../components/cluster/plan";
+import { checkManagedClusterSettings } from "../components/cluster/settings";
+import { validateWorkloads, WorkloadSpec } from "../components/cluster/spec";
+import { GrantSpec, RepositorySpec } from "../components/registry/spec";
+import { checkLimits } from "../components/iam/quotas";
 import {
     asArray,
     asRecord,

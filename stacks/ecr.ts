@@ -5,11 +5,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkWorkloadsAgainstGrants, EcrStackOutputs, EKS_OUTPUT_KEYS, readEksStackOutputs, ReferencedCluster } from "../components/contract";
-import { partitionOfRegion, pullRoleArnForCluster } from "../components/names";
-import { ClusterSpec, GrantSpec } from "../components/registry-spec";
-import { RegistryAccess } from "../components/registry-access";
-import { validateRegistrySpec } from "../components/registry-spec";
+import { checkWorkloadsAgainstGrants, EcrStackOutputs, EKS_OUTPUT_KEYS, readEksStackOutputs, ReferencedCluster } from "../components/contract/stack-outputs";
+import { partitionOfRegion, pullRoleArnForCluster } from "../components/iam/names";
+import { ClusterSpec, GrantSpec } from "../components/registry/spec";
+import { RegistryAccess } from "../components/registry/registry-access";
+import { validateRegistrySpec } from "../components/registry/spec";
 import { configKey, Problems, ValidationError } from "../components/validation";
 import { CONFIG_NAMESPACE, ConfigReader, readEcrStackConfig } from "./config";
 

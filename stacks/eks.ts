@@ -11,17 +11,17 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterIdentity, clusterDocumentSizes, eksIssuerStandIn, oversizedClusterDocuments, planClusterAccess } from "../components/cluster-plan";
-import { checkClusterObjects, checkSubnets, readAdoptedCluster } from "../components/cluster-preflight";
-import { ClusterPullAccess, ownerTagValue } from "../components/cluster-pull-access";
-import { ClusterSource } from "../components/cluster-source";
-import { CONTRACT_VERSION, EksStackOutputs } from "../components/contract";
-import { ExistingCluster } from "../components/existing-cluster";
-import { ManagedCluster } from "../components/managed-cluster";
-import { partitionOfRegion } from "../components/names";
-import { WorkloadPodSettings } from "../components/pod-settings";
-import { DEFAULT_LIMITS } from "../components/registry-plan";
-import { fetchOidcThumbprint } from "../components/thumbprint";
+import { ClusterIdentity, clusterDocumentSizes, eksIssuerStandIn, oversizedClusterDocuments, planClusterAccess } from "../components/cluster/plan";
+import { checkClusterObjects, checkSubnets, readAdoptedCluster } from "../components/cluster/preflight";
+import { ClusterPullAccess, ownerTagValue } from "../components/cluster/cluster-pull-access";
+import { ClusterSource } from "../components/cluster/source";
+import { CONTRACT_VERSION, EksStackOutputs } from "../components/contract/stack-outputs";
+import { ExistingCluster } from "../components/cluster/existing-cluster";
+import { ManagedCluster } from "../components/cluster/managed-cluster";
+import { partitionOfRegion } from "../components/iam/names";
+import { WorkloadPodSettings } from "../components/cluster/pod-settings";
+import { DEFAULT_LIMITS } from "../components/iam/quotas";
+import { fetchOidcThumbprint } from "../components/cluster/thumbprint";
 import { ValidationError } from "../components/validation";
 import { CONFIG_NAMESPACE, ConfigReader, readEksStackConfig } from "./config";
 

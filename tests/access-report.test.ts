@@ -1,6 +1,6 @@
 /**
- * The access report (components/access-report.ts) and its evaluator
- * (components/access-evaluator.ts), checked against @cloud-copilot/iam-simulate,
+ * The access report (tools/report/report.ts) and its evaluator
+ * (tools/report/evaluator.ts), checked against @cloud-copilot/iam-simulate,
  * the independent evaluator of tests/evaluator.test.ts: for every principal
  * of a universe (each cluster's configured service accounts, intruders, the
  * same names in other namespaces, node roles), every credential route the
@@ -22,15 +22,15 @@ import {
     renderMarkdown,
     renderMermaid,
     Route,
-} from "../components/access-report";
-import { allows, EvaluatorError, podIdentityTags, RoleDocuments } from "../components/access-evaluator";
-import { issuerHostPath, oidcProviderArn } from "../components/names";
-import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS } from "../components/policies";
-import { parseStackExport, StackExport } from "../components/stack-export";
-import { readStackConfig, runExampleStacks } from "../scripts/example-state";
-import { ProgramRun } from "../scripts/mock-engine";
-import { toStackExport } from "../scripts/stack-export";
-import { EcrStackRun, EksStackRun, runTwoStacks } from "../scripts/two-stacks";
+} from "../tools/report/report";
+import { allows, EvaluatorError, podIdentityTags, RoleDocuments } from "../tools/report/evaluator";
+import { issuerHostPath, oidcProviderArn } from "../components/iam/names";
+import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS } from "../components/iam/policies";
+import { parseStackExport, StackExport } from "../tools/state/stack-export";
+import { readStackConfig, runExampleStacks } from "../tools/engine/example-state";
+import { ProgramRun } from "../tools/engine/mock-engine";
+import { toStackExport } from "../tools/state/from-run";
+import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
 import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, registry, STACK_A, STACK_B } from "./support/fixtures";
 import { FleetModel, patternFleet, randomFleet, shardedFleet } from "./support/fleets";
 import { IamSimulator, providerAdmits } from "./support/simulate";

@@ -9,10 +9,10 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { runAudit } from "../scripts/audit";
-import { toStackExport } from "../scripts/stack-export";
-import { runTwoStacks } from "../scripts/two-stacks";
-import { isUserFacingError } from "../scripts/user-errors";
+import { runAudit } from "../tools/cli/audit";
+import { toStackExport } from "../tools/state/from-run";
+import { runTwoStacks } from "../tools/engine/two-stacks";
+import { isUserFacingError } from "../tools/cli/errors";
 import { clusterA, GRANTS, registry } from "./support/fixtures";
 
 type Export = Record<string, any>;

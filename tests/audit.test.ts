@@ -1,5 +1,5 @@
 /**
- * The audit (components/state-audit.ts, scripts/audit.ts): deployed states
+ * The audit (tools/audit/audit.ts, tools/cli/audit.ts): deployed states
  * are written from mock runs of the fixtures with toStackExport, then
  * tampered with (a widened trust, a repository policy with an extra action,
  * a removed resource, an unused grant...), and the findings are asserted.
@@ -11,15 +11,15 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { issuerHostPath } from "../components/names";
-import { policySize, sidSuffix } from "../components/policies";
-import { DEFAULT_LIMITS } from "../components/registry-plan";
-import { parseStackExport, StackExport } from "../components/stack-export";
-import { AuditError, auditStates, canonical, differences, Finding, StateSet } from "../components/state-audit";
-import { runAudit } from "../scripts/audit";
-import { ProgramRun } from "../scripts/mock-engine";
-import { toStackExport } from "../scripts/stack-export";
-import { EcrStackRun, EksStackRun, runTwoStacks } from "../scripts/two-stacks";
+import { issuerHostPath } from "../components/iam/names";
+import { policySize, sidSuffix } from "../components/iam/policies";
+import { DEFAULT_LIMITS } from "../components/iam/quotas";
+import { parseStackExport, StackExport } from "../tools/state/stack-export";
+import { AuditError, auditStates, canonical, differences, Finding, StateSet } from "../tools/audit/audit";
+import { runAudit } from "../tools/cli/audit";
+import { ProgramRun } from "../tools/engine/mock-engine";
+import { toStackExport } from "../tools/state/from-run";
+import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, GRANTS, registry } from "./support/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -281,7 +281,7 @@ describe("audit of deployed stacks", function () {
 
     describe("the CLI", () => {
         const cli = (args: string[]) =>
-            spawnSync("npx", ["ts-node", "--transpile-only", path.join(ROOT, "scripts/audit.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120000 });
+            spawnSync("npx", ["ts-node", "--transpile-only", path.join(ROOT, "tools/cli/audit.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120000 });
 
         it("exits 0 on clean stacks, 1 on drift (printing it), with --json valid JSON, and 2 on a file it cannot read", async () => {
             const d = await deploy([clusterA(), clusterB()], registry());

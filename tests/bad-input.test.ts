@@ -5,15 +5,15 @@
  * names the key, the value and what a good one looks like.
  */
 import { expect } from "chai";
-import { ClusterPullAccess, ClusterPullAccessArgs } from "../components/cluster-pull-access";
-import { ManagedCluster } from "../components/managed-cluster";
-import { PullRole } from "../components/pull-role";
-import { PullRepository } from "../components/pull-repository";
-import { RegistryAccess, RegistryAccessArgs } from "../components/registry-access";
-import { matchesEveryName } from "../components/registry-spec";
+import { ClusterPullAccess, ClusterPullAccessArgs } from "../components/cluster/cluster-pull-access";
+import { ManagedCluster } from "../components/cluster/managed-cluster";
+import { PullRole } from "../components/registry/pull-role";
+import { PullRepository } from "../components/registry/pull-repository";
+import { RegistryAccess, RegistryAccessArgs } from "../components/registry/registry-access";
+import { matchesEveryName } from "../components/registry/spec";
 import { describeValue, ValidationError } from "../components/validation";
-import { resourcesBeforeFailure, runProgram } from "../scripts/mock-engine";
-import { runEcrStack, runEksStack } from "../scripts/two-stacks";
+import { resourcesBeforeFailure, runProgram } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry, REGISTRY_ACCOUNT, STACK_A, STACK_B } from "./support/fixtures";
 
 const REGION = "eu-west-1";

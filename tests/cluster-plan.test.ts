@@ -1,10 +1,10 @@
 import { expect } from "chai";
 
-import { ClusterIdentity, ClusterPlan, clusterRoleTrustPolicy, planClusterAccess, ROLE_ARN_ANNOTATION } from "../components/cluster-plan";
-import { AWS_CONFIG_KEY, CHAINED_PROFILE, CHAINED_TOKEN_FILE } from "../components/pod-settings";
-import { WorkloadSpec } from "../components/cluster-spec";
-import { clusterRoleName } from "../components/names";
-import { POD_IDENTITY_TAGS } from "../components/policies";
+import { ClusterIdentity, ClusterPlan, clusterRoleTrustPolicy, planClusterAccess, ROLE_ARN_ANNOTATION } from "../components/cluster/plan";
+import { AWS_CONFIG_KEY, CHAINED_PROFILE, CHAINED_TOKEN_FILE } from "../components/cluster/pod-settings";
+import { WorkloadSpec } from "../components/cluster/spec";
+import { clusterRoleName } from "../components/iam/names";
+import { POD_IDENTITY_TAGS } from "../components/iam/policies";
 import { allows, Request, roleSession, webIdentity } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose.

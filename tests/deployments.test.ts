@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { DEFAULT_PATHS, DEFAULT_SESSION_DURATION, DEPLOYMENTS_NAMESPACE, deploymentsProgram, main, readDeploymentsConfig } from "../deployments/program";
-import { RecordedResource, runProgram } from "../scripts/mock-engine";
+import { RecordedResource, runProgram } from "../tools/engine/mock-engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const ECR_ROLE = "arn:aws:iam::111122223333:role/pulumi-deployments";

@@ -4,13 +4,13 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { decodeJwt, JwtError } from "../components/jwt";
-import { discoveryUrl } from "../components/oidc-discovery";
-import { parseStackExport } from "../components/stack-export";
-import { DoctorCheck, DoctorInput, DoctorReport, diagnoseToken, examineToken, formatReport } from "../components/token-doctor";
-import { toStackExport } from "../scripts/stack-export";
-import { parseArguments, runDoctor, UsageError } from "../scripts/doctor";
-import { runTwoStacks } from "../scripts/two-stacks";
+import { decodeJwt, JwtError } from "../tools/doctor/jwt";
+import { discoveryUrl } from "../tools/doctor/discovery";
+import { parseStackExport } from "../tools/state/stack-export";
+import { DoctorCheck, DoctorInput, DoctorReport, diagnoseToken, examineToken, formatReport } from "../tools/doctor/doctor";
+import { toStackExport } from "../tools/state/from-run";
+import { parseArguments, runDoctor, UsageError } from "../tools/cli/doctor";
+import { runTwoStacks } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry } from "./support/fixtures";
 import { doctorStates, DoctorStates, newSigningKey, serviceAccountClaims, startOidcIssuer, TestIssuer } from "./support/oidc-issuer";
 
@@ -449,7 +449,7 @@ describe("doctor", function () {
                         // Asynchronous on purpose: the issuer runs in this process and must keep answering.
                         execFile(
                             process.execPath,
-                            ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "../scripts/doctor.ts"), ...args],
+                            ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "../tools/cli/doctor.ts"), ...args],
                             { cwd: path.resolve(__dirname, ".."), encoding: "utf8", timeout: 50000 },
                             (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
                         );

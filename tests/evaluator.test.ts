@@ -16,7 +16,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { EcrStackRun, EksStackRun, runTwoStacks } from "../scripts/two-stacks";
+import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry } from "./support/fixtures";
 import {
     allDocuments,

@@ -16,7 +16,7 @@
  *   carry its owner tag.
  */
 import { expect } from "chai";
-import { OWNER_TAG } from "../components/cluster-pull-access";
+import { OWNER_TAG } from "../components/cluster/cluster-pull-access";
 import { LanghostRun, runLanghost } from "./support/langhost/run";
 import { ADOPTED_CLUSTER, ADOPTED_ISSUER, ADOPTED_NODE_ROLE, CLUSTER_ACCOUNT, describeRun, eksConfig, REGION } from "./support/langhost/scenarios";
 import { World, WorldFixture } from "./support/langhost/world";

@@ -6,10 +6,10 @@
  */
 import { expect } from "chai";
 import * as net from "net";
-import { fetchOidcThumbprint, ThumbprintError } from "../components/thumbprint";
+import { fetchOidcThumbprint, ThumbprintError } from "../components/cluster/thumbprint";
 import { ValidationError } from "../components/validation";
-import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
-import { runEcrStack, runEksStack } from "../scripts/two-stacks";
+import { RecordedResource, resourcesBeforeFailure } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry, STACK_A, STACK_B } from "./support/fixtures";
 
 /** The engine's marker of a secret value, as a StackReference hands secret outputs over. */

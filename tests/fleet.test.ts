@@ -6,9 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { shardOf } from "../components/names";
-import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
-import { EksStackRun, runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
+import { shardOf } from "../components/iam/names";
+import { RecordedResource, resourcesBeforeFailure } from "../tools/engine/mock-engine";
+import { EksStackRun, runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../tools/engine/two-stacks";
 import { allows, webIdentity } from "./support/iam";
 import { REGION, REGISTRY_ACCOUNT } from "./support/fixtures";
 

@@ -12,9 +12,9 @@
  * `new Function`) can.
  */
 import { expect } from "chai";
-import { clusterRoleName, IAM_ROLE_NAME_MAX_LENGTH, PULL_ROLE_NAME_PREFIX } from "../components/names";
-import { RecordedResource } from "../scripts/mock-engine";
-import { runEksStack } from "../scripts/two-stacks";
+import { clusterRoleName, IAM_ROLE_NAME_MAX_LENGTH, PULL_ROLE_NAME_PREFIX } from "../components/iam/names";
+import { RecordedResource } from "../tools/engine/mock-engine";
+import { runEksStack } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, REGION } from "./support/fixtures";
 
 /** A kubernetes-models class: construct from plain data, `validate()` throws on a schema violation. */

@@ -18,7 +18,7 @@ import {
     repositoryArn,
     serviceAccountSubject,
     STS_AUDIENCE,
-} from "../components/names";
+} from "../components/iam/names";
 
 describe("names", () => {
     describe("pullRoleName / pullRoleArn", () => {

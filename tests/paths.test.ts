@@ -6,11 +6,11 @@
  * path changes only that grant's resources.
  */
 import { expect } from "chai";
-import { clusterRoleName } from "../components/names";
-import { WorkloadPodSettings } from "../components/pod-settings";
+import { clusterRoleName } from "../components/iam/names";
+import { WorkloadPodSettings } from "../components/cluster/pod-settings";
 import { ValidationError } from "../components/validation";
-import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
-import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
+import { RecordedResource, resourcesBeforeFailure } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../tools/engine/two-stacks";
 import { allows, podIdentitySession, PULL_ACTIONS, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, GRANTS, ISSUER_B, REGION, registry, REGISTRY_ACCOUNT, STACK_A, STACK_B } from "./support/fixtures";
 

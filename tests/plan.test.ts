@@ -11,8 +11,8 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { runProject } from "../scripts/project-run";
-import { StackFileError } from "../scripts/stack-file";
+import { runProject } from "../tools/engine/project-run";
+import { StackFileError } from "../tools/state/stack-file";
 
 const ROOT = path.resolve(__dirname, "..");
 const dirs: string[] = [];
@@ -121,7 +121,7 @@ describe("npm run plan on every supported shape of project", () => {
             [
                 "ts-node",
                 "--transpile-only",
-                path.join(ROOT, "scripts/plan.ts"),
+                path.join(ROOT, "tools/cli/plan.ts"),
                 "--ecr",
                 path.join(dir, "Pulumi.ecr.yaml"),
                 "--account",

@@ -13,7 +13,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { ComponentProvider, getPulumiComponents } from "@pulumi/pulumi/provider/experimental";
 import * as entryPoint from "../index";
-import { runProgram } from "../scripts/mock-engine";
+import { runProgram } from "../tools/engine/mock-engine";
 import { ACCOUNT_A, REGISTRY_ACCOUNT, REGION } from "./support/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -44,8 +44,7 @@ interface Schema {
 
 /** Each component class declared in components/, with the properties of its `args` interface, read from the source. */
 function componentsInSource(): { className: string; typeToken: string; argsProperties: string[]; optional: string[] }[] {
-    const files = fs
-        .readdirSync(path.join(ROOT, "components"))
+    const files = (fs.readdirSync(path.join(ROOT, "components"), { recursive: true }) as string[])
         .filter((f) => f.endsWith(".ts"))
         .map((f) => path.join(ROOT, "components", f));
     const program = ts.createProgram(files, { strict: true, skipLibCheck: true });

@@ -15,7 +15,7 @@ import {
     withPullAccess,
     withPullAccessInTemplate,
     WorkloadPodSettings,
-} from "../components/pod-settings";
+} from "../components/cluster/pod-settings";
 
 const CHAINED = podSettingsFor({ namespace: "payments", serviceAccount: "release-deployer", grant: "payments", path: "chaining" }, "ecr-pull-payments");
 const FEDERATED = podSettingsFor({ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", path: "federation" });

@@ -17,7 +17,7 @@ import {
     serializePolicy,
     sidSuffix,
     webIdentityTrustPolicy,
-} from "../components/policies";
+} from "../components/iam/policies";
 import { allows, podIdentitySession, Request, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 
 // Parsed policy JSON, read loosely on purpose: the tests check its shape.

@@ -12,8 +12,8 @@ import * as path from "path";
 import { ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { checkResource, CheckOptions, CHECKED_TYPES, inlinePolicyTotals, RULES, StackResource } from "../policy/checks";
 import { crossAccountPullOnly, GUARDRAIL_POLICIES, inlinePoliciesWithinQuota, publicPrincipal, webIdentityTrust, withinQuota } from "../policy/policies";
-import { RecordedResource } from "../scripts/mock-engine";
-import { runEcrStack, runEksStack, runTwoStacks } from "../scripts/two-stacks";
+import { RecordedResource } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack, runTwoStacks } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry } from "./support/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { DECLARED_DEFAULTS } from "../stacks/config";
-import { checkDeclarations, checkStackConfig, readProject, withDeclaredDefaults } from "../scripts/project-config";
-import { runEcrStack, runEksStack } from "../scripts/two-stacks";
+import { checkDeclarations, checkStackConfig, readProject, withDeclaredDefaults } from "../tools/state/project-config";
+import { runEcrStack, runEksStack } from "../tools/engine/two-stacks";
 import { REGISTRY_ACCOUNT } from "./support/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");

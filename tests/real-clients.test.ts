@@ -18,7 +18,7 @@
  */
 import { expect } from "chai";
 import * as nodePath from "path";
-import { readStackConfig, runExampleStacks } from "../scripts/example-state";
+import { readStackConfig, runExampleStacks } from "../tools/engine/example-state";
 import { POLICY } from "./support/aws/control-plane";
 import { clusterNamed, pullRoleArn, repositoryNamed, workloadExport, World, worldFromExampleRuns } from "./support/aws/world";
 import { Harness, Scenario, ScenarioRun } from "./support/clients/harness";

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 
-import { policySize } from "../components/policies";
-import { oversizedPolicies, planRegistry, RegistryContext, RegistryPlan } from "../components/registry-plan";
-import { ClusterSpec, GrantSpec, RegistrySpec } from "../components/registry-spec";
-import { shardOf } from "../components/names";
+import { policySize } from "../components/iam/policies";
+import { oversizedPolicies, planRegistry, RegistryContext, RegistryPlan } from "../components/registry/plan";
+import { ClusterSpec, GrantSpec, RegistrySpec } from "../components/registry/spec";
+import { shardOf } from "../components/iam/names";
 import { allows, podIdentitySession, roleSession, webIdentity } from "./support/iam";
 
 const RAISE = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';

@@ -5,12 +5,12 @@
  * than comparing JSON text, so they state what a principal can and cannot do.
  */
 import { expect } from "chai";
-import { RecordedResource, resourcesBeforeFailure } from "../scripts/mock-engine";
-import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../scripts/two-stacks";
+import { RecordedResource, resourcesBeforeFailure } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack, runTwoStacks, TwoStackRun } from "../tools/engine/two-stacks";
 import { selectProgram } from "../stacks/program";
 import { ValidationError } from "../components/validation";
-import { clusterRoleName } from "../components/names";
-import { CONTRACT_VERSION } from "../components/contract";
+import { clusterRoleName } from "../components/iam/names";
+import { CONTRACT_VERSION } from "../components/contract/stack-outputs";
 import { allows, PULL_ACTIONS, roleSession, webIdentity, WRITE_ACTIONS } from "./support/iam";
 import {
     ACCOUNT_A,

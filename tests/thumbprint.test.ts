@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 
-import { fetchOidcThumbprint, parseIssuerUrl, ThumbprintError, topCaThumbprint, verifyPresentedChain } from "../components/thumbprint";
+import { fetchOidcThumbprint, parseIssuerUrl, ThumbprintError, topCaThumbprint, verifyPresentedChain } from "../components/cluster/thumbprint";
 import { Issued, makeCert } from "./support/certs";
 
 const HOST = "oidc.test.internal";
@@ -280,7 +280,7 @@ describe("thumbprint", function () {
             try {
                 const rootFile = path.join(dir, "root.pem");
                 fs.writeFileSync(rootFile, root.pem);
-                const modulePath = path.resolve(__dirname, "../components/thumbprint.ts");
+                const modulePath = path.resolve(__dirname, "../components/cluster/thumbprint.ts");
                 // Control: with the default store, Node completes the chain with the root from NODE_EXTRA_CA_CERTS.
                 // Then: fetchOidcThumbprint (ca: []) must still report the intermediate.
                 const script = `

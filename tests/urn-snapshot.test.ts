@@ -28,8 +28,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { PROJECT, RecordedAlias, RecordedResource, recordAlias, runProgram } from "../scripts/mock-engine";
-import { runTwoStacks } from "../scripts/two-stacks";
+import { PROJECT, RecordedAlias, RecordedResource, recordAlias, runProgram } from "../tools/engine/mock-engine";
+import { runTwoStacks } from "../tools/engine/two-stacks";
 import { clusterA, clusterB, registry } from "./support/fixtures";
 
 const SNAPSHOT = path.join(__dirname, "snapshots", "urns.json");

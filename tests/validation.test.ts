@@ -1,9 +1,9 @@
 import { expect } from "chai";
 
-import { validateWorkloads } from "../components/cluster-spec";
-import { checkWorkloadsAgainstGrants, readEksStackOutputs, ReferencedCluster, WorkloadExport } from "../components/contract";
-import { pullRoleArn } from "../components/names";
-import { GrantSpec, validateRegistrySpec } from "../components/registry-spec";
+import { validateWorkloads } from "../components/cluster/spec";
+import { checkWorkloadsAgainstGrants, readEksStackOutputs, ReferencedCluster, WorkloadExport } from "../components/contract/stack-outputs";
+import { pullRoleArn } from "../components/iam/names";
+import { GrantSpec, validateRegistrySpec } from "../components/registry/spec";
 import { argKey, configKey, Problems, ValidationError } from "../components/validation";
 import { ConfigReader, readEcrStackConfig, readEksStackConfig } from "../stacks/config";
 
@@ -1132,7 +1132,7 @@ describe("validation", () => {
         // end up verbatim in the OIDC provider URL, its ARN and the trust condition keys
         // (e.g. "https:oidc..." is not stripped by issuerHostPath, giving the key
         // "https:oidc.example.com/id/X:sub"). IAM also says the URL "should not contain a
-        // port number" (CreateOpenIDConnectProvider). components/thumbprint.ts
+        // port number" (CreateOpenIDConnectProvider). components/cluster/thumbprint.ts
         // parseIssuerUrl already refuses white space, "?", "#" and a password.
         it("refuses issuer URLs that only the forgiving URL parser accepts", () => {
             const bad = [

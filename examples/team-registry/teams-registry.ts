@@ -7,7 +7,7 @@
  * issuer, and IAM allows one provider per issuer URL in an account.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterSpec, GrantSpec, pullRoleArn, RegistryAccess, RepositorySpec } from "ecrpull";
+import { ClusterSpec, GrantSpec, names, RegistryAccess, RepositorySpec } from "ecrpull";
 
 export interface Team {
     /** The team's name: its namespace, its repositories' prefix and its grant. */
@@ -48,7 +48,7 @@ export class TeamsRegistry extends pulumi.ComponentResource {
         );
         this.repositoryUrls = access.repositoryUrls;
         this.pullRoleArns = Object.fromEntries(
-            args.teams.map((team) => [team.name, pullRoleArn({ partition: "aws", registryAccountId: args.registryAccountId, grant: team.name })]),
+            args.teams.map((team) => [team.name, names.pullRoleArn({ partition: "aws", registryAccountId: args.registryAccountId, grant: team.name })]),
         );
         this.registerOutputs({ repositoryUrls: this.repositoryUrls });
     }

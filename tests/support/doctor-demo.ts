@@ -9,8 +9,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatReport } from "../../components/token-doctor";
-import { parseArguments, runDoctor } from "../../scripts/doctor";
+import { formatReport } from "../../tools/doctor/doctor";
+import { parseArguments, runDoctor } from "../../tools/cli/doctor";
 import { doctorStates, newSigningKey, serviceAccountClaims, startOidcIssuer } from "./oidc-issuer";
 
 async function main(): Promise<void> {

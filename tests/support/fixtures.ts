@@ -5,7 +5,7 @@
  * ci-builders (federation, both clusters), payments (chaining, cluster A),
  * ml (Pod Identity, both clusters).
  */
-import { EcrStackRun, EksStackRun } from "../../scripts/two-stacks";
+import { EcrStackRun, EksStackRun } from "../../tools/engine/two-stacks";
 
 export const REGISTRY_ACCOUNT = "111122223333";
 export const ACCOUNT_A = "444455556666";

@@ -25,15 +25,15 @@ import {
     repositoryArn,
     shardOf,
     STS_AUDIENCE,
-} from "../../components/names";
-import { clusterRoleTrustPolicy, planClusterAccess } from "../../components/cluster-plan";
-import { planRegistry } from "../../components/registry-plan";
-import { ClusterSpec, RegistrySpec, validateRegistrySpec } from "../../components/registry-spec";
-import { validateWorkloads } from "../../components/cluster-spec";
-import { checkWorkloadsAgainstGrants, ReferencedCluster } from "../../components/contract";
+} from "../../components/iam/names";
+import { clusterRoleTrustPolicy, planClusterAccess } from "../../components/cluster/plan";
+import { planRegistry } from "../../components/registry/plan";
+import { ClusterSpec, RegistrySpec, validateRegistrySpec } from "../../components/registry/spec";
+import { validateWorkloads } from "../../components/cluster/spec";
+import { checkWorkloadsAgainstGrants, ReferencedCluster } from "../../components/contract/stack-outputs";
 import { argKey, Problems } from "../../components/validation";
-import { fakeIssuerId, RecordedResource } from "../../scripts/mock-engine";
-import { EcrStackRun, EksStackRun, TwoStackRun } from "../../scripts/two-stacks";
+import { fakeIssuerId, RecordedResource } from "../../tools/engine/mock-engine";
+import { EcrStackRun, EksStackRun, TwoStackRun } from "../../tools/engine/two-stacks";
 import fc from "fast-check";
 import { IamSimulator, NamedPolicy, providerAdmits } from "./simulate";
 

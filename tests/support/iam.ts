@@ -1,11 +1,11 @@
 /**
  * Request builders for tests of the policy documents. The evaluator itself
- * lives in components/access-evaluator.ts (the access report and the audit
+ * lives in tools/report/evaluator.ts (the access report and the audit
  * use it too); it is re-exported here so the tests keep one import.
  */
-import { Request } from "../../components/access-evaluator";
+import { Request } from "../../tools/report/evaluator";
 
-export { allows, type Request } from "../../components/access-evaluator";
+export { allows, type Request } from "../../tools/report/evaluator";
 
 /** A web-identity request as STS makes it for a service-account token. */
 export function webIdentity(providerArn: string, issuerHostPath: string, namespace: string, serviceAccount: string, audience = "sts.amazonaws.com"): Request {

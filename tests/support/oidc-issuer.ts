@@ -16,10 +16,10 @@
 import * as crypto from "crypto";
 import * as https from "https";
 import * as net from "net";
-import { parseStackExport, StackExport } from "../../components/stack-export";
-import { base64url } from "../../components/jwt";
-import { toStackExport } from "../../scripts/stack-export";
-import { runTwoStacks } from "../../scripts/two-stacks";
+import { parseStackExport, StackExport } from "../../tools/state/stack-export";
+import { base64url } from "../../tools/doctor/jwt";
+import { toStackExport } from "../../tools/state/from-run";
+import { runTwoStacks } from "../../tools/engine/two-stacks";
 import { makeCert } from "./certs";
 import { clusterA, clusterB, GRANTS, registry, STACK_A, STACK_B } from "./fixtures";
 

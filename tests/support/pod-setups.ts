@@ -11,8 +11,8 @@
  * (`chainingSetupRelease02`): it must keep reproducing 0.2's pods after the
  * redesign, as the regression test of the Go client ending as the IRSA role.
  */
-import { applyPodSettings, PodSpecLike, WorkloadPodSettings } from "../../components/pod-settings";
-import { EcrStackRun, EksStackRun, runTwoStacks } from "../../scripts/two-stacks";
+import { applyPodSettings, PodSpecLike, WorkloadPodSettings } from "../../components/cluster/pod-settings";
+import { EcrStackRun, EksStackRun, runTwoStacks } from "../../tools/engine/two-stacks";
 import { KubeConfigMap, KubeServiceAccount, World, WorldAssociation, WorldCluster, clusterNamed, workloadExport, worldFromTwoStacks } from "./aws/world";
 import { ACCOUNT_B, clusterA, clusterB, GRANTS, REGION, registry, REGISTRY_ACCOUNT, STACK_A, STACK_B } from "./fixtures";
 import { PodDeclaration } from "./pod/kubelet";
@@ -143,7 +143,7 @@ export function podSettingsOf(world: World, cluster: WorldCluster, workload: Wor
 
 /**
  * Release 0.2's chaining setup, self-contained (README 0.2, "Using a chained
- * grant in a Pod"; components/cluster-plan.ts `chainedAwsConfig` at 0.2):
+ * grant in a Pod"; `chainedAwsConfig` of components/cluster-plan.ts at 0.2):
  * - the ServiceAccount annotated `eks.amazonaws.com/role-arn` with the
  *   cluster-account IRSA role (the EKS stack's `workloads[].clusterRoleArn`),
  *   so the IRSA webhook injects AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE;

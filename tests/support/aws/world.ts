@@ -14,8 +14,8 @@
  * - each issuer's signing key: made here, since the issuer is emulated.
  */
 import { createHash } from "crypto";
-import { ExistingClusterFixture, RecordedResource } from "../../../scripts/mock-engine";
-import { EksStackRun, TwoStackRun } from "../../../scripts/two-stacks";
+import { ExistingClusterFixture, RecordedResource } from "../../../tools/engine/mock-engine";
+import { EksStackRun, TwoStackRun } from "../../../tools/engine/two-stacks";
 import { IssuerKey, newIssuerKey } from "./jwt";
 import { managedPolicy } from "./managed-policies";
 
@@ -347,7 +347,7 @@ export function worldFromTwoStacks(run: TwoStackRun, eksStacks: readonly EksStac
     });
 }
 
-/** The World of `runExampleStacks` (scripts/example-state.ts): no adopted-cluster fixtures there, so none has an account provider. */
+/** The World of `runExampleStacks` (tools/engine/example-state.ts): no adopted-cluster fixtures there, so none has an account provider. */
 export function worldFromExampleRuns(runs: {
     readonly eks: readonly { readonly accountId: string; readonly run: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown } }[];
     readonly ecr: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown };

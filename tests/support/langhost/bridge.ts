@@ -6,7 +6,7 @@
  * they are, the fast mock tests speak for the real path.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RecordedResource } from "../../../scripts/mock-engine";
+import { RecordedResource } from "../../../tools/engine/mock-engine";
 import { Registration, providerUrn } from "./engine";
 import { isUnknown, plain } from "./wire";
 

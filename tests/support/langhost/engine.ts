@@ -21,8 +21,8 @@
  *   returned an error: ...", source_eval.go).
  */
 import * as grpc from "@grpc/grpc-js";
-import { recordAlias, RecordedAlias } from "../../../scripts/mock-engine";
-import { FakeCloud, fakeId, fakeInvoke, fakeState, STACK_REFERENCE_TYPE } from "../../../scripts/fake-cloud";
+import { recordAlias, RecordedAlias } from "../../../tools/engine/mock-engine";
+import { FakeCloud, fakeId, fakeInvoke, fakeState, STACK_REFERENCE_TYPE } from "../../../tools/engine/fake-cloud";
 import { createSeconds, Place, World } from "./world";
 import { decodeProperties, encodeProperties, UNKNOWN_VALUE } from "./wire";
 

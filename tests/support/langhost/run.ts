@@ -31,7 +31,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readProject, withDeclaredDefaults } from "../../../scripts/project-config";
+import { readProject, withDeclaredDefaults } from "../../../tools/state/project-config";
 import { Creation, Diagnostic, EngineOptions, FakeEngine, InvokeRecord, Registration } from "./engine";
 import { World, WorldFixture } from "./world";
 

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { ProgramRun, runProgram } from "../../../scripts/mock-engine";
+import { ProgramRun, runProgram } from "../../../tools/engine/mock-engine";
 import { main } from "../../../stacks/program";
 import { DependencyRegistration } from "./dependencies";
 import { cliConfig, LanghostRun, ROOT, runLanghost } from "./run";

@@ -4,13 +4,13 @@
  * service, how long it takes, and what it leaves behind.
  *
  * The invoke answers and computed outputs themselves come from
- * `scripts/fake-cloud.ts`, shared with the mock engine; this module adds
+ * `tools/engine/fake-cloud.ts`, shared with the mock engine; this module adds
  * what only a real deployment shows: existence checks and their errors, with
  * the texts the AWS provider (terraform-provider-aws, bridged by @pulumi/aws,
  * AWS SDK for Go v2 error format) and the Kubernetes provider print.
  */
 import { createHash } from "crypto";
-import { ExistingClusterFixture, FakeCloud, fakeRoleName } from "../../../scripts/fake-cloud";
+import { ExistingClusterFixture, FakeCloud, fakeRoleName } from "../../../tools/engine/fake-cloud";
 import { isUnknown } from "./wire";
 
 /** A Kubernetes object that already exists in a cluster. */

@@ -1,0 +1,112 @@
+/**
+ * What the EKS program reads from AWS before it registers anything, so that
+ * a stack that cannot deploy says why in its preview and never half-applies:
+ * the adopted cluster itself, the cluster-wide objects a path needs (the IAM
+ * OIDC provider for chaining, the Pod Identity agent add-on) and whether they
+ * are someone else's, and where a created cluster's subnets are.
+ *
+ * Each function returns problems (whole sentences, without the subject)
+ * instead of throwing, so the program reports them together, at once.
+ */
+import * as aws from "@pulumi/aws";
+import { normalizeIssuerUrl } from "./source";
+import { OWNER_TAG, POD_IDENTITY_AGENT_ADDON } from "./cluster-pull-access";
+import { missingClusterMessage } from "./existing-cluster";
+
+export interface AdoptedCluster {
+    readonly issuerUrl: string;
+}
+
+/** Reads an adopted cluster; a problem instead when it cannot be read or has no issuer. */
+export async function readAdoptedCluster(clusterName: string, region: string): Promise<AdoptedCluster | { problem: string }> {
+    let found: aws.eks.GetClusterResult;
+    try {
+        found = await aws.eks.getCluster({ name: clusterName });
+    } catch (error) {
+        return { problem: missingClusterMessage(clusterName, region, error) };
+    }
+    const issuer = found.identities?.[0]?.oidcs?.[0]?.issuer;
+    if (!issuer) {
+        return { problem: `the EKS cluster "${clusterName}" reports no OIDC issuer; every access path but node pulls needs one.` };
+    }
+    return { issuerUrl: normalizeIssuerUrl(issuer) };
+}
+
+export interface ClusterObjectsCheck {
+    readonly clusterName: string;
+    readonly issuerUrl: string;
+    /** Chained grants: `existing` needs the account's IAM OIDC provider for the issuer, `create` makes it. Undefined: no chained grant. */
+    readonly oidcProvider?: string;
+    /** Pod Identity grants: `present` needs the add-on, `install` installs it. Undefined: no Pod Identity grant. */
+    readonly podIdentityAgent?: string;
+    /** `OWNER_TAG`'s value for this stack: what it created carries it. */
+    readonly owner: string;
+}
+
+const tagsOf = (tags: Record<string, string> | undefined) => tags ?? {};
+
+/**
+ * The cluster-wide objects of an adopted cluster: present when the stack is
+ * told to use them; absent, or this stack's own (by `OWNER_TAG`), when it is
+ * told to create them, since AWS refuses a second one and the stack must
+ * never take over (and later delete) what someone else made.
+ */
+export async function checkClusterObjects(check: ClusterObjectsCheck): Promise<string[]> {
+    const problems: string[] = [];
+    if (check.oidcProvider !== undefined) {
+        const provider = await aws.iam.getOpenIdConnectProvider({ url: check.issuerUrl }).catch(() => undefined);
+        if (check.oidcProvider === "existing" && !provider) {
+            problems.push(
+                `chained grants need an IAM OIDC provider for ${check.issuerUrl} in this account, and there is none: set ecrpull:cluster.oidcProvider to "create", or create it with \`eksctl utils associate-iam-oidc-provider --cluster ${check.clusterName} --approve\`.`,
+            );
+        } else if (check.oidcProvider === "create" && provider && tagsOf(provider.tags)[OWNER_TAG] !== check.owner) {
+            problems.push(
+                `ecrpull:cluster.oidcProvider is "create", but this account already has the IAM OIDC provider ${provider.arn} for the cluster's issuer, and IAM refuses a second one: set ecrpull:cluster.oidcProvider to "existing" to use it. If this stack created it with release 0.2 (which did not tag what it created), tag it once: \`aws iam tag-open-id-connect-provider --open-id-connect-provider-arn ${provider.arn} --tags Key=${OWNER_TAG},Value=${check.owner}\`.`,
+            );
+        }
+    }
+    if (check.podIdentityAgent !== undefined) {
+        const addon = await aws.eks.getAddon({ clusterName: check.clusterName, addonName: POD_IDENTITY_AGENT_ADDON }).catch(() => undefined);
+        if (check.podIdentityAgent === "present" && !addon) {
+            problems.push(
+                `Pod Identity grants need the ${POD_IDENTITY_AGENT_ADDON} add-on on cluster ${check.clusterName}, and it is not installed: set ecrpull:cluster.podIdentityAgent to "install", or install it with \`aws eks create-addon --cluster-name ${check.clusterName} --addon-name ${POD_IDENTITY_AGENT_ADDON}\`.`,
+            );
+        } else if (check.podIdentityAgent === "install" && addon && tagsOf(addon.tags)[OWNER_TAG] !== check.owner) {
+            problems.push(
+                `ecrpull:cluster.podIdentityAgent is "install", but the ${POD_IDENTITY_AGENT_ADDON} add-on is already installed on cluster ${check.clusterName} (${addon.addonVersion}), and EKS refuses to install it twice: set ecrpull:cluster.podIdentityAgent to "present" to use it. If this stack installed it with release 0.2 (which did not tag what it created), tag it once: \`aws eks tag-resource --resource-arn ${addon.arn} --tags ${OWNER_TAG}=${check.owner}\`.`,
+            );
+        }
+    }
+    return problems;
+}
+
+/**
+ * A created cluster's subnets: each exists, lies in the cluster's VPC (the
+ * account's default VPC when none is given) and together they span at least
+ * two Availability Zones, which EKS requires (EKS user guide, "View Amazon
+ * EKS networking requirements for VPC and subnets").
+ */
+export async function checkSubnets(key: string, vpcId: string | undefined, subnetIds: readonly string[]): Promise<string[]> {
+    const problems: string[] = [];
+    const vpc =
+        vpcId ??
+        (await aws.ec2.getVpc({ default: true }).then(
+            (v) => v.id,
+            () => undefined,
+        ));
+    const subnets = await Promise.all(subnetIds.map((id) => aws.ec2.getSubnet({ id }).catch(() => undefined)));
+    subnets.forEach((subnet, i) => {
+        if (!subnet) {
+            problems.push(`${key}[${i}] "${subnetIds[i]}" was not found in this account and region.`);
+        } else if (vpc !== undefined && subnet.vpcId !== vpc) {
+            problems.push(
+                `${key}[${i}] "${subnetIds[i]}" is in ${subnet.vpcId}, not in the cluster's VPC ${vpc}${vpcId ? "" : " (the default VPC: set ecrpull:cluster.vpcId)"}.`,
+            );
+        }
+    });
+    const zones = new Set(subnets.filter((s) => s !== undefined).map((s) => s!.availabilityZone));
+    if (subnets.every((s) => s !== undefined) && zones.size < 2) {
+        problems.push(`${key} are all in ${[...zones].join(", ")}: EKS needs subnets in at least two Availability Zones.`);
+    }
+    return problems;
+}

@@ -1,0 +1,24 @@
+/**
+ * The `plans` namespace of the public API: what each side needs, computed
+ * from plain values without creating anything, and the checks the
+ * components and stacks run on those values. This file only re-exports.
+ */
+export { planRegistry, oversizedPolicies, RegistryContext, RegistryPlan, PullRolePlan, RepositoryPlan, OidcProviderPlan, PolicySize } from "./registry/plan";
+export { validateRegistrySpec, withRepositoryDefaults, REPOSITORY_DEFAULTS, RegistrySpec } from "./registry/spec";
+export {
+    planClusterAccess,
+    clusterRoleTrustPolicy,
+    clusterDocumentSizes,
+    oversizedClusterDocuments,
+    eksIssuerStandIn,
+    ClusterIdentity,
+    ClusterPlan,
+    ClusterRolePlan,
+    ServiceAccountPlan,
+    AwsConfigPlan,
+    ClusterDocumentSize,
+} from "./cluster/plan";
+export { validateWorkloads } from "./cluster/spec";
+export { checkManagedClusterSettings, NODE_GROUP_DEFAULTS } from "./cluster/settings";
+export { podSettingsFor, chainedAwsConfig } from "./cluster/pod-settings";
+export { DEFAULT_LIMITS, MAXIMUM_LIMITS, checkLimits } from "./iam/quotas";

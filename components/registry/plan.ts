@@ -1,0 +1,353 @@
+/**
+ * What the registry account needs, computed from a validated `RegistrySpec`
+ * without creating anything: OIDC providers, pull roles with their trust and
+ * permission documents, repositories with their policies, and the size of
+ * every document against its AWS limit.
+ *
+ * Every ARN a document names is derived from names (facts.md: the repository
+ * policy uses account roots and `aws:PrincipalArn`), so the whole plan is a
+ * pure function: the component only turns it into resources, `npm run plan`
+ * prints it, and tests read it directly.
+ */
+import {
+    chainingTrustPolicy,
+    FederatedTrustEntry,
+    PolicyDocument,
+    podIdentityTargetTrustPolicy,
+    lifecyclePolicy,
+    policySize,
+    pullRolePolicy,
+    repositoryPullPolicy,
+    serializePolicy,
+    webIdentityTrustPolicy,
+} from "../iam/policies";
+import {
+    AccessPath,
+    DEFAULT_ACCESS_PATH,
+    MAX_SHARDS,
+    oidcProviderArn,
+    pullRoleArn,
+    pullRoleName,
+    repositoryArn,
+    serviceAccountSubject,
+    shardOf,
+} from "../iam/names";
+import { ClusterSpec, GrantSpec, RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./spec";
+import { DEFAULT_LIMITS, QuotaLimits } from "../iam/quotas";
+
+export interface RegistryContext {
+    readonly registryAccountId: string;
+    readonly region: string;
+    readonly partition: string;
+    /** Quotas to plan against. Default `DEFAULT_LIMITS`. */
+    readonly limits?: Partial<QuotaLimits>;
+    /**
+     * Whom repository policies name for node pulls: `roles` (default: exactly
+     * the node roles, by ARN) or `accounts` (the node roles' accounts: smaller
+     * for large fleets, but any principal there with ECR permissions may pull).
+     */
+    readonly nodePullScope?: string;
+}
+
+export interface OidcProviderPlan {
+    readonly issuerUrl: string;
+    readonly arn: string;
+    /** Sorted; empty lets IAM verify the issuer's chain against the CAs it trusts. */
+    readonly thumbprints: readonly string[];
+    /** Clusters that share this issuer (normally one). */
+    readonly clusters: readonly string[];
+}
+
+export interface PullRolePlan {
+    readonly grant: string;
+    readonly path: AccessPath;
+    /** Which of the grant's roles this is (see `shardOf`), and how many it has. */
+    readonly shard: number;
+    readonly shards: number;
+    /** The clusters this role serves. */
+    readonly clusters: readonly string[];
+    readonly roleName: string;
+    readonly roleArn: string;
+    readonly trustPolicy: string;
+    readonly rolePolicy: string;
+    /** Issuers the trust names: the role must be created after their providers. */
+    readonly issuerUrls: readonly string[];
+}
+
+export interface RepositoryPlan {
+    readonly settings: ResolvedRepositorySpec;
+    readonly arn: string;
+    /** Absent when no grant names the repository: nobody outside the account may pull. */
+    readonly repositoryPolicy?: string;
+    readonly lifecyclePolicy: string;
+    readonly grants: readonly string[];
+}
+
+export type PolicyKind = "trust policy" | "role policy" | "repository policy" | "lifecycle policy";
+
+export interface PolicySize {
+    readonly kind: PolicyKind;
+    /** For trust policies: the path of the grant, which decides the remedy. */
+    readonly path?: AccessPath;
+    /** The role or repository the document belongs to. */
+    readonly owner: string;
+    readonly size: number;
+    readonly limit: number;
+}
+
+export interface QuotaCount {
+    readonly count: number;
+    readonly limit: number;
+}
+
+export interface RegistryPlan {
+    readonly providers: readonly OidcProviderPlan[];
+    readonly roles: readonly PullRolePlan[];
+    readonly repositories: readonly RepositoryPlan[];
+    readonly sizes: readonly PolicySize[];
+    /** What this plan spends of the registry account's IAM quotas. */
+    readonly counts: { readonly oidcProviders: QuotaCount; readonly roles: QuotaCount };
+    /** Every document or count over its quota, with the number, the limit and what would make it fit. */
+    readonly overBudget: readonly string[];
+}
+
+const byKey =
+    <T>(key: (item: T) => string) =>
+    (a: T, b: T) =>
+        key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
+export function planRegistry(spec: RegistrySpec, context: RegistryContext): RegistryPlan {
+    const { partition, registryAccountId, region } = context;
+    const clustersByName = new Map(spec.clusters.map((c) => [c.name, c]));
+
+    const pathOf = (grant: GrantSpec) => (grant.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
+
+    // One provider per issuer, however many clusters or grants use it: IAM
+    // refuses a second provider for the same URL. Only federated grants need
+    // one; chaining and Pod Identity spend none of the registry's 100.
+    const federatedClusters = new Set(spec.grants.filter((g) => pathOf(g) === "federation").flatMap((g) => g.clusters));
+    const issuers = new Map<string, { thumbprints: Set<string>; clusters: string[] }>();
+    for (const cluster of spec.clusters.filter((c) => federatedClusters.has(c.name))) {
+        const entry = issuers.get(cluster.issuerUrl) ?? { thumbprints: new Set<string>(), clusters: [] };
+        if (cluster.thumbprint) {
+            entry.thumbprints.add(cluster.thumbprint);
+        }
+        entry.clusters.push(cluster.name);
+        issuers.set(cluster.issuerUrl, entry);
+    }
+    const providers: OidcProviderPlan[] = [...issuers.entries()]
+        .map(([issuerUrl, entry]) => ({
+            issuerUrl,
+            arn: oidcProviderArn(partition, registryAccountId, issuerUrl),
+            thumbprints: [...entry.thumbprints].sort(),
+            clusters: [...entry.clusters].sort(),
+        }))
+        .sort(byKey((p) => p.issuerUrl));
+    const providerArnOf = new Map(providers.map((p) => [p.issuerUrl, p.arn]));
+
+    const repositoryArnOf = (name: string) => repositoryArn(partition, region, registryAccountId, name);
+
+    const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...context.limits };
+    const overBudget: string[] = [];
+    const trustOf = (grant: GrantSpec, clusters: readonly ClusterSpec[]) => {
+        const issuerUrls = pathOf(grant) === "federation" ? [...new Set(clusters.map((c) => c.issuerUrl))].sort() : [];
+        return { issuerUrls, trustPolicy: serializePolicy(pullRoleTrust(grant, pathOf(grant), clusters, issuerUrls, providerArnOf, partition)) };
+    };
+
+    const roles: PullRolePlan[] = [];
+    for (const grant of [...spec.grants].sort(byKey((g) => g.name))) {
+        const shards = grant.shards ?? 1;
+        const rolePolicy = serializePolicy(pullRolePolicy(grant.repositories.map(repositoryArnOf)));
+        const byShard = shardClusters(grant, shards, clustersByName);
+        let oversized = false;
+        for (const [shard, clusters] of byShard) {
+            const { issuerUrls, trustPolicy } = trustOf(grant, clusters);
+            oversized ||= policySize(trustPolicy) > limits.trustPolicy;
+            roles.push({
+                grant: grant.name,
+                path: pathOf(grant),
+                shard,
+                shards,
+                clusters: clusters.map((c) => c.name).sort(),
+                roleName: pullRoleName(grant.name, shard),
+                roleArn: pullRoleArn({ partition, registryAccountId, grant: grant.name, shard }),
+                trustPolicy,
+                rolePolicy,
+                issuerUrls,
+            });
+        }
+        if (oversized) {
+            overBudget.push(
+                ...oversizedTrustMessages(
+                    grant,
+                    roles.filter((r) => r.grant === grant.name),
+                    clustersByName,
+                    limits,
+                    (clusters) => trustOf(grant, clusters).trustPolicy,
+                ),
+            );
+        }
+    }
+    const roleArnsOf = (grant: string) => roles.filter((r) => r.grant === grant).map((r) => r.roleArn);
+
+    const repositories: RepositoryPlan[] = spec.repositories
+        .map((repository) => {
+            const grants = spec.grants.filter((g) => g.repositories.includes(repository.name));
+            const nodeRoleArns = grants.flatMap((g) => g.clusters.flatMap((c) => clustersByName.get(c)!.nodeRoleArns));
+            const policy = repositoryPullPolicy({
+                partition,
+                grantRoleArns: grants.flatMap((g) => roleArnsOf(g.name)),
+                nodeRoleArns,
+                nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
+            });
+            const settings = withRepositoryDefaults(repository);
+            return {
+                settings,
+                arn: repositoryArnOf(repository.name),
+                repositoryPolicy: policy ? serializePolicy(policy) : undefined,
+                lifecyclePolicy: lifecyclePolicy(settings),
+                grants: grants.map((g) => g.name).sort(),
+            };
+        })
+        .sort(byKey((r) => r.settings.name));
+
+    const sizes: PolicySize[] = [
+        ...roles.flatMap((r) => [
+            { kind: "trust policy" as const, path: r.path, owner: r.roleName, size: policySize(r.trustPolicy), limit: limits.trustPolicy },
+            { kind: "role policy" as const, owner: r.roleName, size: policySize(r.rolePolicy), limit: limits.rolePolicy },
+        ]),
+        ...repositories.flatMap((r) => [
+            ...(r.repositoryPolicy
+                ? [{ kind: "repository policy" as const, owner: r.settings.name, size: policySize(r.repositoryPolicy), limit: limits.repositoryPolicy }]
+                : []),
+            { kind: "lifecycle policy" as const, owner: r.settings.name, size: policySize(r.lifecyclePolicy), limit: limits.lifecyclePolicy },
+        ]),
+    ];
+    for (const s of sizes) {
+        if (s.size > s.limit && s.kind !== "trust policy") {
+            overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+        }
+    }
+
+    const counts = {
+        oidcProviders: { count: providers.length, limit: limits.oidcProviders },
+        roles: { count: roles.length, limit: limits.roles },
+    };
+    if (counts.oidcProviders.count > counts.oidcProviders.limit) {
+        const federated = spec.grants
+            .filter((g) => pathOf(g) === "federation")
+            .map((g) => g.name)
+            .sort();
+        overBudget.push(
+            `the registry account would hold ${counts.oidcProviders.count} OIDC providers (one per cluster of a federated grant); the quota is ${counts.oidcProviders.limit}: raise the IAM quota "OpenID Connect providers per account" (up to 700) and set limits.oidcProviders, or switch grants to path "chaining" or "podIdentity", which need none (federated: ${listSome(federated)}).`,
+        );
+    }
+    if (counts.roles.count > counts.roles.limit) {
+        overBudget.push(
+            `the registry account would hold ${counts.roles.count} pull roles of this stack; the quota is ${counts.roles.limit}: raise the IAM quota "Roles per account" (up to 5,000) and set limits.roles, or merge grants or lower their shards.`,
+        );
+    }
+    return { providers, roles, repositories, sizes, counts, overBudget };
+}
+
+/** The grant's clusters by shard, for the shards that serve any; sorted by shard. */
+function shardClusters(grant: GrantSpec, shards: number, clustersByName: ReadonlyMap<string, ClusterSpec>): [number, ClusterSpec[]][] {
+    const byShard = new Map<number, ClusterSpec[]>();
+    for (const name of grant.clusters) {
+        const cluster = clustersByName.get(name)!;
+        const shard = shards === 1 ? 0 : shardOf(cluster.clusterArn!, shards);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), cluster]);
+    }
+    return [...byShard.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** At most five names, then how many more. */
+function listSome(names: readonly string[]): string {
+    return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
+}
+
+/**
+ * Messages for a grant whose trust does not fit: where more shards would make
+ * every shard fit, which count, and which clusters that moves to another role
+ * (their workloads' role ARN changes); otherwise the path's remedies.
+ */
+function oversizedTrustMessages(
+    grant: GrantSpec,
+    roles: readonly PullRolePlan[],
+    clustersByName: ReadonlyMap<string, ClusterSpec>,
+    limits: QuotaLimits,
+    trustFor: (clusters: readonly ClusterSpec[]) => string,
+): string[] {
+    const shards = grant.shards ?? 1;
+    let suggestion = "";
+    const canShard = grant.clusters.length > 1 && grant.clusters.every((c) => clustersByName.get(c)!.clusterArn);
+    // Shards beyond the number of clusters are allowed: a hashed split is not
+    // perfectly even, and an empty shard creates no role.
+    for (let more = shards + 1; canShard && more <= MAX_SHARDS; more++) {
+        const fits = shardClusters({ ...grant, shards: more }, more, clustersByName).every(
+            ([, clusters]) => policySize(trustFor(clusters)) <= limits.trustPolicy,
+        );
+        if (fits) {
+            const moved = grant.clusters.filter((c) => {
+                const arn = clustersByName.get(c)!.clusterArn!;
+                return (shards === 1 ? 0 : shardOf(arn, shards)) !== shardOf(arn, more);
+            });
+            suggestion = `set shards: ${more} on grant "${grant.name}" (in ecrpull:grants, and on its workloads in each cluster's ecrpull:workloads), which moves the workloads of ${moved.length} of its ${grant.clusters.length} clusters to another pull role (${listSome([...moved].sort())}); or `;
+            break;
+        }
+    }
+    return roles
+        .filter((r) => policySize(r.trustPolicy) > limits.trustPolicy)
+        .map(
+            (r) =>
+                `the trust policy of ${r.roleName} (grant "${r.grant}", ${r.clusters.length} clusters) is ${policySize(r.trustPolicy)} characters; AWS allows ${limits.trustPolicy}: ${suggestion}${TRUST_REMEDIES[r.path]}.`,
+        );
+}
+
+/** The pull role's trust for the grant's path (facts.md, paths 2 to 4). */
+function pullRoleTrust(
+    grant: GrantSpec,
+    path: AccessPath,
+    clusters: readonly ClusterSpec[],
+    issuerUrls: readonly string[],
+    providerArnOf: ReadonlyMap<string, string>,
+    partition: string,
+): PolicyDocument {
+    const roleOf = (cluster: ClusterSpec) => cluster.clusterRoles!.find((r) => r.grant === grant.name && r.path === path)!.roleArn;
+    switch (path) {
+        case "federation": {
+            const subjects = grant.serviceAccounts.map((sa) => serviceAccountSubject(sa.namespace, sa.name));
+            const entries: FederatedTrustEntry[] = issuerUrls.map((issuerUrl) => ({ providerArn: providerArnOf.get(issuerUrl)!, issuerUrl, subjects }));
+            return webIdentityTrustPolicy(entries);
+        }
+        case "chaining":
+            return chainingTrustPolicy(partition, clusters.map(roleOf));
+        case "podIdentity":
+            return podIdentityTargetTrustPolicy(
+                partition,
+                clusters.map((cluster) => ({ clusterArn: cluster.clusterArn!, roleArns: [roleOf(cluster)], serviceAccounts: grant.serviceAccounts })),
+            );
+    }
+}
+
+const RAISE_TRUST_QUOTA = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';
+
+/** Remedies for a trust policy over its quota, by the grant's path: each path grows differently. */
+const TRUST_REMEDIES: Record<AccessPath, string> = {
+    federation: `list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
+    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
+    chaining: `split the grant's clusters into two grants, or ${RAISE_TRUST_QUOTA}`,
+};
+
+/** Remedies, by kind, for the other documents over their quota (trust policies take TRUST_REMEDIES). */
+const REMEDIES: Record<Exclude<PolicyKind, "trust policy">, string> = {
+    "role policy": "split the grant's repositories into two grants",
+    "repository policy":
+        'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
+    "lifecycle policy": "shorten the lifecycle rules",
+};
+
+/** Messages for every document and count over its limit, each with the number, the limit and a remedy. */
+export function oversizedPolicies(plan: RegistryPlan): string[] {
+    return [...plan.overBudget];
+}

@@ -1,0 +1,218 @@
+/**
+ * `npm run audit`: the access report of deployed stacks, from their
+ * `pulumi stack export --show-secrets` files, and their drift from what the
+ * current code would deploy.
+ *
+ *   npm run audit -- --ecr ecr.json --eks eks-a.json --eks eks-b.json [--config-dir .] [--json]
+ *
+ * Config is not in a state, so the programs are re-run on the mock engine
+ * with each stack's `Pulumi.<stack>.yaml` (from --config-dir, default the
+ * working directory), and the ECR program reads the deployed EKS outputs
+ * behind its stack references, as `pulumi up` would. What only a provider
+ * computes (a created cluster's issuer, an auto-named node role) is taken
+ * from the state, so that it never reads as drift.
+ *
+ * Exit code: 0 when there is no error (warnings: unused grants, documents
+ * near their quota), 1 when there is drift, a missing or extra resource, a
+ * dangling role or a document over its quota, 2 when the files cannot be
+ * audited (the message names the file and what is wrong).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { renderMarkdown, renderMermaid } from "../report/report";
+import { issuerHostPath } from "../../components/iam/names";
+import { sidSuffix } from "../../components/iam/policies";
+import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
+import { parseStackExport, StackExport } from "../state/stack-export";
+import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext, StateSet } from "../audit/audit";
+import { readStackConfig } from "../engine/example-state";
+import { ProgramRun } from "../engine/mock-engine";
+import { toStackExport } from "../state/from-run";
+import { describeFailure } from "./errors";
+import { runEcrStack, runEksStack } from "../engine/two-stacks";
+
+export interface AuditOptions {
+    readonly ecrFile: string;
+    readonly eksFiles: readonly string[];
+    /** Where the `Pulumi.<stack>.yaml` files are. */
+    readonly configDir: string;
+}
+
+function readState(file: string): StackExport {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (error) {
+        throw new AuditError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+    }
+    const state = parseStackExport(text, file);
+    requirePlaintext(state);
+    return state;
+}
+
+function stackConfig(configDir: string, stack: string, source: string): Record<string, unknown> {
+    const file = path.join(configDir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new AuditError(
+            `${source}: the stack ${stack} has no stack file ${file} (config is not in the state); give --config-dir with the project's Pulumi.<stack>.yaml files.`,
+        );
+    }
+    return readStackConfig(file);
+}
+
+/** A run written as state, with values only a provider computes replaced by the deployed ones. */
+function asState(run: ProgramRun<unknown>, like: StackExport, substitutions: readonly [string, string][]): StackExport {
+    let text = JSON.stringify(toStackExport(run, { stack: like.stack, project: like.project }));
+    for (const [generated, deployed] of substitutions) {
+        if (generated && deployed && generated !== deployed) {
+            text = text.split(generated).join(deployed);
+        }
+    }
+    return parseStackExport(text, `generated state of ${like.stack}`);
+}
+
+/** What the current code would deploy for the stacks of these states, with their config. */
+export async function regenerate(deployed: StateSet, configDir: string): Promise<StateSet> {
+    const ecrConfig = stackConfig(configDir, deployed.registry.stack, deployed.registry.source);
+    const referenced = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
+    const given = deployed.clusters.map((c) => c.stack);
+    const byName = new Map<string, StackExport>();
+    for (const name of referenced) {
+        const state = deployed.clusters.find((c) => c.stack === name.split("/").pop());
+        if (!state) {
+            throw new AuditError(
+                `${deployed.registry.source}: the ecr stack references ${name}, but no --eks export is of the stack ${name.split("/").pop()} (given: ${given.join(", ") || "none"}).`,
+            );
+        }
+        byName.set(name, state);
+    }
+    for (const state of deployed.clusters) {
+        if (![...byName.values()].includes(state)) {
+            throw new AuditError(
+                `${state.source}: the stack ${state.stack} is not one the ecr stack references (ecrpull:clusterStacks: ${referenced.join(", ") || "none"}).`,
+            );
+        }
+    }
+    const clusters: StackExport[] = [];
+    for (const [name, state] of byName) {
+        const outputs = state.outputs as {
+            accountId?: string;
+            region?: string;
+            clusterName?: string;
+            oidcIssuerUrl?: string;
+            oidcThumbprint?: string;
+            nodeRoleArns?: string[];
+        };
+        if (!outputs.accountId || !outputs.region || !outputs.clusterName || !outputs.oidcIssuerUrl) {
+            throw new AuditError(
+                `${state.source}: lacks the outputs accountId, region, clusterName and oidcIssuerUrl of an eks stack; give the export of an eks stack deployed by this package.`,
+            );
+        }
+        const run = await runEksStack({
+            name,
+            config: stackConfig(configDir, state.stack, state.source),
+            accountId: outputs.accountId,
+            region: outputs.region,
+            // An adopted cluster as EKS describes it: the deploy that wrote this state passed the stack's checks.
+            existingClusters: { [outputs.clusterName]: { issuerUrl: outputs.oidcIssuerUrl, addons: ["eks-pod-identity-agent"] } },
+            fetchThumbprint: async () => outputs.oidcThumbprint ?? "",
+        });
+        const generated = run.outputs as unknown as { oidcIssuerUrl: string; nodeRoleArns: string[] };
+        // The issuer, and the Sids derived from it (policies.ts names IRSA statements after their issuer).
+        const [mockIssuer, realIssuer] = [issuerHostPath(generated.oidcIssuerUrl ?? ""), issuerHostPath(outputs.oidcIssuerUrl)];
+        const substitutions: [string, string][] = [
+            [mockIssuer, realIssuer],
+            [sidSuffix(mockIssuer), sidSuffix(realIssuer)],
+        ];
+        const nodeRoles = outputs.nodeRoleArns ?? [];
+        if (generated.nodeRoleArns?.length === nodeRoles.length) {
+            generated.nodeRoleArns.forEach((arn, i) =>
+                substitutions.push([arn.slice(arn.lastIndexOf("/") + 1), nodeRoles[i].slice(nodeRoles[i].lastIndexOf("/") + 1)]),
+            );
+        }
+        clusters.push(asState(run, state, substitutions));
+    }
+    const registryOutputs = deployed.registry.outputs as { registryAccountId?: string; region?: string };
+    if (!registryOutputs.registryAccountId || !registryOutputs.region) {
+        throw new AuditError(`${deployed.registry.source}: lacks the outputs registryAccountId and region; give the export of the ecr stack.`);
+    }
+    const references = Object.fromEntries([...byName].map(([name, state]) => [name, state.outputs as Record<string, unknown>]));
+    const ecr = await runEcrStack({ config: ecrConfig, accountId: registryOutputs.registryAccountId, region: registryOutputs.region }, references);
+    return { registry: asState(ecr, deployed.registry, []), clusters };
+}
+
+/** Reads the files, regenerates their stacks and audits them. */
+export async function runAudit(options: AuditOptions): Promise<AuditResult> {
+    const deployed: StateSet = { registry: readState(options.ecrFile), clusters: options.eksFiles.map(readState) };
+    const ecrConfig = stackConfig(options.configDir, deployed.registry.stack, deployed.registry.source);
+    const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
+    return auditStates(deployed, await regenerate(deployed, options.configDir), limits);
+}
+
+const USAGE = "usage: npm run audit -- --ecr <ecr export> --eks <eks export> [--eks <another>] [--config-dir <dir with Pulumi.<stack>.yaml>] [--json]";
+
+function parseArguments(argv: readonly string[]): AuditOptions & { json: boolean } {
+    const values: Record<"--ecr" | "--eks" | "--config-dir", string[]> = { "--ecr": [], "--eks": [], "--config-dir": [] };
+    let json = false;
+    for (let i = 0; i < argv.length; i++) {
+        const flag = argv[i];
+        if (flag === "--json") {
+            json = true;
+        } else if (flag in values) {
+            const value = argv[i + 1];
+            if (value === undefined || value.startsWith("--")) {
+                throw new AuditError(`${flag} needs a value; ${USAGE}`);
+            }
+            values[flag as keyof typeof values].push(value);
+            i++;
+        } else {
+            throw new AuditError(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
+        }
+    }
+    if (values["--ecr"].length !== 1) {
+        throw new AuditError(`give exactly one --ecr file (the ecr stack's \`pulumi stack export --show-secrets\`); ${USAGE}`);
+    }
+    if (values["--eks"].length === 0) {
+        throw new AuditError(`give an --eks file for each eks stack the ecr stack references; ${USAGE}`);
+    }
+    return { ecrFile: values["--ecr"][0], eksFiles: values["--eks"], configDir: values["--config-dir"][0] ?? process.cwd(), json };
+}
+
+async function main(): Promise<number> {
+    const options = parseArguments(process.argv.slice(2));
+    const result = await runAudit(options);
+    const failed = result.findings.some((x) => x.severity === "error");
+    if (options.json) {
+        console.log(
+            JSON.stringify({ ok: !failed, findings: result.findings, compared: result.compared, measured: result.measured, access: result.access }, null, 2),
+        );
+    } else {
+        const files = [options.ecrFile, ...options.eksFiles].map((file) => path.basename(file)).join(", ");
+        console.log(
+            [
+                `Audit of ${files} against the current code (stack files in ${options.configDir})`,
+                "",
+                renderFindings(result),
+                "",
+                "== Who can pull what, from the deployed documents",
+                "",
+                renderMarkdown(result.access),
+                "",
+                "```mermaid",
+                renderMermaid(result.access),
+                "```",
+            ].join("\n"),
+        );
+    }
+    return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+    main().then(
+        (code) => process.exit(code),
+        (error) => {
+            console.error(describeFailure(error));
+            process.exit(2);
+        },
+    );
+}

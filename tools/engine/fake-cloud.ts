@@ -1,0 +1,184 @@
+/**
+ * The fake cloud both program runners answer from: the mock engine
+ * (`tools/engine/mock-engine.ts`, on the SDK's `setMocks`) and the language-host
+ * harness (`tests/support/langhost/`, the real entry point served over gRPC).
+ * One module, so that the fast mock runs and the real path see the same
+ * invoke answers and the same provider outputs.
+ *
+ * - `fakeInvoke`: what a provider function returns (`aws.getCallerIdentity`,
+ *   `aws.eks.getCluster`, ...), or the error it fails with.
+ * - `fakeState`: the state a provider returns for a resource it created:
+ *   the inputs plus what it computes (ARNs, URLs, the EKS issuer).
+ * - `fakeId`: the ID the provider gives it.
+ */
+import { createHash } from "crypto";
+
+/** What AWS knows of an adopted cluster. */
+export interface ExistingClusterFixture {
+    readonly issuerUrl: string;
+    readonly endpoint?: string;
+    /** Whether the cluster account has an IAM OIDC provider for the issuer. Default true. */
+    readonly oidcProviderInAccount?: boolean;
+    /** Installed add-ons. Default none. */
+    readonly addons?: readonly string[];
+    /** Tags of the installed add-ons, by add-on name (`ecrpull.dev/owner` says which stack installed it). */
+    readonly addonTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Tags of the account's IAM OIDC provider for the issuer. */
+    readonly oidcProviderTags?: Readonly<Record<string, string>>;
+}
+
+/** A subnet of the account, as `aws.ec2.getSubnet` describes it. */
+export interface SubnetFixture {
+    readonly vpcId: string;
+    readonly availabilityZone: string;
+}
+
+/** The account and region the program's credentials and provider point at, and what exists there. */
+export interface FakeCloud {
+    /** The account the program's credentials belong to. */
+    readonly accountId: string;
+    readonly region: string;
+    /** Clusters `aws.eks.getCluster` knows, by name. */
+    readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+    /** Outputs of referenced stacks, by fully qualified stack name. */
+    readonly stackReferences?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+    /** Subnets `aws.ec2.getSubnet` knows, by ID. */
+    readonly subnets?: Readonly<Record<string, SubnetFixture>>;
+    /** The account's default VPC in the region, if it has one. */
+    readonly defaultVpcId?: string;
+}
+
+/** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
+export function fakeIssuerId(seed: string): string {
+    return createHash("sha256").update(seed).digest("hex").slice(0, 32).toUpperCase();
+}
+
+export function partitionOfRegion(region: string): string {
+    return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+}
+
+/** The token of the builtin provider's stack reference resource. */
+export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
+
+/**
+ * What a provider function returns. Throws what the provider reports when
+ * the thing looked up does not exist (texts of terraform-provider-aws, which
+ * @pulumi/aws bridges: "reading EKS Cluster (NAME): couldn't find resource",
+ * as in terraform-aws-modules/terraform-aws-eks#2045).
+ */
+export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: FakeCloud): Record<string, unknown> {
+    const { accountId, region } = cloud;
+    const partition = partitionOfRegion(region);
+    switch (token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId, arn: `arn:${partition}:iam::${accountId}:role/deployer`, userId: "AROAEXAMPLE:deployer", id: accountId };
+        case "aws:index/getRegion:getRegion":
+            return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+        case "aws:eks/getCluster:getCluster": {
+            const cluster = cloud.existingClusters?.[inputs.name];
+            if (!cluster) {
+                throw new Error(`reading EKS Cluster (${inputs.name}): couldn't find resource`);
+            }
+            return {
+                name: inputs.name,
+                arn: `arn:${partition}:eks:${region}:${accountId}:cluster/${inputs.name}`,
+                endpoint: cluster.endpoint ?? `https://${fakeIssuerId(inputs.name)}.gr7.${region}.eks.amazonaws.com`,
+                certificateAuthorities: [{ data: Buffer.from("fake-ca").toString("base64") }],
+                identities: [{ oidcs: [{ issuer: cluster.issuerUrl }] }],
+                id: inputs.name,
+            };
+        }
+        case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
+            const cluster = Object.values(cloud.existingClusters ?? {}).find((c) => c.issuerUrl === inputs.url);
+            if (!cluster || cluster.oidcProviderInAccount === false) {
+                throw new Error(`finding IAM OIDC Provider (${inputs.url}): not found`);
+            }
+            const arn = `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`;
+            return { arn, url: inputs.url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], tags: cluster.oidcProviderTags ?? {}, id: arn };
+        }
+        case "aws:eks/getAddon:getAddon": {
+            const cluster = cloud.existingClusters?.[inputs.clusterName];
+            if (!cluster?.addons?.includes(inputs.addonName)) {
+                throw new Error(`reading EKS Add-On (${inputs.clusterName}:${inputs.addonName}): couldn't find resource`);
+            }
+            return {
+                addonName: inputs.addonName,
+                clusterName: inputs.clusterName,
+                addonVersion: "v1.3.4-eksbuild.1",
+                arn: `arn:${partition}:eks:${region}:${accountId}:addon/${inputs.clusterName}/${inputs.addonName}/${fakeIssuerId(inputs.clusterName).slice(0, 8)}`,
+                tags: cluster.addonTags?.[inputs.addonName] ?? {},
+                id: `${inputs.clusterName}:${inputs.addonName}`,
+            };
+        }
+        case "aws:ec2/getSubnet:getSubnet": {
+            const subnet = cloud.subnets?.[inputs.id];
+            if (!subnet) {
+                throw new Error(`no matching EC2 Subnet found`);
+            }
+            return { id: inputs.id, vpcId: subnet.vpcId, availabilityZone: subnet.availabilityZone };
+        }
+        case "aws:ec2/getVpc:getVpc": {
+            if (!cloud.defaultVpcId) {
+                throw new Error(`no matching EC2 VPC found`);
+            }
+            return { id: cloud.defaultVpcId, default: true };
+        }
+        default:
+            throw new Error(`The mock engine has no answer for invoke ${token}.`);
+    }
+}
+
+/** The ID a provider gives a resource it created (a stack reference's is the stack's name). */
+export function fakeId(type: string, name: string, inputs: Record<string, any>): string {
+    return type === STACK_REFERENCE_TYPE ? inputs.name : `${name}-id`;
+}
+
+/** The state a provider would return: the inputs plus the outputs it computes. */
+export function fakeState(type: string, name: string, inputs: Record<string, any>, cloud: FakeCloud): Record<string, any> {
+    const { accountId, region } = cloud;
+    const partition = partitionOfRegion(region);
+    switch (type) {
+        case STACK_REFERENCE_TYPE: {
+            const outputs = cloud.stackReferences?.[inputs.name];
+            if (!outputs) {
+                throw new Error(`unknown stack "${inputs.name}"`);
+            }
+            return { name: inputs.name, outputs, secretOutputNames: [] };
+        }
+        case "aws:iam/role:Role": {
+            const roleName = inputs.name ?? fakeRoleName(name);
+            return {
+                ...inputs,
+                name: roleName,
+                arn: `arn:${partition}:iam::${accountId}:role/${roleName}`,
+                uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}`,
+            };
+        }
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            return { ...inputs, arn: `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
+        case "aws:ecr/repository:Repository":
+            return {
+                ...inputs,
+                arn: `arn:${partition}:ecr:${region}:${accountId}:repository/${inputs.name}`,
+                repositoryUrl: `${accountId}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`,
+                registryId: accountId,
+            };
+        case "eks:index:Cluster": {
+            const issuerId = fakeIssuerId(`${accountId}/${inputs.name ?? name}`);
+            return {
+                ...inputs,
+                oidcIssuer: `oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                oidcProviderUrl: `https://oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                oidcProviderArn: `arn:${partition}:iam::${accountId}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/${issuerId}`,
+                kubeconfigJson: JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [], users: [], contexts: [] }),
+            };
+        }
+        default:
+            return inputs;
+    }
+}
+
+/** The name AWS gives a role created without one (Pulumi's auto-name: the resource name and a random suffix). */
+export function fakeRoleName(resourceName: string): string {
+    return `${resourceName}-${fakeIssuerId(resourceName).slice(0, 7).toLowerCase()}`;
+}

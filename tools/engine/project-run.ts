@@ -1,0 +1,155 @@
+/**
+ * Runs the stacks of a project directory the way `pulumi up` would run them,
+ * one account after the other, on the mock engine: every EKS stack the ECR
+ * stack file lists (`Pulumi.<last part of its name>.yaml` beside it), then
+ * the ECR stack with their outputs behind its stack references. What the
+ * plan, the example state and the tests run.
+ *
+ * Each stack runs the program its file's `ecrpull:program` names (or its
+ * stack name), as the project's entry point does. What AWS would tell the
+ * programs about an adopted cluster is made up, and said so in `notes`.
+ */
+import * as path from "path";
+import { POD_IDENTITY_AGENT_ADDON } from "../../components/cluster/cluster-pull-access";
+import { isStackName } from "../../components/validation";
+import { EcrProgramOutputs } from "../../stacks/ecr";
+import { EksProgramOutputs } from "../../stacks/eks";
+import { selectProgram } from "../../stacks/program";
+import { fakeIssuerId, ProgramRun, Resolved } from "./mock-engine";
+import { readStackFile, StackFileError } from "../state/stack-file";
+import { runEcrStack, runEksStack } from "./two-stacks";
+
+/** Accounts that stand in for the credentials of EKS stacks whose account was not given. */
+export const EXAMPLE_CLUSTER_ACCOUNTS = ["444455556666", "777788889999", "123456789012"];
+/** The registry account when no EKS stack file names it. */
+export const EXAMPLE_REGISTRY_ACCOUNT = "111122223333";
+
+export interface ProjectRunOptions {
+    /** The ECR stack's file; the EKS stack files are found beside it. */
+    readonly ecrFile: string;
+    /** The account of each EKS stack, by its name in `ecrpull:clusterStacks` (or its last part). Others get example accounts. */
+    readonly accounts?: Readonly<Record<string, string>>;
+    /** What `pulumi up` would fetch as the issuer's thumbprint. Default: nothing (no network), said in the notes. */
+    readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
+}
+
+export interface EksStackRunResult {
+    /** Its name in `ecrpull:clusterStacks`. */
+    readonly name: string;
+    readonly file: string;
+    readonly accountId: string;
+    /** Whether the account came from the options, not from the examples. */
+    readonly accountGiven: boolean;
+    readonly clusterName: string;
+    readonly adopted: boolean;
+    readonly run: ProgramRun<Resolved<EksProgramOutputs>>;
+}
+
+export interface ProjectRun {
+    readonly eks: readonly EksStackRunResult[];
+    readonly ecr: { readonly file: string; readonly accountId: string; readonly run: ProgramRun<Resolved<EcrProgramOutputs>> };
+    /** What the runs assumed in place of AWS, in sentences. */
+    readonly notes: readonly string[];
+}
+
+const stackOfFile = (file: string) =>
+    path
+        .basename(file)
+        .replace(/^Pulumi\./, "")
+        .replace(/\.ya?ml$/, "");
+
+/** The program a stack file selects, or a StackFileError saying why it is not the expected one. */
+function requireProgram(file: string, config: Record<string, unknown>, expected: "eks" | "ecr", why: string): void {
+    const configured = config["ecrpull:program"];
+    let program: string;
+    try {
+        program = selectProgram(typeof configured === "string" ? configured : undefined, stackOfFile(file));
+    } catch (error) {
+        throw new StackFileError(`${file}: ${(error as Error).message}`);
+    }
+    if (program !== expected) {
+        throw new StackFileError(`${file}: ecrpull:program is "${program}", but ${why}: set ecrpull:program to "${expected}", or list another stack.`);
+    }
+}
+
+export async function runProject(options: ProjectRunOptions): Promise<ProjectRun> {
+    const ecrFile = path.resolve(options.ecrFile);
+    const ecrStack = readStackFile(ecrFile);
+    requireProgram(ecrFile, ecrStack.config, "ecr", "it is the registry stack's file");
+    const region = String(ecrStack.config["aws:region"] ?? "us-east-1");
+    const listed = ecrStack.config["ecrpull:clusterStacks"];
+    // Malformed names are the ECR program's to report, at their keys; only well-formed ones have files.
+    const names = Array.isArray(listed) ? listed.filter(isStackName) : [];
+    const notes: string[] = [];
+    const fetched = new Set<string>();
+    const fetchThumbprint = options.fetchThumbprint ?? (async (url: string) => (fetched.add(new URL(url).host), ""));
+
+    const unknownAccounts = Object.keys(options.accounts ?? {}).filter((k) => !names.some((n) => n === k || n.split("/").pop() === k));
+    if (unknownAccounts.length > 0) {
+        throw new StackFileError(
+            `--account names ${unknownAccounts.join(", ")}, which ${ecrFile} does not list in ecrpull:clusterStacks (${names.join(", ") || "none"}).`,
+        );
+    }
+
+    const eks: EksStackRunResult[] = [];
+    let registryAccountId = "";
+    for (const [i, name] of names.entries()) {
+        const file = path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`);
+        const { config } = readStackFile(file);
+        requireProgram(file, config, "eks", `${path.basename(ecrFile)} lists its stack ${name} in ecrpull:clusterStacks`);
+        registryAccountId ||= typeof config["ecrpull:registryAccountId"] === "string" ? config["ecrpull:registryAccountId"] : "";
+        const given = options.accounts?.[name] ?? options.accounts?.[name.split("/").pop()!];
+        const accountId = given ?? EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
+        const cluster = (config["ecrpull:cluster"] ?? {}) as {
+            name?: unknown;
+            create?: unknown;
+            oidcProvider?: unknown;
+            podIdentityAgent?: unknown;
+            vpcId?: unknown;
+            subnetIds?: unknown;
+        };
+        const clusterName = typeof cluster.name === "string" ? cluster.name : "";
+        const adopted = cluster.create !== true;
+        const stackRegion = String(config["aws:region"] ?? region);
+        // An adopted cluster as EKS would describe it: a made-up issuer of the real form, and
+        // the add-on and the OIDC provider present exactly when the config says they are.
+        const issuerUrl = `https://oidc.eks.${stackRegion}.amazonaws.com/id/${fakeIssuerId(`${accountId}/${clusterName}`)}`;
+        const existingClusters = adopted
+            ? {
+                  [clusterName]: {
+                      issuerUrl,
+                      oidcProviderInAccount: (cluster.oidcProvider ?? "existing") === "existing",
+                      addons: (cluster.podIdentityAgent ?? "present") === "present" ? [POD_IDENTITY_AGENT_ADDON] : [],
+                  },
+              }
+            : undefined;
+        // A created cluster's subnets, as EC2 would describe them: in its VPC, one zone each.
+        const subnetIds = !adopted && Array.isArray(cluster.subnetIds) ? cluster.subnetIds.filter((id): id is string => typeof id === "string") : [];
+        const vpcId = typeof cluster.vpcId === "string" ? cluster.vpcId : "vpc-0defa017";
+        const subnets = Object.fromEntries(subnetIds.map((id, j) => [id, { vpcId, availabilityZone: `${stackRegion}${"abcdef"[j % 6]}` }]));
+        if (subnetIds.length > 0) {
+            notes.push(
+                `${name}: the subnets ${subnetIds.join(", ")} are taken to be in ${vpcId}, each in its own zone; \`pulumi up\` reads them from EC2 first.`,
+            );
+        }
+        const run = await runEksStack({ name, config, accountId, region: stackRegion, existingClusters, fetchThumbprint, subnets, defaultVpcId: vpcId });
+        if (adopted) {
+            notes.push(
+                `${name}: the adopted cluster "${clusterName}" stands for what EKS would report: its issuer is made up (${issuerUrl}), and its IAM OIDC provider and Pod Identity agent are taken to be as ecrpull:cluster says.`,
+            );
+        }
+        if (!given) {
+            notes.push(`${name}: account ${accountId} is an example; give the real one with --account ${name.split("/").pop()}=<12 digits>.`);
+        }
+        eks.push({ name, file, accountId, accountGiven: given !== undefined, clusterName, adopted, run });
+    }
+    if (fetched.size > 0) {
+        notes.push(
+            `oidcThumbprint: \`pulumi up\` fetches it over TLS from ${[...fetched].sort().join(", ")}; the plan does not touch the network and leaves it empty.`,
+        );
+    }
+    const references = Object.fromEntries(eks.map((e) => [e.name, e.run.outputs as Record<string, unknown>]));
+    const accountId = registryAccountId || EXAMPLE_REGISTRY_ACCOUNT;
+    const ecr = await runEcrStack({ config: ecrStack.config, accountId, region }, references);
+    return { eks, ecr: { file: ecrFile, accountId, run: ecr }, notes };
+}

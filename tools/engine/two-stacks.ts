@@ -1,0 +1,72 @@
+/**
+ * Runs the EKS program for each cluster stack, then the ECR program with
+ * those stacks' outputs behind its StackReferences: the order and wiring of
+ * `pulumi up` on each stack, in one process on the mock engine.
+ */
+import { pulumiConfigReader } from "../../stacks/config";
+import { ecrProgram, EcrProgramOutputs } from "../../stacks/ecr";
+import { eksProgram, EksProgramOutputs } from "../../stacks/eks";
+import { FakeCloud } from "./fake-cloud";
+import { ExistingClusterFixture, ProgramRun, Resolved, runProgram } from "./mock-engine";
+
+export interface EksStackRun {
+    /** Fully qualified name the ECR stack's config refers to (`acme/ecrpull/eks`). */
+    readonly name: string;
+    readonly config: Readonly<Record<string, unknown>>;
+    readonly accountId: string;
+    readonly region: string;
+    readonly existingClusters?: Readonly<Record<string, ExistingClusterFixture>>;
+    /** Subnets `aws.ec2.getSubnet` knows, by ID, and the default VPC. */
+    readonly subnets?: FakeCloud["subnets"];
+    readonly defaultVpcId?: string;
+    readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
+}
+
+export interface EcrStackRun {
+    readonly config: Readonly<Record<string, unknown>>;
+    readonly accountId: string;
+    readonly region: string;
+}
+
+export interface TwoStackRun {
+    readonly eks: readonly ProgramRun<Resolved<EksProgramOutputs>>[];
+    readonly ecr: ProgramRun<Resolved<EcrProgramOutputs>>;
+}
+
+export async function runEksStack(stack: EksStackRun, preview = false): Promise<ProgramRun<Resolved<EksProgramOutputs>>> {
+    const shortName = stack.name.split("/").pop()!;
+    return runProgram(() => eksProgram(pulumiConfigReader(), { fetchThumbprint: stack.fetchThumbprint }), {
+        stack: shortName,
+        config: stack.config,
+        accountId: stack.accountId,
+        region: stack.region,
+        existingClusters: stack.existingClusters,
+        subnets: stack.subnets,
+        defaultVpcId: stack.defaultVpcId,
+        preview,
+    });
+}
+
+export async function runEcrStack(
+    stack: EcrStackRun,
+    references: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+    preview = false,
+): Promise<ProgramRun<Resolved<EcrProgramOutputs>>> {
+    return runProgram(() => ecrProgram(pulumiConfigReader()), {
+        stack: "ecr",
+        config: stack.config,
+        accountId: stack.accountId,
+        region: stack.region,
+        stackReferences: references,
+        preview,
+    });
+}
+
+export async function runTwoStacks(eksStacks: readonly EksStackRun[], ecr: EcrStackRun): Promise<TwoStackRun> {
+    const eks: ProgramRun<Resolved<EksProgramOutputs>>[] = [];
+    for (const stack of eksStacks) {
+        eks.push(await runEksStack(stack));
+    }
+    const references = Object.fromEntries(eksStacks.map((s, i) => [s.name, eks[i].outputs as Record<string, unknown>]));
+    return { eks, ecr: await runEcrStack(ecr, references) };
+}
