@@ -7,7 +7,6 @@
  * the bad value and what a valid one looks like.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { IAM_ROLE_NAME_MAX_LENGTH, pullRoleName } from "./iam/names";
 
 /**
  * Thrown once, with every problem found, before anything is created. A
@@ -123,8 +122,6 @@ const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** ECR API reference, CreateRepository `repositoryName`. */
 const ECR_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-/** A grant name becomes part of a role name and of Pulumi names: keep it plain. */
-const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Pulumi stack names: `stack`, `project/stack` or `org/project/stack`. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
 /** IAM API reference: a path of `/`-separated parts, then a name of at most 64 characters; nothing after it. */
@@ -201,29 +198,6 @@ export function checkRepositoryName(problems: Problems, path: string, value: unk
             path,
             value,
             "is not a valid ECR repository name: use 2 to 256 lowercase letters, digits and '.', '_', '-' between them, with '/' between path parts (e.g. \"team-a/api\").",
-        );
-    }
-}
-
-/** A grant name must also fit in the pull role's name (IAM: 64 characters). */
-export function checkGrantName(problems: Problems, path: string, value: unknown): void {
-    if (quoteHint(problems, path, value, "grant name")) {
-        return;
-    }
-    if (typeof value !== "string" || !GRANT_NAME.test(value)) {
-        problems.add(
-            path,
-            value,
-            "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").",
-        );
-        return;
-    }
-    const roleName = pullRoleName(value);
-    if (roleName.length > IAM_ROLE_NAME_MAX_LENGTH) {
-        problems.add(
-            path,
-            value,
-            `makes the role name "${roleName}" ${roleName.length} characters long; IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}: use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - (roleName.length - value.length)} characters.`,
         );
     }
 }
@@ -414,19 +388,6 @@ export function checkClusterName(problems: Problems, path: string, value: unknow
     }
     if (typeof value !== "string" || !EKS_CLUSTER_NAME.test(value)) {
         problems.add(path, value, "is not an EKS cluster name: use 1 to 100 letters, digits, '-' and '_', starting with a letter or digit.");
-    }
-}
-
-/** IAM API reference, CreateRole `RoleName`. */
-const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-
-export function checkRoleName(problems: Problems, path: string, value: unknown): void {
-    if (quoteHint(problems, path, value, "role name")) {
-        return;
-    }
-    if (typeof value !== "string" || !IAM_ROLE_NAME.test(value)) {
-        const length = typeof value === "string" ? ` (${value.length} characters)` : "";
-        problems.add(path, value, `is not an IAM role name${length}: use 1 to ${IAM_ROLE_NAME_MAX_LENGTH} letters, digits and + = , . @ _ -.`);
     }
 }
 

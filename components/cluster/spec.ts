@@ -6,7 +6,6 @@ import {
     asArray,
     asRecord,
     checkBoolean,
-    checkGrantName,
     checkKnownKeys,
     checkNamespace,
     checkServiceAccountName,
@@ -17,7 +16,7 @@ import {
     Problems,
     stringField,
 } from "../validation";
-import { ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS } from "../iam/names";
+import { ACCESS_PATHS, checkGrantName, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS } from "../iam/names";
 
 /** A ServiceAccount to create, and the grant whose pull role it assumes. */
 export interface WorkloadSpec {

@@ -9,6 +9,7 @@
  * ARNs the EKS stack exported match it.
  */
 import { createHash } from "crypto";
+import { Problems, quoteHint } from "../validation";
 
 /** Every pull role's name starts with this, which keeps them easy to find and to match with `ArnLike`. */
 export const PULL_ROLE_NAME_PREFIX = "ecr-pull-";
@@ -159,4 +160,45 @@ export function clusterRoleName(path: Exclude<AccessPath, "federation">, grant: 
 /** The ARN of an EKS cluster. */
 export function clusterArn(partition: string, region: string, accountId: string, clusterName: string): string {
     return `arn:${partition}:eks:${region}:${accountId}:cluster/${clusterName}`;
+}
+
+// ---- Checks of the names that end up in IAM ---------------------------------
+
+/** A grant name becomes part of a role name and of Pulumi names: keep it plain. */
+const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A grant name must also fit in the pull role's name (IAM: 64 characters). */
+export function checkGrantName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "grant name")) {
+        return;
+    }
+    if (typeof value !== "string" || !GRANT_NAME.test(value)) {
+        problems.add(
+            path,
+            value,
+            "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").",
+        );
+        return;
+    }
+    const roleName = pullRoleName(value);
+    if (roleName.length > IAM_ROLE_NAME_MAX_LENGTH) {
+        problems.add(
+            path,
+            value,
+            `makes the role name "${roleName}" ${roleName.length} characters long; IAM allows ${IAM_ROLE_NAME_MAX_LENGTH}: use a grant name of at most ${IAM_ROLE_NAME_MAX_LENGTH - (roleName.length - value.length)} characters.`,
+        );
+    }
+}
+
+/** IAM API reference, CreateRole `RoleName`. */
+const IAM_ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+export function checkRoleName(problems: Problems, path: string, value: unknown): void {
+    if (quoteHint(problems, path, value, "role name")) {
+        return;
+    }
+    if (typeof value !== "string" || !IAM_ROLE_NAME.test(value)) {
+        const length = typeof value === "string" ? ` (${value.length} characters)` : "";
+        problems.add(path, value, `is not an IAM role name${length}: use 1 to ${IAM_ROLE_NAME_MAX_LENGTH} letters, digits and + = , . @ _ -.`);
+    }
 }

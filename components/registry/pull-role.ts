@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerType } from "../former-types";
 import { MAXIMUM_LIMITS } from "../iam/quotas";
-import { argKey, checkArgsObject, checkPolicyText, checkRoleName, checkTags, Problems } from "../validation";
+import { argKey, checkArgsObject, checkPolicyText, checkTags, Problems } from "../validation";
+import { checkRoleName } from "../iam/names";
 
 export interface PullRoleArgs {
     /** IAM role name; use `pullRoleName(grant)` so the EKS stack can derive the ARN. */

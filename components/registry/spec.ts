@@ -9,7 +9,6 @@ import {
     asRecord,
     checkAccountId,
     checkBoolean,
-    checkGrantName,
     checkIntegerInRange,
     checkIssuerUrl,
     checkKmsKeyArn,
@@ -25,7 +24,7 @@ import {
     stringField,
     stringItem,
 } from "../validation";
-import { accountIdOfArn, ACCESS_PATHS, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS, pullRoleName } from "../iam/names";
+import { accountIdOfArn, ACCESS_PATHS, checkGrantName, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS, pullRoleName } from "../iam/names";
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
