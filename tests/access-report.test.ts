@@ -379,11 +379,11 @@ describe("access report", function () {
 
         it("renders Markdown: one row per principal and route, clusters grouped, and a table per repository", () => {
             const markdown = renderMarkdown(report);
-            expect(markdown).to.include("| eks-a, eks-b | ci/image-builder | federation | ecr-pull-ci-builders | ci/cache, platform/base |");
+            expect(markdown).to.include("| apps-a, apps-b | ci/image-builder | federation | ecr-pull-ci-builders | ci/cache, platform/base |");
             expect(markdown).to.include(
-                "| eks-a | payments/deployer | chaining | ecr-chain-payments-cc2ff5 -> ecr-pull-payments | payments/api, platform/base |",
+                "| apps-a | payments/deployer | chaining | ecr-chain-payments-cc2ff5 -> ecr-pull-payments | payments/api, platform/base |",
             );
-            expect(markdown).to.include("| eks-b | node role apps-b-nodes | node | repository policy | ci/cache, ml/models, platform/base |");
+            expect(markdown).to.include("| apps-b | node role apps-b-nodes | node | repository policy | ci/cache, ml/models, platform/base |");
             expect(markdown).to.include("| archive/legacy | - | - | - | - | - |");
             expect(markdown).to.include("| platform/base | 2 | 1 | - | 2 | 2 |");
             expect(markdown).to.include("No principal of these clusters can pull: archive/legacy.");
@@ -459,8 +459,8 @@ describe("access report", function () {
             const fleet = await fleetOf(eks, ecr);
             const report = accessReport(readFleetState(fleet.registry, fleet.clusters));
             const markdown = renderMarkdown(report);
-            expect(markdown).to.include("| eks-0, eks-1, eks-2 and 1 more | platform/puller | federation | ecr-pull-platform | platform/base |");
-            expect(markdown).to.include("| eks-0, eks-1, eks-2 and 1 more | node roles (4) | node | repository policy | platform/base |");
+            expect(markdown).to.include("| c0, c1, c2 and 1 more | platform/puller | federation | ecr-pull-platform | platform/base |");
+            expect(markdown).to.include("| c0, c1, c2 and 1 more | node roles (4) | node | repository policy | platform/base |");
             const cut = renderMarkdown(report, { maxRows: 1 });
             expect(cut).to.include("1 more row not shown; `--json` has every principal.");
         });

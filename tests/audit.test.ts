@@ -289,7 +289,7 @@ describe("audit of deployed stacks", function () {
             const clean = cli(args);
             expect(clean.status, clean.stderr).to.equal(0);
             expect(clean.stdout).to.include("0 error(s), 0 warning(s).");
-            expect(clean.stdout).to.include("| eks-a, eks-b | ci/image-builder | federation | ecr-pull-ci-builders | ci/cache, platform/base |");
+            expect(clean.stdout).to.include("| apps-a, apps-b | ci/image-builder | federation | ecr-pull-ci-builders | ci/cache, platform/base |");
             expect(clean.stdout).to.include("flowchart LR");
 
             tamper(d.files.ecr, (e) => editDocument(e, "registry-ci/cache-policy", "policy", (doc) => doc.Statement[0].Action.push("ecr:PutImage")));

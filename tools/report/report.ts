@@ -564,6 +564,9 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
     const lines: string[] = [];
     const accounts = [...new Set(report.clusters.map((c) => c.account))];
     const withAccess = report.principals.filter((p) => p.access.length > 0);
+    // Clusters by their own names; the stack beside a name two clusters share.
+    const shared = new Set(report.clusters.map((c) => c.name).filter((name, i, all) => all.indexOf(name) !== i));
+    const clusterLabel = (p: PrincipalAccess) => (shared.has(p.clusterName) ? `${p.clusterName} (${p.cluster})` : p.clusterName);
     lines.push(
         `Registry account ${report.registry.account} (${report.registry.region}, stack ${report.registry.stack}): ${count(report.repositories.length, "repository", "repositories")}; ` +
             `${count(report.clusters.length, "cluster")} in ${count(accounts.length, "account")}; ` +
@@ -599,7 +602,7 @@ export function renderMarkdown(report: AccessReport, options: MarkdownOptions = 
                 clusters: [],
                 nodeRoles: new Set<string>(),
             };
-            group.clusters.push(p.cluster);
+            group.clusters.push(clusterLabel(p));
             if (p.nodeRoleArn) {
                 group.nodeRoles.add(roleNameOf(p.nodeRoleArn));
             }
