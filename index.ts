@@ -48,9 +48,9 @@ export {
     ServiceAccountTokenProjection,
 } from "./components/cluster/pod-settings";
 
-// Quotas, and the one error every check throws.
+// Quotas; the collector the pure checks report into, and the one error every check throws.
 export { QuotaLimits } from "./components/iam/quotas";
-export { ValidationError } from "./components/validation";
+export { Problems, ValidationError } from "./components/validation";
 
 // Computing without creating anything.
 export * as policies from "./components/iam/policies";

@@ -3,8 +3,19 @@
  * from plain values without creating anything, and the checks the
  * components and stacks run on those values. This file only re-exports.
  */
-export { planRegistry, oversizedPolicies, RegistryContext, RegistryPlan, PullRolePlan, RepositoryPlan, OidcProviderPlan, PolicySize } from "./registry/plan";
-export { validateRegistrySpec, withRepositoryDefaults, REPOSITORY_DEFAULTS, RegistrySpec } from "./registry/spec";
+export {
+    planRegistry,
+    oversizedPolicies,
+    RegistryContext,
+    RegistryPlan,
+    PullRolePlan,
+    RepositoryPlan,
+    OidcProviderPlan,
+    PolicySize,
+    PolicyKind,
+    QuotaCount,
+} from "./registry/plan";
+export { validateRegistrySpec, withRepositoryDefaults, REPOSITORY_DEFAULTS, RegistrySpec, ResolvedRepositorySpec } from "./registry/spec";
 export {
     planClusterAccess,
     clusterRoleTrustPolicy,
@@ -19,6 +30,6 @@ export {
     ClusterDocumentSize,
 } from "./cluster/plan";
 export { validateWorkloads } from "./cluster/spec";
-export { checkManagedClusterSettings, NODE_GROUP_DEFAULTS } from "./cluster/settings";
+export { checkManagedClusterSettings, NODE_GROUP_DEFAULTS, ManagedClusterSettings } from "./cluster/settings";
 export { podSettingsFor, chainedAwsConfig } from "./cluster/pod-settings";
 export { DEFAULT_LIMITS, MAXIMUM_LIMITS, checkLimits } from "./iam/quotas";

@@ -281,7 +281,11 @@ describe("audit of deployed stacks", function () {
 
     describe("the CLI", () => {
         const cli = (args: string[]) =>
-            spawnSync("npx", ["ts-node", "--transpile-only", path.join(ROOT, "tools/cli/audit.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120000 });
+            spawnSync("npx", ["ts-node", "--transpile-only", path.join(ROOT, "tools/cli/main.ts"), "audit", ...args], {
+                cwd: ROOT,
+                encoding: "utf8",
+                timeout: 120000,
+            });
 
         it("exits 0 on clean stacks, 1 on drift (printing it), with --json valid JSON, and 2 on a file it cannot read", async () => {
             const d = await deploy([clusterA(), clusterB()], registry());
@@ -312,7 +316,9 @@ describe("audit of deployed stacks", function () {
             expect(missing.stderr.trim().split("\n").pop()).to.equal(`${path.join(d.dir, "nope.json")}: cannot be read (ENOENT).`);
             const usage = cli(["--eks", d.files.eks[0], "--verbose"]);
             expect(usage.status).to.equal(2);
-            expect(usage.stderr).to.include('unknown argument "--verbose"; usage: npm run audit -- --ecr <ecr export> --eks <eks export>');
+            expect(usage.stderr).to.include(
+                'ecrpull audit: unknown argument "--verbose"; the options are --ecr, --eks, --config-dir, --json, --help.\nusage: ecrpull audit --ecr <ecr export> --eks <eks export>',
+            );
         });
     });
 });

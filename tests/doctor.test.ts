@@ -401,7 +401,7 @@ describe("doctor", function () {
             [["--token", "t", "--ecr-state"], "--ecr-state needs a value."],
             [
                 ["--token", "t", "--ecr-state", "e", "--verbose"],
-                'unknown argument "--verbose"; the options are --token, --ecr-state, --eks-state, --role, --now, --ca, --connect-to, --timeout, --json, --offline.',
+                'unknown argument "--verbose"; the options are --token, --ecr-state, --eks-state, --role, --json, --now, --ca, --connect-to, --timeout, --offline, --help.',
             ],
             [["--token", "t", "--token", "u", "--ecr-state", "e"], "--token is given 2 times; give it once."],
         ];
@@ -449,7 +449,7 @@ describe("doctor", function () {
                         // Asynchronous on purpose: the issuer runs in this process and must keep answering.
                         execFile(
                             process.execPath,
-                            ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "../tools/cli/doctor.ts"), ...args],
+                            ["-r", "ts-node/register/transpile-only", path.resolve(__dirname, "../tools/cli/main.ts"), "doctor", ...args],
                             { cwd: path.resolve(__dirname, ".."), encoding: "utf8", timeout: 50000 },
                             (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr }),
                         );
@@ -474,7 +474,7 @@ describe("doctor", function () {
                 expect(parsed.claims.sub).to.equal("system:serviceaccount:ci:other");
                 expect(parsed.roles[0].checks.find((c) => c.check === "subject")?.verdict).to.equal("fail");
                 expect(usage.code).to.equal(2);
-                expect(usage.stderr).to.include("doctor: --ecr-state is required.\nusage: npm run doctor -- --token <file> --ecr-state <file>");
+                expect(usage.stderr).to.include("ecrpull doctor: --ecr-state is required.\nusage: ecrpull doctor --token <file> --ecr-state <file>");
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }

@@ -3,7 +3,8 @@
  * tarball installed into a scratch copy of `examples/team-registry` (a
  * program that composes the components in a component of its own), checked
  * with that program's own `tsc`, and run on the mock engine of the
- * consumer's own copy of @pulumi/pulumi.
+ * consumer's own copy of @pulumi/pulumi; and the installed `ecrpull`
+ * command run on a copy of this repository's stack files.
  *
  * Installs use npm's cache (`--prefer-offline`): `npm ci` of this repository
  * has put every dependency the consumer needs there.
@@ -56,29 +57,51 @@ describe("the npm package, installed into a consumer project", function () {
         fs.rmSync(scratch, { recursive: true, force: true });
     });
 
-    it("packs the built entry point, the components and their declarations, and nothing a consumer does not need", () => {
+    it("packs the built entry point, the components, the stack programs and the command, with declarations, and nothing a consumer does not need", () => {
         expect(packed).to.include.members([
-            "bin/index.js",
-            "bin/index.d.ts",
-            "bin/components/index.js",
-            "bin/components/registry-access.js",
-            "bin/components/registry-access.d.ts",
+            "dist/index.js",
+            "dist/index.d.ts",
+            "dist/components/registry/registry-access.js",
+            "dist/components/registry/registry-access.d.ts",
+            "dist/stacks/index.js",
+            "dist/tools/cli/main.js",
             "package.json",
             "README.md",
+            "LICENSE",
             "PulumiPlugin.yaml",
         ]);
         const unwanted = packed.filter(
             (f) =>
-                /^(tests|scripts|stacks|bench|examples|deployments|policy|node_modules)\//.test(f) ||
+                /^(tests|scripts|stacks|tools|components|bench|examples|deployments|policy|docs|node_modules)\//.test(f) ||
                 (/\.ts$/.test(f) && !f.endsWith(".d.ts")) ||
                 /^Pulumi\./.test(f),
         );
         expect(unwanted).to.deep.equal([]);
-        // Every module of components/ is in the build.
-        const sources = fs.readdirSync(path.join(ROOT, "components")).filter((f) => f.endsWith(".ts"));
-        for (const source of sources) {
-            expect(packed, source).to.include(`bin/components/${source.replace(/\.ts$/, ".js")}`);
+        // Every module of components/, stacks/ and tools/ is in the build.
+        for (const folder of ["components", "stacks", "tools"]) {
+            const sources = (fs.readdirSync(path.join(ROOT, folder), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts"));
+            for (const source of sources) {
+                expect(packed, source).to.include(`dist/${folder}/${source.replace(/\.ts$/, ".js")}`);
+            }
         }
+    });
+
+    it("installs the ecrpull command: --help, and a plan of the example project from the compiled JavaScript", () => {
+        const project = path.join(consumer, "stacks-project");
+        fs.mkdirSync(project);
+        for (const file of ["Pulumi.yaml", "Pulumi.eks.yaml", "Pulumi.ecr.yaml"]) {
+            fs.copyFileSync(path.join(ROOT, file), path.join(project, file));
+        }
+        const help = run("npx", ["--no-install", "ecrpull", "--help"], project);
+        expect(help).to.contain("usage: ecrpull <command> [options]");
+        const plan = spawnSync("npx", ["--no-install", "ecrpull", "plan"], { cwd: project, encoding: "utf8" });
+        expect(plan.status, plan.stderr).to.equal(0);
+        expect(plan.stdout).to.contain("Cluster account 444455556666 (example) - stack acme/ecrpull/eks - cluster apps-prod-euw1 (created)");
+        expect(plan.stdout).to.contain("| apps-prod-euw1 | ci/image-builder | federation | ecr-pull-ci-builders |");
+        // The installed command runs the package's compiled JavaScript, not TypeScript through ts-node.
+        expect(fs.realpathSync(path.join(consumer, "node_modules", ".bin", "ecrpull"))).to.equal(
+            path.join(consumer, "node_modules", "ecrpull", "dist", "tools", "cli", "main.js"),
+        );
     });
 
     it("declares @pulumi/pulumi as a peer, the provider SDKs as caret ranges, and no dev-only package", () => {
@@ -90,8 +113,9 @@ describe("the npm package, installed into a consumer project", function () {
         expect(
             Object.keys(rootPackage.dependencies).filter((d) => rootPackage.devDependencies?.[d] === undefined && /iam-simulate|iam-policy|mocha|chai/.test(d)),
         ).to.deep.equal([]);
-        expect(rootPackage.main).to.equal("bin/index.js");
-        expect(rootPackage.types).to.equal("bin/index.d.ts");
+        expect(rootPackage.main).to.equal("dist/index.js");
+        expect(rootPackage.types).to.equal("dist/index.d.ts");
+        expect(rootPackage.bin).to.deep.equal({ ecrpull: "dist/tools/cli/main.js" });
     });
 
     it("leaves the consumer with one copy of @pulumi/pulumi", () => {

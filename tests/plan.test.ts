@@ -118,25 +118,13 @@ describe("npm run plan on every supported shape of project", () => {
         const dir = twoClusters();
         const result = spawnSync(
             "npx",
-            [
-                "ts-node",
-                "--transpile-only",
-                path.join(ROOT, "tools/cli/plan.ts"),
-                "--ecr",
-                path.join(dir, "Pulumi.ecr.yaml"),
-                "--account",
-                "eks-west=210987654321",
-            ],
+            ["ts-node", "--transpile-only", path.join(ROOT, "tools/cli/main.ts"), "plan", "--dir", dir, "--account", "eks-west=210987654321"],
             { cwd: ROOT, encoding: "utf8", timeout: 120000 },
         );
         expect(result.stderr).to.equal("");
         expect(result.status).to.equal(0);
-        expect(result.stdout).to.contain(
-            "== Cluster account 210987654321 -- stack acme/ecrpull/eks-west (Pulumi.eks-west.yaml), program eks, cluster apps-west (adopted)",
-        );
-        expect(result.stdout).to.contain(
-            "== Cluster account 444455556666 (example) -- stack acme/ecrpull/eks (Pulumi.eks.yaml), program eks, cluster apps-prod-euw1 (created)",
-        );
-        expect(result.stdout).to.contain("flowchart");
+        expect(result.stdout).to.contain("Cluster account 210987654321 - stack acme/ecrpull/eks-west - cluster apps-west (adopted)");
+        expect(result.stdout).to.contain("Cluster account 444455556666 (example) - stack acme/ecrpull/eks - cluster apps-prod-euw1 (created)");
+        expect(result.stdout).to.contain("| apps-prod-euw1, apps-west | ci/image-builder | federation | ecr-pull-ci-builders |");
     });
 });

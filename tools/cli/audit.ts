@@ -1,9 +1,9 @@
 /**
- * `npm run audit`: the access report of deployed stacks, from their
+ * `ecrpull audit`: the access report of deployed stacks, from their
  * `pulumi stack export --show-secrets` files, and their drift from what the
  * current code would deploy.
  *
- *   npm run audit -- --ecr ecr.json --eks eks-a.json --eks eks-b.json [--config-dir .] [--json]
+ *   ecrpull audit --ecr ecr.json --eks eks-a.json --eks eks-b.json [--config-dir .] [--json]
  *
  * Config is not in a state, so the programs are re-run on the mock engine
  * with each stack's `Pulumi.<stack>.yaml` (from --config-dir, default the
@@ -28,7 +28,7 @@ import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext,
 import { readStackConfig } from "../engine/example-state";
 import { ProgramRun } from "../engine/mock-engine";
 import { toStackExport } from "../state/from-run";
-import { describeFailure } from "./errors";
+import { Command, Io, many, single, UsageError, Values } from "./command";
 import { runEcrStack, runEksStack } from "../engine/two-stacks";
 
 export interface AuditOptions {
@@ -149,70 +149,60 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     return auditStates(deployed, await regenerate(deployed, options.configDir), limits);
 }
 
-const USAGE = "usage: npm run audit -- --ecr <ecr export> --eks <eks export> [--eks <another>] [--config-dir <dir with Pulumi.<stack>.yaml>] [--json]";
-
-function parseArguments(argv: readonly string[]): AuditOptions & { json: boolean } {
-    const values: Record<"--ecr" | "--eks" | "--config-dir", string[]> = { "--ecr": [], "--eks": [], "--config-dir": [] };
-    let json = false;
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        if (flag === "--json") {
-            json = true;
-        } else if (flag in values) {
-            const value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) {
-                throw new AuditError(`${flag} needs a value; ${USAGE}`);
-            }
-            values[flag as keyof typeof values].push(value);
-            i++;
-        } else {
-            throw new AuditError(`unknown argument ${JSON.stringify(flag)}; ${USAGE}`);
+export const auditCommand: Command = {
+    name: "audit",
+    summary: "who can pull what in deployed stacks, and how they drifted from the current code",
+    help: [
+        "usage: ecrpull audit --ecr <ecr export> --eks <eks export> [--eks <another>]... [--config-dir <dir>] [--json]",
+        "",
+        "Reads the files `pulumi stack export --show-secrets` writes for the ECR stack and each EKS stack it",
+        "references, re-runs both programs with the stacks' Pulumi.<stack>.yaml, and reports drift (document by",
+        "document), missing and extra resources, unused grants, dangling roles, documents near or over their",
+        "quota, and who can pull what from the deployed documents.",
+        "",
+        "  --ecr <file>           the ECR stack's export",
+        "  --eks <file>           an EKS stack's export; one for each stack in ecrpull:clusterStacks",
+        "  --config-dir <dir>     where the Pulumi.<stack>.yaml files are; default: here",
+        "  --json                 the findings, the comparison and the access report as JSON",
+        "",
+        "Exit code: 0 nothing wrong (warnings allowed), 1 drift or another error found, 2 wrong arguments or files.",
+    ].join("\n"),
+    options: { ecr: { type: "string", multiple: true }, eks: { type: "string", multiple: true }, "config-dir": { type: "string" }, json: { type: "boolean" } },
+    async run(values: Values, io: Io): Promise<number> {
+        const ecr = many(values, "ecr");
+        if (ecr.length !== 1) {
+            throw new UsageError("give exactly one --ecr file (the ECR stack's `pulumi stack export --show-secrets`).");
         }
-    }
-    if (values["--ecr"].length !== 1) {
-        throw new AuditError(`give exactly one --ecr file (the ecr stack's \`pulumi stack export --show-secrets\`); ${USAGE}`);
-    }
-    if (values["--eks"].length === 0) {
-        throw new AuditError(`give an --eks file for each eks stack the ecr stack references; ${USAGE}`);
-    }
-    return { ecrFile: values["--ecr"][0], eksFiles: values["--eks"], configDir: values["--config-dir"][0] ?? process.cwd(), json };
-}
-
-async function main(): Promise<number> {
-    const options = parseArguments(process.argv.slice(2));
-    const result = await runAudit(options);
-    const failed = result.findings.some((x) => x.severity === "error");
-    if (options.json) {
-        console.log(
-            JSON.stringify({ ok: !failed, findings: result.findings, compared: result.compared, measured: result.measured, access: result.access }, null, 2),
-        );
-    } else {
-        const files = [options.ecrFile, ...options.eksFiles].map((file) => path.basename(file)).join(", ");
-        console.log(
-            [
-                `Audit of ${files} against the current code (stack files in ${options.configDir})`,
-                "",
-                renderFindings(result),
-                "",
-                "== Who can pull what, from the deployed documents",
-                "",
-                renderMarkdown(result.access),
-                "",
-                "```mermaid",
-                renderMermaid(result.access),
-                "```",
-            ].join("\n"),
-        );
-    }
-    return failed ? 1 : 0;
-}
-
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (error) => {
-            console.error(describeFailure(error));
-            process.exit(2);
-        },
-    );
-}
+        const eks = many(values, "eks");
+        if (eks.length === 0) {
+            throw new UsageError("give an --eks file for each EKS stack the ECR stack references.");
+        }
+        const resolve = (file: string) => path.resolve(io.cwd, file);
+        const options: AuditOptions = { ecrFile: resolve(ecr[0]), eksFiles: eks.map(resolve), configDir: resolve(single(values, "config-dir") ?? ".") };
+        const result = await runAudit(options);
+        const failed = result.findings.some((x) => x.severity === "error");
+        if (values.json === true) {
+            io.out(
+                `${JSON.stringify({ ok: !failed, findings: result.findings, compared: result.compared, measured: result.measured, access: result.access }, null, 2)}\n`,
+            );
+        } else {
+            const files = [options.ecrFile, ...options.eksFiles].map((file) => path.basename(file)).join(", ");
+            io.out(
+                `${[
+                    `Audit of ${files} against the current code (stack files in ${options.configDir})`,
+                    "",
+                    renderFindings(result),
+                    "",
+                    "== Who can pull what, from the deployed documents",
+                    "",
+                    renderMarkdown(result.access),
+                    "",
+                    "```mermaid",
+                    renderMermaid(result.access),
+                    "```",
+                ].join("\n")}\n`,
+            );
+        }
+        return failed ? 1 : 0;
+    },
+};

@@ -1,27 +1,25 @@
 /**
- * `npm run doctor`: would STS let this service-account token assume its role,
+ * `ecrpull doctor`: would STS let this service-account token assume its role,
  * and if not, why not and what to change. Reads the token and the stacks'
  * exports, asks the issuer for its keys and TLS chain, and prints one line per
  * check (✔ pass, ✘ fail, ! warning, – skipped) with the fix under each failure.
  *
  *   kubectl exec <pod> -- cat /var/run/secrets/eks.amazonaws.com/serviceaccount/token > token
  *   pulumi stack export --show-secrets --stack ecr > ecr.json
- *   npm run doctor -- --token token --ecr-state ecr.json [--eks-state eks.json ...] [--role <arn or name>]
+ *   ecrpull doctor --token token --ecr-state ecr.json [--eks-state eks.json ...] [--role <arn or name>]
  *                     [--json] [--now <ISO time>] [--ca <PEM file> ...] [--connect-to <host:port>] [--timeout <ms>] [--offline]
  *
  * Exit code: 0 when the token would be let in, 1 when not, 2 when the
  * arguments or files are wrong.
  */
 import * as fs from "fs";
+import * as path from "path";
+import { Command, Io, many, parseOptions, single, UsageError, Values } from "./command";
 import { parseStackExport, StackExport, StackExportError } from "../state/stack-export";
 import { DoctorReport, examineToken, ExamineOptions, formatReport } from "../doctor/doctor";
 
-const USAGE =
-    "usage: npm run doctor -- --token <file> --ecr-state <file> [--eks-state <file> ...] [--role <arn or name>] [--json] [--now <ISO time>] " +
-    "[--ca <PEM file> ...] [--connect-to <host:port>] [--timeout <ms>] [--offline]";
-
 /** Thrown for wrong arguments or unreadable files: printed with the usage line, exit code 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface DoctorArguments {
     readonly token: string;
@@ -36,51 +34,29 @@ export interface DoctorArguments {
     readonly offline: boolean;
 }
 
-const VALUED = ["--token", "--ecr-state", "--eks-state", "--role", "--now", "--ca", "--connect-to", "--timeout"];
-const FLAGS = ["--json", "--offline"];
-
-/** Parses the command line; throws UsageError naming the bad argument. */
+/** Parses a command line of `ecrpull doctor`; throws UsageError naming the bad argument. */
 export function parseArguments(argv: readonly string[]): DoctorArguments {
-    const values = new Map<string, string[]>();
-    const flags = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (FLAGS.includes(arg)) {
-            flags.add(arg);
-        } else if (VALUED.includes(arg)) {
-            const value = argv[i + 1];
-            if (value === undefined || value.startsWith("--")) {
-                throw new UsageError(`${arg} needs a value.`);
-            }
-            values.set(arg, [...(values.get(arg) ?? []), value]);
-            i++;
-        } else {
-            throw new UsageError(`unknown argument ${JSON.stringify(arg)}; the options are ${[...VALUED, ...FLAGS].join(", ")}.`);
-        }
-    }
-    const one = (flag: string): string | undefined => {
-        const list = values.get(flag) ?? [];
-        if (list.length > 1) {
-            throw new UsageError(`${flag} is given ${list.length} times; give it once.`);
-        }
-        return list[0];
-    };
-    const token = one("--token");
-    const ecrState = one("--ecr-state");
+    return doctorArguments(parseOptions(doctorCommand, argv));
+}
+
+/** The doctor's arguments from parsed options; a missing one is a UsageError naming it. */
+export function doctorArguments(values: Values): DoctorArguments {
+    const token = single(values, "token");
+    const ecrState = single(values, "ecr-state");
     if (token === undefined || ecrState === undefined) {
-        throw new UsageError(`${token === undefined ? "--token" : "--ecr-state"} is required.`);
+        throw new UsageError(`--${token === undefined ? "token" : "ecr-state"} is required.`);
     }
     return {
         token,
         ecrState,
-        eksStates: values.get("--eks-state") ?? [],
-        role: one("--role"),
-        json: flags.has("--json"),
-        now: one("--now"),
-        ca: values.get("--ca") ?? [],
-        connectTo: one("--connect-to"),
-        timeout: one("--timeout"),
-        offline: flags.has("--offline"),
+        eksStates: many(values, "eks-state"),
+        role: single(values, "role"),
+        json: values.json === true,
+        now: single(values, "now"),
+        ca: many(values, "ca"),
+        connectTo: single(values, "connect-to"),
+        timeout: single(values, "timeout"),
+        offline: values.offline === true,
     };
 }
 
@@ -146,27 +122,53 @@ export async function runDoctor(args: DoctorArguments): Promise<DoctorReport> {
     );
 }
 
-async function main(): Promise<number> {
-    try {
-        const args = parseArguments(process.argv.slice(2));
-        const report = await runDoctor(args);
-        process.stdout.write(`${args.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
+export const doctorCommand: Command = {
+    name: "doctor",
+    summary: "why STS refuses a service-account token for its role, and what to change",
+    help: [
+        "usage: ecrpull doctor --token <file> --ecr-state <file> [--eks-state <file>]... [--role <arn or name>] [--json] [--now <ISO time>] " +
+            "[--ca <PEM file>]... [--connect-to <host:port>] [--timeout <ms>] [--offline]",
+        "",
+        "Would STS let this service-account token assume its role, and if not, why not and what to change.",
+        "Reads the token and the stacks' exports, asks the issuer for its keys and TLS chain, and prints one",
+        "line per check (✔ pass, ✘ fail, ! warning, – skipped) with the fix under each failure.",
+        "",
+        "  --token <file>         the pod's token (kubectl exec <pod> -- cat /var/run/secrets/eks.amazonaws.com/serviceaccount/token)",
+        "  --ecr-state <file>     the ECR stack's `pulumi stack export --show-secrets`",
+        "  --eks-state <file>     an EKS stack's export (chaining and Pod Identity need the cluster's)",
+        "  --role <arn or name>   the role to check; default: the one the token's service account is granted",
+        "  --now <ISO time>       check expiry at this time instead of now",
+        "  --ca <PEM file>        trust these CAs for the issuer (default: Node's)",
+        "  --connect-to <h:p>     reach the issuer at this address (a proxy or a test issuer)",
+        "  --timeout <ms>         per request to the issuer",
+        "  --offline              do not contact the issuer (the signature and thumbprint checks are skipped)",
+        "  --json                 the report as JSON",
+        "",
+        "Exit code: 0 the token would be let in, 1 it would not, 2 wrong arguments or files.",
+    ].join("\n"),
+    options: {
+        token: { type: "string", multiple: true },
+        "ecr-state": { type: "string", multiple: true },
+        "eks-state": { type: "string", multiple: true },
+        role: { type: "string", multiple: true },
+        json: { type: "boolean" },
+        now: { type: "string", multiple: true },
+        ca: { type: "string", multiple: true },
+        "connect-to": { type: "string", multiple: true },
+        timeout: { type: "string", multiple: true },
+        offline: { type: "boolean" },
+    },
+    async run(values: Values, io: Io): Promise<number> {
+        const args = doctorArguments(values);
+        const resolve = (file: string) => path.resolve(io.cwd, file);
+        const report = await runDoctor({
+            ...args,
+            token: resolve(args.token),
+            ecrState: resolve(args.ecrState),
+            eksStates: args.eksStates.map(resolve),
+            ca: args.ca.map(resolve),
+        });
+        io.out(`${args.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
         return report.admitted ? 0 : 1;
-    } catch (error) {
-        if (error instanceof UsageError) {
-            process.stderr.write(`doctor: ${error.message}\n${USAGE}\n`);
-            return 2;
-        }
-        throw error;
-    }
-}
-
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
-        (error) => {
-            process.stderr.write(`doctor: ${(error as Error)?.stack ?? String(error)}\n`);
-            process.exit(2);
-        },
-    );
-}
+    },
+};

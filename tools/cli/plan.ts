@@ -1,240 +1,366 @@
 /**
- * `npm run plan`: what `pulumi up` would create in each account, from the
- * example stack files, with no CLI, no credentials and no network.
+ * `ecrpull plan`: what `pulumi up` would do in each account, from a
+ * project's stack files, with no CLI, no credentials and no network.
  *
- * Runs the EKS program for every stack the ECR stack references (its config
- * is read from `Pulumi.<stack>.yaml`, by the last part of the name), then the
- * ECR program with their outputs behind its stack references, and prints the
- * resources, the rendered policies and each policy's size against its limit.
- *
- *   npm run plan                       # Pulumi.ecr.yaml and the eks stacks it lists
- *   npm run plan -- --ecr Pulumi.ecr.yaml --account eks=444455556666
- *   npm run plan -- --json             # only the access report, as JSON
- *
- * It ends with the access report: who can pull which repository, by which
- * path, evaluated from the documents the runs registered (written as stack
- * state, the same input the audit reads from deployed stacks), with a
- * Mermaid diagram.
+ * It runs the EKS program of every stack the ECR stack file lists, then the
+ * ECR program with their outputs behind its stack references (the order and
+ * wiring of `pulumi up`, on the mock engine), and says per account what
+ * would be created, who could pull what (evaluated from the documents the
+ * runs registered, not from the config) and which documents are near their
+ * limits. `--documents` adds every document and each chained workload's pod
+ * settings; `--json` gives it all as JSON.
  */
-import * as path from "path";
-import { accessReport, readFleetState, renderMarkdown, renderMermaid } from "../report/report";
-import { policySize } from "../../components/iam/policies";
-import { parseStackExport, StackExport } from "../state/stack-export";
-import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
 import * as yaml from "js-yaml";
+import * as fs from "fs";
+import * as path from "path";
 import { WorkloadPodSettings } from "../../components/cluster/pod-settings";
-import { ProgramRun, RecordedResource } from "../engine/mock-engine";
-import { runProject } from "../engine/project-run";
-import { readStackConfig, StackFileError } from "../state/stack-file";
+import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
+import { policySize } from "../../components/iam/policies";
+import { EksProgramOutputs } from "../../stacks/eks";
+import { ProgramRun, RecordedResource, Resolved } from "../engine/mock-engine";
+import { EksStackRunResult, runProject } from "../engine/project-run";
+import { AccessReport, accessReport, readFleetState, renderMarkdown, renderMermaid } from "../report/report";
 import { toStackExport } from "../state/from-run";
-import { describeFailure } from "./errors";
+import { readProject } from "../state/project-config";
+import { parseStackExport, StackExport } from "../state/stack-export";
+import { readStackFile, StackFileError } from "../state/stack-file";
+import { Command, Io, many, single, UsageError, Values } from "./command";
 
-/** Resources as a tree, children under their component. */
-function tree(resources: readonly RecordedResource[]): string[] {
+/** Documents at or above this share of their limit are listed by default. */
+const NEAR_LIMIT = 0.8;
+
+export interface PlanOptions {
+    /** The project directory: its Pulumi.yaml and stack files. */
+    readonly dir: string;
+    /** The ECR stack, by name (`Pulumi.<stack>.yaml`). Default: the one stack file whose program is `ecr`. */
+    readonly stack?: string;
+    /** The account of each EKS stack, by name. */
+    readonly accounts: Readonly<Record<string, string>>;
+    readonly documents: boolean;
+    readonly json: boolean;
+}
+
+/** One document measured against its limit. */
+export interface DocumentSize {
+    readonly account: string;
+    readonly kind: "trust policy" | "role policy" | "repository policy" | "lifecycle policy";
+    readonly owner: string;
+    readonly size: number;
+    readonly limit: number;
+}
+
+/** The stack file of the ECR stack: the one named, else the one whose program is ecr. */
+export function findEcrStackFile(dir: string, stack: string | undefined): string {
+    if (stack !== undefined) {
+        const file = path.join(dir, `Pulumi.${stack.split("/").pop()}.yaml`);
+        if (!fs.existsSync(file)) {
+            throw new StackFileError(`--stack ${stack}: there is no ${path.basename(file)} in ${dir}.`);
+        }
+        return file;
+    }
+    const files = fs
+        .readdirSync(dir)
+        .filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f))
+        .sort();
+    const ecr = files.filter((f) => {
+        const program = readStackFile(path.join(dir, f)).config["ecrpull:program"];
+        return program === "ecr" || (program === undefined && /^Pulumi\.ecr\.ya?ml$/.test(f));
+    });
+    if (ecr.length !== 1) {
+        throw new StackFileError(
+            ecr.length === 0
+                ? `${dir}: no stack file runs the ECR program (ecrpull:program: ecr) among ${files.join(", ") || "no Pulumi.<stack>.yaml files"}; run in the project directory, or give --dir.`
+                : `${dir}: several stack files run the ECR program (${ecr.join(", ")}); choose one with --stack.`,
+        );
+    }
+    return path.join(dir, ecr[0]);
+}
+
+/** Resources counted by what they are, largest first: "3 IAM roles, 2 ServiceAccounts". */
+function resourceSummary(resources: readonly RecordedResource[]): string {
+    const counts = new Map<string, number>();
+    // Custom resources and remote components (an eks:index:Cluster), not this package's own components.
+    for (const r of resources.filter((x) => !x.type.startsWith("ecrpull:") && !x.type.startsWith("pulumi:"))) {
+        const short = r.type.split(":").pop()!;
+        counts.set(short, (counts.get(short) ?? 0) + 1);
+    }
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    const parts = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([type, n]) => `${n} ${type}`);
+    return `${total} resources: ${parts.join(", ")}`;
+}
+
+/** Every policy document the run registered, with its size and its limit. */
+function documentSizes(account: string, resources: readonly RecordedResource[], limits: QuotaLimits): DocumentSize[] {
+    const sizes: DocumentSize[] = [];
+    const roleName = (r: RecordedResource) => String(r.inputs.name ?? r.name);
+    for (const role of resources.filter((r) => r.type === "aws:iam/role:Role")) {
+        sizes.push({ account, kind: "trust policy", owner: roleName(role), size: policySize(role.inputs.assumeRolePolicy), limit: limits.trustPolicy });
+        // A role's inline policies count together (facts.md, "Limits").
+        const inline = resources.filter(
+            (p) =>
+                p.type === "aws:iam/rolePolicy:RolePolicy" &&
+                p.parent === role.parent &&
+                (p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull")),
+        );
+        if (inline.length > 0) {
+            sizes.push({
+                account,
+                kind: "role policy",
+                owner: roleName(role),
+                size: inline.reduce((n, p) => n + policySize(p.inputs.policy), 0),
+                limit: limits.rolePolicy,
+            });
+        }
+    }
+    for (const repository of resources.filter((r) => r.type === "aws:ecr/repository:Repository")) {
+        const policy = resources.find((p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && p.parent === repository.parent);
+        const lifecycle = resources.find((p) => p.type === "aws:ecr/lifecyclePolicy:LifecyclePolicy" && p.parent === repository.parent);
+        if (policy) {
+            sizes.push({
+                account,
+                kind: "repository policy",
+                owner: repository.inputs.name,
+                size: policySize(policy.inputs.policy),
+                limit: limits.repositoryPolicy,
+            });
+        }
+        if (lifecycle) {
+            sizes.push({
+                account,
+                kind: "lifecycle policy",
+                owner: repository.inputs.name,
+                size: policySize(lifecycle.inputs.policy),
+                limit: limits.lifecyclePolicy,
+            });
+        }
+    }
+    return sizes;
+}
+
+const percent = (s: DocumentSize) => Math.round((s.size / s.limit) * 100);
+const sizeLine = (s: DocumentSize) =>
+    `  ${`${s.kind} of ${s.owner}`.padEnd(60)} ${String(s.size).padStart(6)} / ${String(s.limit).padEnd(6)} (${percent(s)}%)${s.size > s.limit ? "  OVER THE LIMIT" : ""}`;
+
+/** What each workload of a cluster stack needs, one line each. */
+function workloadLines(podSpecs: Readonly<Record<string, WorkloadPodSettings>>, resources: readonly RecordedResource[]): string[] {
+    const entries = Object.entries(podSpecs).sort(([a], [b]) => (a < b ? -1 : 1));
+    const width = Math.max(0, ...entries.map(([key]) => key.length));
+    return entries.map(([key, w]) => {
+        const how =
+            w.path === "federation"
+                ? `ServiceAccount annotated with ${resources.find((r) => /ServiceAccount(Patch)?$/.test(r.type) && `${r.inputs.metadata.namespace}/${r.inputs.metadata.name}` === key)?.inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"]}`
+                : w.path === "podIdentity"
+                  ? "Pod Identity association; EKS injects the credentials"
+                  : "its pods need the chained pod settings (--documents, the podSpecs output, or withPullAccess)";
+        return `    ${key.padEnd(width)}  grant ${w.grant}, ${w.path}: ${how}`;
+    });
+}
+
+/** The full documents of an account: roles with their trust and policy, repositories with theirs. */
+function documentLines(resources: readonly RecordedResource[], podSpecs?: Readonly<Record<string, WorkloadPodSettings>>): string[] {
+    const json = (text: string) =>
+        JSON.stringify(JSON.parse(text), null, 2)
+            .split("\n")
+            .map((l) => `      ${l}`);
     const lines: string[] = [];
-    const children = (parent: string) => resources.filter((r) => r.parent === parent && r.urn !== "");
-    const walk = (parent: string, depth: number) => {
-        for (const r of children(parent)) {
-            lines.push(`${"    ".repeat(depth)}+ ${r.type.padEnd(Math.max(0, 52 - depth * 4))} ${r.name}`);
-            walk(r.urn, depth + 1);
+    for (const [key, w] of Object.entries(podSpecs ?? {}).filter(([, w]) => w.path === "chaining")) {
+        const fragment = {
+            serviceAccountName: w.serviceAccountName,
+            volumes: w.volumes,
+            containers: [{ name: "<each container that calls AWS>", volumeMounts: w.volumeMounts, env: w.env }],
+        };
+        lines.push(
+            `  pod settings of ${key} (add them to its pod spec):`,
+            ...yaml
+                .dump(fragment, { lineWidth: 160 })
+                .trimEnd()
+                .split("\n")
+                .map((l) => `      ${l}`),
+        );
+    }
+    for (const role of resources.filter((r) => r.type === "aws:iam/role:Role")) {
+        const inline = resources.filter(
+            (p) =>
+                p.type === "aws:iam/rolePolicy:RolePolicy" &&
+                p.parent === role.parent &&
+                (p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull")),
+        );
+        lines.push(`  role ${role.inputs.name ?? role.name}`, "    trust policy:", ...json(role.inputs.assumeRolePolicy));
+        for (const p of inline) {
+            lines.push(`    policy ${p.inputs.name}:`, ...json(p.inputs.policy));
         }
-    };
-    walk("", 1);
-    const references = resources.filter((r) => r.type === "pulumi:pulumi:StackReference");
-    for (const r of references) {
-        lines.push(`    > ${"pulumi:pulumi:StackReference (read)".padEnd(52)} ${r.name}`);
+    }
+    for (const repository of resources.filter((r) => r.type === "aws:ecr/repository:Repository")) {
+        const policy = resources.find((p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && p.parent === repository.parent);
+        const settings = [
+            repository.inputs.imageTagMutability,
+            repository.inputs.imageScanningConfiguration?.scanOnPush ? "scan on push" : "no scan on push",
+            repository.inputs.encryptionConfigurations?.[0]?.encryptionType,
+            repository.retainOnDelete ? "retained on delete" : "deleted with the stack",
+        ].join(", ");
+        lines.push(`  repository ${repository.inputs.name} (${settings})`);
+        lines.push(
+            ...(policy
+                ? ["    repository policy:", ...json(policy.inputs.policy)]
+                : ["    no repository policy: no grant names it, so only this account may pull"]),
+        );
     }
     return lines;
 }
 
-/**
- * Each workload with what it needs at run time, by path: which
- * ServiceAccount, which annotation or association, which environment.
- */
-function workloadLines(resources: readonly RecordedResource[], podSpecs: Readonly<Record<string, WorkloadPodSettings>>): string[] {
-    const lines = ["  Workloads (how each reaches its grant's pull role in the registry account):"];
-    for (const [key, settings] of Object.entries(podSpecs).sort(([a], [b]) => (a < b ? -1 : 1))) {
-        lines.push(`    ${key} -- grant ${settings.grant}, path ${settings.path}`);
-        const sa = resources.find(
-            (r) => /^kubernetes:core\/v1:ServiceAccount(Patch)?$/.test(r.type) && `${r.inputs.metadata.namespace}/${r.inputs.metadata.name}` === key,
-        );
-        if (settings.path === "federation") {
-            lines.push(`        ServiceAccount annotation eks.amazonaws.com/role-arn: ${sa?.inputs.metadata.annotations?.["eks.amazonaws.com/role-arn"]}`);
-            lines.push("        env, injected by EKS's IRSA webhook: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE");
-        } else if (settings.path === "chaining") {
-            // The exact fragment to add to the pod spec (also the eks stack's output podSpecs, and withPullAccess).
-            const fragment = {
-                serviceAccountName: settings.serviceAccountName,
-                volumes: settings.volumes,
-                containers: [{ name: "<each container that calls AWS>", volumeMounts: settings.volumeMounts, env: settings.env }],
-            };
-            lines.push("        ServiceAccount not annotated; add to the pod spec (podSpecs output, or withPullAccess):");
-            lines.push(
-                ...yaml
-                    .dump(fragment, { lineWidth: 160 })
-                    .trimEnd()
-                    .split("\n")
-                    .map((l) => `          ${l}`),
-            );
-        } else {
-            const association = resources.find(
-                (r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && `${r.inputs.namespace}/${r.inputs.serviceAccount}` === key,
-            );
-            lines.push(`        PodIdentityAssociation role ${association?.inputs.roleArn}, target role ${association?.inputs.targetRoleArn}`);
-            lines.push("        env, injected by EKS Pod Identity: AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-        }
-    }
-    return lines;
+const asState = (run: ProgramRun<unknown>, stack: string): StackExport =>
+    parseStackExport(JSON.stringify(toStackExport(run, { stack })), `plan of stack ${stack}`);
+
+export interface PlanResult {
+    readonly text: string;
+    readonly json: unknown;
+    readonly access: AccessReport;
+    readonly sizes: readonly DocumentSize[];
 }
 
-function sizeLine(kind: string, owner: string, size: number, limit: number): string {
-    const percent = Math.round((size / limit) * 100);
-    const flag = size > limit ? "  OVER THE LIMIT" : "";
-    return `    ${`${kind} of ${owner}`.padEnd(58)} ${String(size).padStart(6)} / ${String(limit).padEnd(6)} (${percent}%)${flag}`;
-}
-
-function indentJson(json: string): string {
-    return JSON.stringify(JSON.parse(json), null, 2)
-        .split("\n")
-        .map((l) => `        ${l}`)
-        .join("\n");
-}
-
-/** A role's name, its trust policy and its inline policy, indented for the plan. */
-function roleLines(role: RecordedResource, policy: RecordedResource): string[] {
-    return [`    ${role.inputs.name}`, "      trust policy:", indentJson(role.inputs.assumeRolePolicy), "      role policy:", indentJson(policy.inputs.policy)];
-}
-
-/** A mock run as the state `pulumi stack export` would give after `pulumi up`. */
-function asState(run: ProgramRun<unknown>, stack: string): StackExport {
-    return parseStackExport(JSON.stringify(toStackExport(run, { stack })), `plan of stack ${stack}`);
-}
-
-const USAGE = "usage: npm run plan -- [--ecr Pulumi.ecr.yaml] [--account <eks stack>=<12-digit account>]... [--json]";
-
-function parseArguments(argv: readonly string[]): { ecrFile: string; accounts: Record<string, string>; json: boolean } {
-    const root = path.resolve(__dirname, "..");
-    let ecrFile = path.resolve(root, "Pulumi.ecr.yaml");
-    const accounts: Record<string, string> = {};
-    let json = false;
-    for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
-        const value = argv[i + 1];
-        if (flag === "--json") {
-            json = true;
-        } else if (flag === "--ecr" && value && !value.startsWith("--")) {
-            ecrFile = path.resolve(process.cwd(), value);
-            i++;
-        } else if (flag === "--account" && value && /^[^=]+=\d{12}$/.test(value)) {
-            const [stack, account] = value.split("=");
-            accounts[stack] = account;
-            i++;
-        } else {
-            throw new StackFileError(
-                `${JSON.stringify(flag)}${flag === "--account" ? ` ${JSON.stringify(value ?? "")} is not <stack>=<12-digit account>` : " is not an argument of the plan"}; ${USAGE}`,
-            );
-        }
-    }
-    return { ecrFile, accounts, json };
-}
-
-async function main(): Promise<void> {
-    const { ecrFile, accounts, json } = parseArguments(process.argv.slice(2));
-    const project = await runProject({ ecrFile, accounts });
-    const ecrConfig = readStackConfig(ecrFile);
-    // Registry documents are measured against the limits the ecr stack plans with, raised ones included.
-    const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
-
-    const out: string[] = [];
-    out.push("Plan: what `pulumi up` would do in each account (in-process mock engine: no CLI, no credentials, no network)", "");
-
-    const clusterStates: StackExport[] = [];
-    for (const stack of project.eks) {
-        const { run, name: stackName, file, accountId } = stack;
-        clusterStates.push(asState(run, stackName.split("/").pop()!));
-        out.push(
-            `== Cluster account ${accountId}${stack.accountGiven ? "" : " (example)"} -- stack ${stackName} (${path.basename(file)}), program eks, cluster ${stack.clusterName} (${stack.adopted ? "adopted" : "created"})`,
-        );
-        out.push("  Resources:", ...tree(run.resources), "");
-        out.push(...workloadLines(run.resources, run.outputs.podSpecs as Record<string, WorkloadPodSettings>), "");
-        const clusterRoles = run.resources.filter((r) => r.type === "aws:iam/role:Role" && /^ecr-(chain|podid)-/.test(String(r.inputs.name)));
-        if (clusterRoles.length > 0) {
-            out.push("  Cluster-account roles (their only permission: assume the grant's pull role):");
-            for (const role of clusterRoles) {
-                const policy = run.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `${role.name}-assume`)!;
-                out.push(...roleLines(role, policy));
-                out.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), DEFAULT_LIMITS.trustPolicy));
+/** Runs the project's stacks and renders the plan. */
+export async function plan(options: PlanOptions, progress?: (line: string) => void): Promise<PlanResult> {
+    const ecrFile = findEcrStackFile(options.dir, options.stack);
+    const projectFile = path.join(options.dir, "Pulumi.yaml");
+    const project = fs.existsSync(projectFile) ? readProject(projectFile) : undefined;
+    const every = (total: number) => Math.max(1, Math.floor(total / 10));
+    const run = await runProject({
+        ecrFile,
+        accounts: options.accounts,
+        project,
+        // Progress on stderr for fleets large enough to take a while; stdout stays the plan.
+        onProgress: (done, total, stack) => {
+            if (total >= 10 && (done % every(total) === 0 || done === total - 1)) {
+                progress?.(`ecrpull plan: cluster stack ${done + 1} of ${total} (${stack})`);
             }
-            out.push("");
-        }
-        out.push("", "  Outputs (the wire contract the ecr stack reads):");
-        for (const [key, value] of Object.entries(run.outputs)) {
-            const shown =
-                key === "workloads"
-                    ? `${(value as unknown[]).length} workloads (above)`
-                    : key === "podSpecs"
-                      ? "pod settings of each workload (above)"
-                      : JSON.stringify(value);
-            out.push(`    ${key.padEnd(16)} ${shown}`);
+        },
+    });
+    const ecrConfig = readStackFile(ecrFile).config;
+    const registryLimits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
+    const clusterLimits = (stack: EksStackRunResult): QuotaLimits => ({
+        ...DEFAULT_LIMITS,
+        ...((readStackFile(stack.file).config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
+    });
+
+    const access = accessReport(
+        readFleetState(
+            asState(run.ecr.run, "ecr"),
+            run.eks.map((e) => asState(e.run, e.name.split("/").pop()!)),
+        ),
+    );
+    const sizes = [
+        ...run.eks.flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
+        ...documentSizes(run.ecr.accountId, run.ecr.run.resources, registryLimits),
+    ];
+
+    const out: string[] = [
+        `ecrpull plan: what \`pulumi up\` would do in each account, from ${path.relative(process.cwd(), ecrFile) || ecrFile} and the stacks it lists (nothing is sent to AWS)`,
+        "",
+    ];
+    const clusterHeading = (e: EksStackRunResult) =>
+        `Cluster account ${e.accountId}${e.accountGiven ? "" : " (example)"} - stack ${e.name} - cluster ${e.clusterName} (${e.adopted ? "adopted" : "created"})`;
+    for (const e of run.eks) {
+        const podSpecs = (e.run.outputs as Resolved<EksProgramOutputs>).podSpecs as Record<string, WorkloadPodSettings>;
+        out.push(clusterHeading(e), `  creates ${resourceSummary(e.run.resources)}`, "  workloads:", ...workloadLines(podSpecs, e.run.resources));
+        if (options.documents) {
+            out.push("", ...documentLines(e.run.resources, podSpecs));
         }
         out.push("");
     }
-
-    const ecr = project.ecr.run;
-    const registryAccount = project.ecr.accountId;
-    out.push(`== Registry account ${registryAccount} -- stack ecr (${path.basename(ecrFile)}), program ecr`);
-    out.push("  Resources:", ...tree(ecr.resources), "");
-
-    // Everything below is read from the inputs the resources were registered
-    // with: what is printed is exactly what `pulumi up` would send to AWS.
-    const inputsOf = (type: string) => ecr.resources.filter((r) => r.type === type);
-    const sizes: string[] = [];
-    out.push("  Pull roles:");
-    for (const role of inputsOf("aws:iam/role:Role")) {
-        const policy = inputsOf("aws:iam/rolePolicy:RolePolicy").find((p) => p.parent === role.parent)!;
-        out.push(...roleLines(role, policy));
-        sizes.push(sizeLine("trust policy", role.inputs.name, policySize(role.inputs.assumeRolePolicy), limits.trustPolicy));
-        sizes.push(sizeLine("role policy", role.inputs.name, policySize(policy.inputs.policy), limits.rolePolicy));
+    out.push(
+        `Registry account ${run.ecr.accountId} - stack ${path.basename(ecrFile).replace(/^Pulumi\.|\.ya?ml$/g, "")}`,
+        `  creates ${resourceSummary(run.ecr.run.resources)}`,
+    );
+    if (options.documents) {
+        out.push("", ...documentLines(run.ecr.run.resources));
     }
-    out.push("", "  Repositories and their policies:");
-    for (const repository of inputsOf("aws:ecr/repository:Repository")) {
-        const name = repository.inputs.name;
-        const policy = inputsOf("aws:ecr/repositoryPolicy:RepositoryPolicy").find((p) => p.parent === repository.parent);
-        const lifecycle = inputsOf("aws:ecr/lifecyclePolicy:LifecyclePolicy").find((p) => p.parent === repository.parent)!;
-        const settings = [
-            repository.inputs.imageTagMutability,
-            repository.inputs.imageScanningConfiguration.scanOnPush ? "scan on push" : "no scan on push",
-            repository.inputs.encryptionConfigurations[0].encryptionType,
-            repository.retainOnDelete ? "retained on delete" : "deleted with the stack",
-        ].join(", ");
-        out.push(`    ${name} (${settings})`);
-        if (policy) {
-            out.push(indentJson(policy.inputs.policy));
-            sizes.push(sizeLine("repository policy", name, policySize(policy.inputs.policy), limits.repositoryPolicy));
-        } else {
-            out.push("        no repository policy: no grant names it, so only this account may pull");
-        }
-        sizes.push(sizeLine("lifecycle policy", name, policySize(lifecycle.inputs.policy), limits.lifecyclePolicy));
+    out.push("", "Who can pull what (evaluated from the documents above, not from the config):", "", renderMarkdown(access), "");
+    const near = sizes.filter((s) => s.size >= s.limit * NEAR_LIMIT).sort((a, b) => percent(b) - percent(a));
+    const largest = [...sizes].sort((a, b) => percent(b) - percent(a))[0];
+    if (options.documents) {
+        out.push("Policy sizes against their AWS limits (characters, white space not counted):", ...sizes.map(sizeLine), "");
+        out.push("```mermaid", renderMermaid(access), "```", "");
+    } else if (near.length > 0) {
+        out.push(`Documents near their limits (${NEAR_LIMIT * 100}% or more):`, ...near.map(sizeLine), "");
+    } else if (largest) {
+        out.push(
+            `No document is near its limit; the largest is the ${largest.kind} of ${largest.owner}: ${largest.size} of ${largest.limit} characters (${percent(largest)}%).`,
+            "",
+        );
     }
-    out.push("", "  Policy sizes against their AWS limits (characters, white space not counted):", ...sizes);
-    out.push("", "  Outputs:");
-    for (const [key, value] of Object.entries(ecr.outputs)) {
-        out.push(`    ${key.padEnd(18)} ${JSON.stringify(value)}`);
+    if (run.notes.length > 0) {
+        out.push("Assumed in place of AWS:", ...run.notes.map((n) => `  - ${n}`), "");
     }
-    const report = accessReport(readFleetState(asState(ecr, "ecr"), clusterStates));
-    if (json) {
-        console.log(JSON.stringify(report, null, 2));
-        return;
+    if (!options.documents) {
+        out.push("`ecrpull plan --documents` prints every document and the chained pod settings; `--json` gives all of it as JSON.");
     }
-    if (project.notes.length > 0) {
-        out.push("", "  What the plan assumed in place of AWS:", ...project.notes.map((n) => `    - ${n}`));
-    }
-    out.push("", "== Access report: who can pull what, evaluated from the documents above (not from the config)", "");
-    out.push(renderMarkdown(report), "", "```mermaid", renderMermaid(report), "```");
-    console.log(out.join("\n"));
+    const json = {
+        clusterStacks: run.eks.map((e) => ({
+            stack: e.name,
+            account: e.accountId,
+            accountIsExample: !e.accountGiven,
+            cluster: e.clusterName,
+            adopted: e.adopted,
+            resources: e.run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name })),
+            outputs: e.run.outputs,
+        })),
+        registryStack: {
+            account: run.ecr.accountId,
+            resources: run.ecr.run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name })),
+            outputs: run.ecr.run.outputs,
+        },
+        access,
+        documents: sizes,
+        assumed: run.notes,
+    };
+    return { text: out.join("\n"), json, access, sizes };
 }
 
-main().catch((error) => {
-    console.error(describeFailure(error));
-    process.exit(1);
-});
+export const planCommand: Command = {
+    name: "plan",
+    summary: "what `pulumi up` would do in each account, from this project's stack files (no cloud)",
+    help: [
+        "usage: ecrpull plan [--dir <project>] [--stack <ecr stack>] [--account <eks stack>=<12-digit account>]... [--documents] [--json]",
+        "",
+        "Runs the EKS program of every stack the ECR stack file lists, then the ECR program with their",
+        "outputs, on Pulumi's mock engine: no CLI, no credentials, no network. Prints per account what",
+        "would be created, who could pull what, and the documents near their limits.",
+        "",
+        "  --dir <project>        the Pulumi project directory (Pulumi.yaml and stack files); default: here",
+        "  --stack <ecr stack>    the ECR stack (Pulumi.<stack>.yaml); default: the one whose ecrpull:program is ecr",
+        "  --account <s>=<id>     the account an EKS stack deploys to (default: example accounts, said so)",
+        "  --documents            also every policy document, their sizes, the chained pod settings and a Mermaid diagram",
+        "  --json                 everything as JSON",
+        "",
+        "Exit code: 0 planned, 1 a program refused the config (pulumi up would fail the same way), 2 wrong arguments or files.",
+    ].join("\n"),
+    options: {
+        dir: { type: "string" },
+        stack: { type: "string" },
+        account: { type: "string", multiple: true },
+        documents: { type: "boolean" },
+        json: { type: "boolean" },
+    },
+    async run(values: Values, io: Io): Promise<number> {
+        const accounts: Record<string, string> = {};
+        for (const value of many(values, "account")) {
+            const match = /^([^=]+)=(\d{12})$/.exec(value);
+            if (!match) {
+                throw new UsageError(`--account ${JSON.stringify(value)} is not <eks stack>=<12-digit account> (e.g. eks=444455556666).`);
+            }
+            accounts[match[1]] = match[2];
+        }
+        const result = await plan(
+            {
+                dir: path.resolve(io.cwd, single(values, "dir") ?? "."),
+                stack: single(values, "stack"),
+                accounts,
+                documents: values.documents === true,
+                json: values.json === true,
+            },
+            (line) => io.err(`${line}\n`),
+        );
+        io.out(`${values.json === true ? JSON.stringify(result.json, null, 2) : result.text}\n`);
+        return 0;
+    },
+};

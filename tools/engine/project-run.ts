@@ -16,6 +16,7 @@ import { EcrProgramOutputs } from "../../stacks/ecr";
 import { EksProgramOutputs } from "../../stacks/eks";
 import { selectProgram } from "../../stacks/program";
 import { fakeIssuerId, ProgramRun, Resolved } from "./mock-engine";
+import { checkStackConfig, Project, withDeclaredDefaults } from "../state/project-config";
 import { readStackFile, StackFileError } from "../state/stack-file";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
@@ -31,6 +32,10 @@ export interface ProjectRunOptions {
     readonly accounts?: Readonly<Record<string, string>>;
     /** What `pulumi up` would fetch as the issuer's thumbprint. Default: nothing (no network), said in the notes. */
     readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
+    /** The project (Pulumi.yaml) whose typed config the CLI checks and whose defaults it adds. Default: none. */
+    readonly project?: Project;
+    /** Called before each EKS stack runs (a large fleet takes a while). */
+    readonly onProgress?: (done: number, total: number, stack: string) => void;
 }
 
 export interface EksStackRunResult {
@@ -72,9 +77,22 @@ function requireProgram(file: string, config: Record<string, unknown>, expected:
     }
 }
 
+/** A stack file's config as the CLI hands it over: checked against the project's typed config, its defaults added. */
+function configOf(file: string, options: ProjectRunOptions): Record<string, unknown> {
+    const { config } = readStackFile(file);
+    if (!options.project) {
+        return config;
+    }
+    const problems = checkStackConfig(options.project, config, file);
+    if (problems.length > 0) {
+        throw new StackFileError(problems.join("\n"));
+    }
+    return withDeclaredDefaults(options.project, config);
+}
+
 export async function runProject(options: ProjectRunOptions): Promise<ProjectRun> {
     const ecrFile = path.resolve(options.ecrFile);
-    const ecrStack = readStackFile(ecrFile);
+    const ecrStack = { config: configOf(ecrFile, options) };
     requireProgram(ecrFile, ecrStack.config, "ecr", "it is the registry stack's file");
     const region = String(ecrStack.config["aws:region"] ?? "us-east-1");
     const listed = ecrStack.config["ecrpull:clusterStacks"];
@@ -95,7 +113,8 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     let registryAccountId = "";
     for (const [i, name] of names.entries()) {
         const file = path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`);
-        const { config } = readStackFile(file);
+        options.onProgress?.(i, names.length, name);
+        const config = configOf(file, options);
         requireProgram(file, config, "eks", `${path.basename(ecrFile)} lists its stack ${name} in ecrpull:clusterStacks`);
         registryAccountId ||= typeof config["ecrpull:registryAccountId"] === "string" ? config["ecrpull:registryAccountId"] : "";
         const given = options.accounts?.[name] ?? options.accounts?.[name.split("/").pop()!];
