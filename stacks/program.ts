@@ -1,5 +1,6 @@
 /**
- * The Pulumi program: one project, two stacks. `ecrpull:program` chooses
+ * The Pulumi program: one project, two stacks. Also `ecrpull/stacks` for a
+ * project of one's own: `import { main } from "ecrpull/stacks"; export = main();`. `ecrpull:program` chooses
  * which program a stack runs ("eks" in cluster accounts, "ecr" in the
  * registry account); without it, a stack named `eks` or `ecr` runs that one.
  */

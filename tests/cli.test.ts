@@ -93,6 +93,46 @@ describe("the ecrpull command", function () {
             expect(parsed.assumed.join("\n")).to.contain("is an example");
         });
 
+        it("shows progress on stderr for a fleet of ten clusters or more, and keeps stdout the plan", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-cli-"));
+            try {
+                const stacks = Array.from({ length: 12 }, (_, i) => `acme/ecrpull/eks-${i}`);
+                const ecr = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.ecr.yaml"), "utf8")) as { config: Record<string, unknown> };
+                ecr.config["ecrpull:clusterStacks"] = stacks;
+                ecr.config["ecrpull:grants"] = [
+                    // Chained: one short trust statement for all twelve clusters.
+                    {
+                        name: "ci",
+                        path: "chaining",
+                        clusters: stacks,
+                        serviceAccounts: [{ namespace: "ci", name: "builder" }],
+                        repositories: ["platform/base-images"],
+                    },
+                ];
+                fs.writeFileSync(path.join(dir, "Pulumi.ecr.yaml"), yaml.dump(ecr));
+                stacks.forEach((_stack, i) => {
+                    const config = {
+                        "ecrpull:program": "eks",
+                        "ecrpull:registryAccountId": "111122223333",
+                        "ecrpull:cluster": { name: `apps-${i}`, create: false, nodeRoleArns: [] },
+                        "ecrpull:oidcThumbprint": "omit",
+                        "ecrpull:workloads": [{ namespace: "ci", serviceAccount: "builder", grant: "ci", path: "chaining" }],
+                    };
+                    fs.writeFileSync(path.join(dir, `Pulumi.eks-${i}.yaml`), yaml.dump({ config }));
+                });
+                const accounts = stacks.map((s, i) => `--account=${s.split("/").pop()}=${String(210000000000 + i)}`);
+                const plan = await cli(["plan", "--dir", dir, ...accounts]);
+                expect(plan.code, plan.err).to.equal(0);
+                const progress = plan.err.trim().split("\n");
+                expect(progress[0]).to.equal("ecrpull plan: cluster stack 1 of 12 (acme/ecrpull/eks-0)");
+                expect(progress[progress.length - 1]).to.equal("ecrpull plan: cluster stack 12 of 12 (acme/ecrpull/eks-11)");
+                expect(plan.out).to.not.contain("cluster stack 1 of 12");
+                expect(plan.out).to.contain("12 clusters in 12 accounts");
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
         it("refuses arguments it does not know, and a directory without an ECR stack file, with exit 2", async () => {
             const bad = await cli(["plan", "--acount", "eks=1"]);
             expect(bad.code).to.equal(2);

@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import { execFile } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { decodeJwt, JwtError } from "../tools/doctor/jwt";
+import { decodeToken as decodeJwt, TokenFormatError as JwtError } from "../tools/doctor/token";
 import { discoveryUrl } from "../tools/doctor/discovery";
 import { parseStackExport } from "../tools/state/stack-export";
-import { DoctorCheck, DoctorInput, DoctorReport, diagnoseToken, examineToken, formatReport } from "../tools/doctor/doctor";
+import { DoctorCheck, DoctorInput, DoctorReport, diagnoseToken, examineToken, formatReport, verifySignature } from "../tools/doctor/doctor";
 import { toStackExport } from "../tools/state/from-run";
 import { parseArguments, runDoctor, UsageError } from "../tools/cli/doctor";
 import { runTwoStacks } from "../tools/engine/two-stacks";
@@ -370,6 +371,89 @@ describe("doctor", function () {
         });
     });
 
+    describe("signature, as jose checks it and as diagnoseToken checks it alone", function () {
+        const b64 = (data: Buffer | string) => Buffer.from(data).toString("base64url");
+        /** A token with this header (object, or its part as written), signed RS256 by `key`. */
+        const signed = (header: Record<string, unknown> | string, payload: Record<string, unknown>, key: crypto.KeyObject) => {
+            const input = `${typeof header === "string" ? header : b64(JSON.stringify(header))}.${b64(JSON.stringify(payload))}`;
+            return `${input}.${b64(crypto.sign("RSA-SHA256", Buffer.from(input), key))}`;
+        };
+        /**
+         * The signature check for a token and the keys the issuer publishes:
+         * with jose's outcomes (as examineToken gathers them) and without
+         * (diagnoseToken alone, synchronously). Both must say the same.
+         */
+        async function signatureCheck(token: string, keys: Record<string, unknown>[]): Promise<DoctorCheck> {
+            const value = { discoveryUrl: discoveryUrl(issuer.issuerUrl), issuer: issuer.issuerUrl, jwksUri: `${issuer.issuerUrl}/keys`, keys };
+            const input = { token, ecr: states.ecr, eks: [states.eksB], now };
+            const signature = await verifySignature(token, value);
+            const withJose = check(diagnoseToken(input, { keys: { ok: true, value }, signature }), "signature");
+            const alone = check(diagnoseToken(input, { keys: { ok: true, value } }), "signature");
+            expect(alone).to.deep.equal(withJose);
+            return withJose;
+        }
+        const pass = (kid: string) => ({ verdict: "pass", evidence: `RS256 signature verifies with key "${kid}" from ${issuer.issuerUrl}/keys` });
+        const notVerified = (kid: string) => ({
+            verdict: "fail",
+            evidence: `the signature does not verify with the published key ${kid} from ${issuer.issuerUrl}/keys`,
+        });
+
+        it("an RSA key shorter than 2048 bits, which jose refuses for RS256: says whether the signature verifies, as before", async function () {
+            const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 1024 });
+            const short = { ...publicKey.export({ format: "jwk" }), kid: "short-key", alg: "RS256", use: "sig" };
+            const header = { alg: "RS256", typ: "JWT", kid: "short-key" };
+            expect(await signatureCheck(signed(header, claims("ci", "image-builder"), privateKey), [short])).to.deep.include(pass("short-key"));
+            expect(await signatureCheck(signed(header, claims("ci", "image-builder"), issuer.key.privateKey), [short])).to.deep.include(
+                notVerified('"short-key"'),
+            );
+        });
+
+        it("a published key whose alg, use or key_ops jose would refuse, or without alg: checked with its n and e, as before", async function () {
+            const { kty, n, e } = issuer.key.publicJwk;
+            const token = issuer.sign(claims("ci", "image-builder"));
+            for (const key of [
+                { kty, n, e, kid: "doctor-key-1" },
+                { kty, n, e, kid: "doctor-key-1", alg: "RS512", use: "enc", key_ops: ["encrypt"] },
+            ]) {
+                expect(await signatureCheck(token, [key])).to.deep.include(pass("doctor-key-1"));
+            }
+        });
+
+        it("a token without kid: tries every published key (jose's key set would refuse several matches)", async function () {
+            const token = signed({ alg: "RS256", typ: "JWT" }, claims("ci", "image-builder"), issuer.key.privateKey);
+            const others = [newSigningKey("other-1").publicJwk, newSigningKey("other-2").publicJwk];
+            expect(await signatureCheck(token, [...others, issuer.key.publicJwk])).to.deep.include(pass("doctor-key-1"));
+            expect(await signatureCheck(token, others)).to.deep.include(notVerified('(tried "other-1", "other-2")'));
+        });
+
+        it("a key under the token's kid that is not an RSA key: a broken key set, not a missing kid (as jose's key set would have it)", async function () {
+            const ec = { ...crypto.generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "jwk" }), kid: "doctor-key-1" };
+            expect(await signatureCheck(issuer.sign(claims("ci", "image-builder")), [ec])).to.deep.include({
+                verdict: "fail",
+                evidence:
+                    'the published key cannot check the signature: key "doctor-key-1" is not an RSA public key (kty "EC"; RS256 needs kty "RSA" with n and e)',
+                fix: "The issuer's key set is broken: publish the RSA public key of the service-account signing key (kty RSA, n, e) under the kid the tokens carry.",
+            });
+        });
+
+        it("a header jose will not verify (a crit it does not implement, a part its strict base64url refuses): checked as before", async function () {
+            const payload = claims("ci", "image-builder");
+            const crit = signed({ alg: "RS256", kid: "doctor-key-1", crit: ["exp"], exp: 1 }, payload, issuer.key.privateKey);
+            expect(await signatureCheck(crit, [issuer.key.publicJwk])).to.deep.include(pass("doctor-key-1"));
+            // A lone trailing character (length % 4 == 1): Node's reading drops it, jose's refuses the part.
+            const loose = signed(`${b64(JSON.stringify({ alg: "RS256", kid: "doctor-key-1" }))}A`, payload, issuer.key.privateKey);
+            expect(decodeJwt(loose).header).to.deep.equal({ alg: "RS256", kid: "doctor-key-1" });
+            expect(await signatureCheck(loose, [issuer.key.publicJwk])).to.deep.include(pass("doctor-key-1"));
+            expect(await signatureCheck(`${crit}A`, [issuer.key.publicJwk])).to.deep.include(notVerified('"doctor-key-1"'));
+        });
+
+        it("claims that are not UTF-8 are read as Node reads them (U+FFFD), where jose refuses them", function () {
+            const header = b64(JSON.stringify({ alg: "RS256", kid: "doctor-key-1" }));
+            const payload = b64(Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff]), Buffer.from('"}')]));
+            expect(decodeJwt(`${header}.${payload}.`).payload).to.deep.equal({ sub: "\uFFFD" });
+        });
+    });
+
     describe("token format", function () {
         const bad: Array<[string, string, string]> = [
             ["empty", "  \n", "The token is empty"],
@@ -381,6 +465,12 @@ describe("doctor", function () {
                 "The token's payload decodes to [1], not a JSON object",
             ],
             ["bad characters", "a+b.e30.", "The token's header is not base64url text"],
+            // jose's decoding would drop the byte order mark and read the JSON after it; JSON.parse, and so the doctor, does not.
+            [
+                "header with a byte order mark",
+                `${Buffer.from('\uFEFF{"alg":"RS256"}').toString("base64url")}.e30.`,
+                "The token's header does not decode to JSON",
+            ],
         ];
         for (const [name, token, message] of bad) {
             it(`says what is wrong with a token that is ${name}`, function () {

@@ -104,6 +104,31 @@ describe("the npm package, installed into a consumer project", function () {
         );
     });
 
+    // With TypeScript's classic Node resolution, as Pulumi's TypeScript templates set it (typesVersions maps the subpath).
+    it("serves the stack programs to a project of one's own as ecrpull/stacks", () => {
+        fs.writeFileSync(path.join(consumer, "own-stacks.ts"), `import { main } from "ecrpull/stacks";\nexport = main();\n`);
+        const check = spawnSync(
+            process.execPath,
+            [
+                path.join(consumer, "node_modules", "typescript", "bin", "tsc"),
+                "--noEmit",
+                "--strict",
+                "--skipLibCheck",
+                "--types",
+                "node",
+                "--module",
+                "commonjs",
+                "--moduleResolution",
+                "node",
+                "own-stacks.ts",
+            ],
+            { cwd: consumer, encoding: "utf8" },
+        );
+        expect(check.status, check.stdout).to.equal(0);
+        const loaded = spawnSync(process.execPath, ["-e", `console.log(typeof require("ecrpull/stacks").main)`], { cwd: consumer, encoding: "utf8" });
+        expect(loaded.stdout.trim(), loaded.stderr).to.equal("function");
+    });
+
     it("declares @pulumi/pulumi as a peer, the provider SDKs as caret ranges, and no dev-only package", () => {
         expect(rootPackage.peerDependencies).to.have.property("@pulumi/pulumi");
         expect(rootPackage.dependencies).not.to.have.property("@pulumi/pulumi");

@@ -17,11 +17,13 @@ import * as crypto from "crypto";
 import * as https from "https";
 import * as net from "net";
 import { parseStackExport, StackExport } from "../../tools/state/stack-export";
-import { base64url } from "../../tools/doctor/jwt";
 import { toStackExport } from "../../tools/state/from-run";
 import { runTwoStacks } from "../../tools/engine/two-stacks";
 import { makeCert } from "./certs";
 import { clusterA, clusterB, GRANTS, registry, STACK_A, STACK_B } from "./fixtures";
+
+/** Base64url without padding, as JWS uses it. */
+const base64url = (data: Buffer | string): string => Buffer.from(data).toString("base64url");
 
 export const ISSUER_HOST = "127.0.0.1";
 export const ISSUER_ID = "D0C70R5EC0DE0123456789ABCDEF0123";

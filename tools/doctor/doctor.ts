@@ -19,11 +19,13 @@
  *    `<issuer>:sub` conditions hold for the token's claims.
  *
  * `diagnoseToken` is pure: the issuer's answers come in as `IssuerEvidence`.
- * `examineToken` fetches that evidence first.
+ * `examineToken` fetches that evidence first, and has jose check the
+ * signature with the keys fetched (`verifySignature`).
  *
  * The work is spread over small modules, read in this order: `doctor-types`
  * (input and report), `doctor-documents` (what the states hold),
- * `doctor-token-checks` (the token by itself), `doctor-roles` (which roles,
+ * `doctor-token-checks` (the token by itself, decoded by `token` and its
+ * signature checked by `signature`, both with jose), `doctor-roles` (which roles,
  * and the checks of one), `doctor-provider` (issuer, audience, thumbprint),
  * `doctor-trust` (the trust policy and chaining's second hop) and
  * `doctor-conditions` (IAM conditions, one at a time).
@@ -32,8 +34,9 @@ import { str, readDocuments } from "./documents";
 import { blocking, chooseRoles, diagnoseRole, podIdentityDiagnoses } from "./roles";
 import { claimsOf, expiryCheck, formatCheck, signatureCheck, time } from "./token-checks";
 import { CheckName, CheckVerdict, DoctorCheck, DoctorInput, DoctorReport, IssuerEvidence, RoleDiagnosis } from "./types";
-import { decodeJwt, DecodedJwt, JwtError } from "./jwt";
-import { FetchError, FetchOptions, fetchIssuerKeys } from "./discovery";
+import { decodeToken, DecodedToken, TokenFormatError } from "./token";
+import { candidateKeys, KeyVerification, verifyWithJose } from "./signature";
+import { FetchError, FetchOptions, fetchIssuerKeys, IssuerKeys } from "./discovery";
 import { fetchOidcThumbprint, ThumbprintError } from "../../components/cluster/thumbprint";
 
 export * from "./types";
@@ -46,11 +49,11 @@ export * from "./types";
  * thumbprint are then reported as skipped).
  */
 export function diagnoseToken(input: DoctorInput, evidence: IssuerEvidence): DoctorReport {
-    let jwt: DecodedJwt;
+    let jwt: DecodedToken;
     try {
-        jwt = decodeJwt(input.token);
+        jwt = decodeToken(input.token);
     } catch (error) {
-        if (!(error instanceof JwtError)) throw error;
+        if (!(error instanceof TokenFormatError)) throw error;
         const check: DoctorCheck = {
             check: "token",
             verdict: "fail",
@@ -109,14 +112,32 @@ export interface ExamineOptions extends FetchOptions {
 }
 
 /**
- * Fetches the issuer's keys and TLS thumbprint for the token's `iss`, then
- * diagnoses. Network failures become failed checks with their reason, not
- * exceptions.
+ * jose's verdict on the token's signature with each key of `keys` that may
+ * have signed it (those under its kid, or all when it names none): the
+ * `signature` evidence `examineToken` adds to the issuer's keys. None when
+ * the token does not decode or fails the `token` check (the signature is then
+ * not checked).
+ */
+export async function verifySignature(token: string, keys: IssuerKeys): Promise<KeyVerification[]> {
+    let jwt: DecodedToken;
+    try {
+        jwt = decodeToken(token);
+    } catch {
+        return [];
+    }
+    const claims = claimsOf(jwt);
+    return formatCheck(claims).verdict === "fail" ? [] : verifyWithJose(jwt, candidateKeys(keys.keys, claims.kid));
+}
+
+/**
+ * Fetches the issuer's keys and TLS thumbprint for the token's `iss`, checks
+ * the signature with those keys (jose), then diagnoses. Network failures
+ * become failed checks with their reason, not exceptions.
  */
 export async function examineToken(input: DoctorInput, options: ExamineOptions = {}): Promise<DoctorReport> {
     let iss: string | undefined;
     try {
-        iss = str(decodeJwt(input.token).payload.iss);
+        iss = str(decodeToken(input.token).payload.iss);
     } catch {
         iss = undefined;
     }
@@ -140,7 +161,8 @@ export async function examineToken(input: DoctorInput, options: ExamineOptions =
             (error) => ({ ok: false as const, error: error instanceof ThumbprintError ? error.reason : String((error as Error)?.message ?? error) }),
         ),
     ]);
-    return diagnoseToken(input, { keys, thumbprint });
+    const signature = keys.ok ? await verifySignature(input.token, keys.value) : undefined;
+    return diagnoseToken(input, { keys, thumbprint, signature });
 }
 
 // ---- Text ----------------------------------------------------------------------

@@ -5,7 +5,8 @@
  */
 import { strings, str } from "./documents";
 import { DoctorCheck, IssuerEvidence, TokenClaims } from "./types";
-import { DecodedJwt, verifyRs256 } from "./jwt";
+import { candidateKeys, verifyKeySync } from "./signature";
+import { DecodedToken } from "./token";
 
 /** A time in seconds since the epoch, as an ISO date without milliseconds. */
 export const time = (seconds: number): string => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
@@ -23,7 +24,7 @@ const FRESH_TOKEN =
     "the kubelet renews a running pod's projected token, so if the pod's own token is expired, check that node's clock and kubelet";
 
 /** The claims the checks look at, from a decoded token (empty, non-string or non-finite values read as absent). */
-export function claimsOf(jwt: DecodedJwt): TokenClaims {
+export function claimsOf(jwt: DecodedToken): TokenClaims {
     const number = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
     return {
         alg: str(jwt.header.alg),
@@ -118,7 +119,7 @@ export function expiryCheck(claims: TokenClaims, now: Date, skew: number): Docto
 }
 
 /** `signature`: the issuer's discovery document names the token's iss, and the signature verifies with a key it publishes under the token's kid. */
-export function signatureCheck(jwt: DecodedJwt, claims: TokenClaims, evidence: IssuerEvidence): DoctorCheck {
+export function signatureCheck(jwt: DecodedToken, claims: TokenClaims, evidence: IssuerEvidence): DoctorCheck {
     if (evidence.keys === undefined) {
         return { check: "signature", verdict: "skip", evidence: "not fetched (offline): the issuer's keys were not asked for" };
     }
@@ -142,7 +143,7 @@ export function signatureCheck(jwt: DecodedJwt, claims: TokenClaims, evidence: I
         };
     }
     const kids = value.keys.map((k) => JSON.stringify(k.kid ?? "(no kid)")).join(", ") || "none";
-    const candidates = claims.kid === undefined ? value.keys : value.keys.filter((k) => k.kid === claims.kid);
+    const candidates = candidateKeys(value.keys, claims.kid);
     if (candidates.length === 0) {
         return {
             check: "signature",
@@ -152,18 +153,19 @@ export function signatureCheck(jwt: DecodedJwt, claims: TokenClaims, evidence: I
             sts: "InvalidIdentityToken",
         };
     }
+    // jose's outcomes when examineToken gathered them; otherwise (diagnoseToken called with keys alone) checked here, synchronously.
+    const verified = new Map((evidence.signature ?? []).map((v) => [v.key, v.outcome]));
     const problems: string[] = [];
     for (const key of candidates) {
-        try {
-            if (verifyRs256(jwt, key)) {
-                return {
-                    check: "signature",
-                    verdict: "pass",
-                    evidence: `RS256 signature verifies with key ${JSON.stringify(key.kid ?? "(no kid)")} from ${value.jwksUri}`,
-                };
-            }
-        } catch (error) {
-            problems.push((error as Error).message);
+        const outcome = verified.get(key) ?? verifyKeySync(jwt, key);
+        if ("unusable" in outcome) {
+            problems.push(outcome.unusable);
+        } else if (outcome.verifies) {
+            return {
+                check: "signature",
+                verdict: "pass",
+                evidence: `RS256 signature verifies with key ${JSON.stringify(key.kid ?? "(no kid)")} from ${value.jwksUri}`,
+            };
         }
     }
     if (problems.length === candidates.length) {

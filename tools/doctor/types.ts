@@ -5,6 +5,7 @@
  * produce them.
  */
 import { IssuerKeys } from "./discovery";
+import { KeyVerification } from "./signature";
 import { StackExport } from "../state/stack-export";
 
 // ---- Report ---------------------------------------------------------------
@@ -81,4 +82,11 @@ export interface DoctorInput {
 export interface IssuerEvidence {
     readonly keys?: { readonly ok: true; readonly value: IssuerKeys } | { readonly ok: false; readonly error: string };
     readonly thumbprint?: { readonly ok: true; readonly value: string } | { readonly ok: false; readonly error: string };
+    /**
+     * What jose said of the token's signature with the published keys it was
+     * checked against (`verifySignature`; `examineToken` fills this in). A key
+     * of `keys` not found here (by identity) is checked synchronously instead,
+     * with the same verdict (`signature.ts`).
+     */
+    readonly signature?: readonly KeyVerification[];
 }

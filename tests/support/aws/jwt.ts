@@ -2,7 +2,7 @@
  * RS256 JSON Web Tokens for the emulated cluster issuers: the kubelet signs
  * projected service-account tokens with the cluster's key, and the local STS
  * and EKS Auth verify them with the public half, as AWS fetches it from the
- * issuer's JWKS. Independent of the package's own jwt.ts on purpose: the
+ * issuer's JWKS. Independent of the doctor's token module (tools/doctor/token.ts) on purpose: the
  * endpoint stands in for AWS, not for the package.
  */
 import * as crypto from "crypto";

@@ -85,6 +85,9 @@ function run(command, env) {
         child.stdout.on("data", (c) => out.push(c));
         child.stderr.on("data", (c) => err.push(c));
         child.on("error", (e) => err.push(Buffer.from(String(e))));
+        // A client that fails fast (the Go SDK refusing the agent's address) exits before it reads its
+        // input: writing it then fails with EPIPE, which is no error of the pod's.
+        child.stdin.on("error", () => undefined);
         child.stdin.end(command.stdin || "");
         child.on("close", (code, signal) => {
             clearTimeout(timer);
