@@ -9,7 +9,7 @@
  * node role) reaches the registry account only when the ECR stack runs again.
  * `Pulumi.<stack>.deploy.yaml` is gone from the CLI (3.251.0); Pulumi's guide
  * to dependent stack updates uses a `pulumi_deployments` webhook with filter
- * `update_succeeded`, in a stack of its own (facts.md). This is that stack.
+ * `update_succeeded`, in a stack of its own (docs/aws-facts.md). This is that stack.
  *
  * Everything is checked before any resource is created; every problem is
  * reported at once, naming the key, the bad value and what a good one is.

@@ -5,7 +5,7 @@
  * read policy documents as AWS accepts them (JSON text or objects, single
  * values or lists, any key order) rather than in this package's canonical form.
  *
- * Four rules (facts.md):
+ * Four rules (docs/aws-facts.md):
  *  1. web-identity trust pins the provider's subject and audience;
  *  2. a cross-account repository grant holds only the pull actions;
  *  3. a `*` principal on an Allow carries an organization condition;
@@ -22,7 +22,7 @@ export const RULES = {
 } as const;
 export type Rule = (typeof RULES)[keyof typeof RULES];
 
-/** Quotas the documents are measured against (IAM and ECR quota pages; facts.md). */
+/** Quotas the documents are measured against (IAM and ECR quota pages; docs/aws-facts.md). */
 export interface GuardrailLimits {
     /** Role trust policy: 2,048 by default; quota L-C07B4B0D raises it to 4,096. */
     readonly trustPolicy: number;
@@ -41,7 +41,7 @@ export const DEFAULT_GUARDRAIL_LIMITS: GuardrailLimits = {
     repositoryPolicy: POLICY_LIMITS.repositoryPolicy,
 };
 
-/** The largest trust policy a quota increase can give: 4,096 (IAM quotas page, quota L-C07B4B0D; facts.md). */
+/** The largest trust policy a quota increase can give: 4,096 (IAM quotas page, quota L-C07B4B0D; docs/aws-facts.md). */
 export const MAX_TRUST_POLICY = 4096;
 
 export interface CheckOptions {

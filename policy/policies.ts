@@ -3,7 +3,7 @@
  * (and a stack policy for the quota that spans resources). Kept apart from
  * `index.ts`, which starts the policy server, so tests can call
  * `validateResource(args, reportViolation)` directly (@pulumi/policy has no
- * test helper; facts.md).
+ * test helper; docs/aws-facts.md).
  */
 import { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { ECR_PULL_ACTIONS } from "../components/iam/policies";

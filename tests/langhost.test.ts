@@ -234,7 +234,7 @@ describe("the programs under the Node.js language host (real entry point, engine
                 const repository = ecrUp.creations.find((c) => registration.dependencies.includes(c.urn) && c.type === "aws:ecr/repository:Repository")!;
                 expect(policy.outcome).to.equal("created");
                 expect(policy.startedAt).to.be.at.least(repository.finishedAt!);
-                // Grantees are named as account roots pinned by aws:PrincipalArn (facts.md), so ECR
+                // Grantees are named as account roots pinned by aws:PrincipalArn (docs/aws-facts.md), so ECR
                 // accepts the policy whether or not the roles exist yet.
                 const principals = JSON.parse(registration.inputs.policy).Statement.map((st: any) => st.Principal.AWS);
                 expect(principals.every((p: string) => /^arn:aws:iam::\d{12}:root$/.test(p))).to.equal(true);

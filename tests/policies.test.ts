@@ -32,7 +32,7 @@ function actionsIn(json: string): string[] {
     return doc.Statement.flatMap((s: Json) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 }
 
-/** Actions that must never appear in a cross-account pull grant (facts.md). */
+/** Actions that must never appear in a cross-account pull grant (docs/aws-facts.md). */
 function assertNoWriteActions(json: string): void {
     for (const action of actionsIn(json)) {
         expect(action, `action ${action}`).to.not.match(/\*/);
@@ -256,7 +256,7 @@ describe("policies", () => {
         });
     });
 
-    // ---- Access paths 3 and 4 (facts.md): role chaining and Pod Identity -----
+    // ---- Access paths 3 and 4 (docs/aws-facts.md): role chaining and Pod Identity -----
 
     describe("chainingTrustPolicy", () => {
         const chainA = "arn:aws:iam::444455556666:role/ecr-chain-payments-aaaaaa";

@@ -1,7 +1,7 @@
 /**
  * The guardrail policy pack: its checks called directly with good and bad
  * documents (exact messages), each policy's `validateResource` called with a
- * hand-built args object (@pulumi/policy has no test helper; facts.md), and
+ * hand-built args object (@pulumi/policy has no test helper; docs/aws-facts.md), and
  * every resource this package's two stacks generate run through the checks:
  * none may violate a guardrail.
  */

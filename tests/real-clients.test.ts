@@ -12,7 +12,7 @@
  * the one the EKS stack's exported pod settings make (podSetupFor): every
  * client, the Go SDK included, ends as the pull role on every path. Release
  * 0.2's chaining setup is kept as a fixture: there the Go SDK ended as the
- * cluster-account IRSA role (facts.md), and its running pods during an
+ * cluster-account IRSA role (docs/aws-facts.md), and its running pods during an
  * upgrade are tested too. A client too old for a mechanism is skipped by name
  * with what it said, never passed.
  */

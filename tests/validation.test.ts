@@ -1212,7 +1212,7 @@ describe("validation", () => {
 
     describe("access paths: holes found while testing them", () => {
         // Regression, fixed: validateClusters checks that node roles live in the cluster's account, but not
-        // cluster roles (clusterRoles[].roleArn), though facts.md says the chaining IRSA role and
+        // cluster roles (clusterRoles[].roleArn), though docs/aws-facts.md says the chaining IRSA role and
         // the Pod Identity association role both live in the cluster's account. Today a role of
         // any account is accepted, and the grant's pull role then trusts that account's role
         // (chainingTrustPolicy / podIdentityTargetTrustPolicy name its account root).

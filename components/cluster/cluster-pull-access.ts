@@ -96,7 +96,7 @@ export interface ClusterPullAccessArgs {
 const clusterPlans = new WeakMap<ClusterPullAccess, ClusterPlan>();
 
 /**
- * The cluster side of every access path (facts.md, paths 2 to 4):
+ * The cluster side of every access path (docs/aws-facts.md, paths 2 to 4):
  * - federation: a ServiceAccount annotated with the registry's pull role;
  * - chaining: an IRSA role in this account whose only permission is assuming
  *   the pull role, a ServiceAccount (not annotated: see pod-settings.ts), and
@@ -181,7 +181,7 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
         });
         // The cluster's name as an Output that waits for the cluster: a plain
         // string would let the engine create the add-on and the associations
-        // while a new cluster is still being created (facts.md, "Creation order").
+        // while a new cluster is still being created (docs/aws-facts.md, "Creation order").
         const clusterName = issuerUrl.apply(() => args.clusterName);
         const usesPath = (path: string) => plan.clusterRoles.some((r) => r.path === path);
 

@@ -35,7 +35,7 @@ export interface ManagedClusterArgs {
 /**
  * Node role policies. `AmazonEC2ContainerRegistryPullOnly` is the node side of
  * a cross-account pull: the kubelet pulls with the node role, and both this
- * policy and the registry's repository policy must allow it (facts.md, path 1).
+ * policy and the registry's repository policy must allow it (docs/aws-facts.md, path 1).
  */
 const NODE_MANAGED_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryPullOnly"];
 
@@ -117,7 +117,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
             { parent: this },
         );
         this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.cluster.kubeconfigJson }, { parent: this });
-        // Known once the cluster exists, and so an input that names it waits for it (facts.md, "Creation order").
+        // Known once the cluster exists, and so an input that names it waits for it (docs/aws-facts.md, "Creation order").
         this.clusterName = this.cluster.oidcIssuer.apply(() => args.clusterName);
         this.oidcIssuerUrl = this.cluster.oidcIssuer.apply(normalizeIssuerUrl);
         this.nodeRoleArns = this.nodeRole.arn.apply((arn) => [arn]);

@@ -131,7 +131,7 @@ export function accountIdOfArn(arn: string): string | undefined {
 }
 
 /**
- * How a grant's workloads reach the pull role (facts.md, paths 2 to 4):
+ * How a grant's workloads reach the pull role (docs/aws-facts.md, paths 2 to 4):
  * - `federation`: IRSA straight into the registry account (an OIDC provider there per cluster);
  * - `chaining`: an IRSA role in the cluster account assumes the pull role;
  * - `podIdentity`: an EKS Pod Identity association whose target role is the pull role.

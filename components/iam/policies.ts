@@ -3,7 +3,7 @@
  *
  * AWS returns policy JSON reordered; a program that emits statements,
  * principals or actions in a varying order shows a diff on every preview and
- * rewrites the policy forever (facts.md: pulumi/pulumi-aws#2491,
+ * rewrites the policy forever (docs/aws-facts.md: pulumi/pulumi-aws#2491,
  * crossplane-contrib/provider-aws#700). So every document goes through
  * `serializePolicy`, which sorts and de-duplicates every list, drops empty
  * fields and writes keys in a fixed order: the same intent always gives the
@@ -12,13 +12,13 @@
 import { accountIdOfArn, accountRootArn, issuerHostPath, STS_AUDIENCE } from "./names";
 import { createHash } from "crypto";
 
-/** The actions a cross-account pull needs, and nothing more (facts.md). */
+/** The actions a cross-account pull needs, and nothing more (docs/aws-facts.md). */
 export const ECR_PULL_ACTIONS: readonly string[] = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
-/** Cannot be scoped to a repository: identity policy only, resource `*` (facts.md). */
+/** Cannot be scoped to a repository: identity policy only, resource `*` (docs/aws-facts.md). */
 export const ECR_AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken";
 
-/** Defaults from the IAM and ECR quota pages (facts.md). */
+/** Defaults from the IAM and ECR quota pages (docs/aws-facts.md). */
 export const POLICY_LIMITS = {
     trustPolicy: 2048,
     inlineRolePolicies: 10240,
@@ -140,7 +140,7 @@ export interface FederatedTrustEntry {
 }
 
 /**
- * IRSA federated straight into the registry account (facts.md, path 2): one
+ * IRSA federated straight into the registry account (docs/aws-facts.md, path 2): one
  * statement per issuer, pinning `sub` to exactly the listed service accounts
  * and `aud` to STS. A trust without these conditions would let every service
  * account of the cluster in, so an entry without subjects is refused here.
@@ -174,7 +174,7 @@ export function webIdentityTrustPolicy(entries: readonly FederatedTrustEntry[]):
 }
 
 /**
- * Role chaining (facts.md, path 3): the pull role trusts exactly the
+ * Role chaining (docs/aws-facts.md, path 3): the pull role trusts exactly the
  * cluster-account IRSA roles, with `sts:AssumeRole` and nothing wider. The
  * principal is each role's account root narrowed by `aws:PrincipalArn`, so a
  * role that does not exist yet does not make IAM refuse the trust, and a
@@ -242,7 +242,7 @@ function podIdentityStatements(
 }
 
 /**
- * EKS Pod Identity with a target role (facts.md, path 4), registry side: the
+ * EKS Pod Identity with a target role (docs/aws-facts.md, path 4), registry side: the
  * pull role trusts the association roles of the grant's clusters, and only
  * for sessions whose tags name one of the grant's clusters, namespaces and
  * service accounts.
@@ -340,7 +340,7 @@ export interface RepositoryPullPolicyArgs {
  * Principals are the roles' account roots, narrowed by `ArnEquals` on
  * `aws:PrincipalArn`. Naming the role ARNs as principals instead would make
  * ECR reject the policy while a role does not exist yet, and would leave a
- * dangling unique ID behind a role that is deleted and re-created (facts.md,
+ * dangling unique ID behind a role that is deleted and re-created (docs/aws-facts.md,
  * terraform-aws-modules/terraform-aws-ecr#19; aws-cdk's Repository.grant does
  * the same). Returns undefined when nobody is granted: no policy at all is
  * then the least privilege.

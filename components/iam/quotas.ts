@@ -7,7 +7,7 @@
 import { POLICY_LIMITS } from "./policies";
 import { asRecord, checkIntegerInRange, checkKnownKeys, Problems } from "../validation";
 
-/** AWS quotas the plan is measured against; defaults from facts.md, raise them for accounts that raised theirs. */
+/** AWS quotas the plan is measured against; defaults from docs/aws-facts.md, raise them for accounts that raised theirs. */
 export interface QuotaLimits {
     /** IAM role trust policy length: 2,048 by default, 4,096 with quota L-C07B4B0D. */
     readonly trustPolicy: number;
@@ -33,7 +33,7 @@ export const DEFAULT_LIMITS: QuotaLimits = {
 };
 
 /**
- * The most each quota can be raised to (facts.md, "Limits"): a configured
+ * The most each quota can be raised to (docs/aws-facts.md, "Limits"): a configured
  * limit above it would plan documents that IAM or ECR refuses at deploy.
  */
 export const MAXIMUM_LIMITS: QuotaLimits = {

@@ -4,7 +4,7 @@
  * permission documents, repositories with their policies, and the size of
  * every document against its AWS limit.
  *
- * Every ARN a document names is derived from names (facts.md: the repository
+ * Every ARN a document names is derived from names (docs/aws-facts.md: the repository
  * policy uses account roots and `aws:PrincipalArn`), so the whole plan is a
  * pure function: the component only turns it into resources, `npm run plan`
  * prints it, and tests read it directly.
@@ -304,7 +304,7 @@ function oversizedTrustMessages(
         );
 }
 
-/** The pull role's trust for the grant's path (facts.md, paths 2 to 4). */
+/** The pull role's trust for the grant's path (docs/aws-facts.md, paths 2 to 4). */
 function pullRoleTrust(
     grant: GrantSpec,
     path: AccessPath,

@@ -88,7 +88,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
             nodePullScope: args.nodePullScope,
         });
         registryPlans.set(this, plan);
-        // Same-account requests need only the identity policy (facts.md, path 1),
+        // Same-account requests need only the identity policy (docs/aws-facts.md, path 1),
         // and node roles pull from "*": repository policies cannot narrow them.
         for (const cluster of args.clusters.filter((c) => c.accountId === args.registryAccountId)) {
             pulumi.log.warn(
@@ -109,7 +109,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
                     {
                         url: p.issuerUrl,
                         clientIdLists: [STS_AUDIENCE],
-                        // Left out when empty: IAM then verifies the issuer's chain itself (facts.md).
+                        // Left out when empty: IAM then verifies the issuer's chain itself (docs/aws-facts.md).
                         thumbprintLists: p.thumbprints.length > 0 ? [...p.thumbprints] : undefined,
                         tags: args.tags,
                     },

@@ -273,7 +273,7 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
                 checkOneOf(problems, `${roleAt}.path`, role.path, ["chaining", "podIdentity"]);
                 const before = problems.list.length;
                 checkRoleArn(problems, `${roleAt}.roleArn`, role.roleArn);
-                // Like node roles, cluster roles live in the cluster's account (facts.md, paths 3 and 4).
+                // Like node roles, cluster roles live in the cluster's account (docs/aws-facts.md, paths 3 and 4).
                 const accountIsValid = typeof cluster.accountId === "string" && /^\d{12}$/.test(cluster.accountId);
                 if (problems.list.length === before && accountIsValid && accountIdOfArn(role.roleArn as string) !== cluster.accountId) {
                     problems.add(

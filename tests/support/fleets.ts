@@ -380,7 +380,7 @@ export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
         statement(["ec2:CreateTags"], "arn:aws:ec2:*:*:network-interface/*"),
     ),
 };
-/** Node roles of adopted clusters are not the package's: modelled with the policy facts.md says they carry. */
+/** Node roles of adopted clusters are not the package's: modelled with the policy docs/aws-facts.md says they carry. */
 const ADOPTED_NODE_POLICY: NamedPolicy = {
     name: "AmazonEC2ContainerRegistryPullOnly",
     json: MANAGED_POLICIES["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"],

@@ -7,7 +7,7 @@
  *   ServiceAccount's role annotation, a Pod Identity association, a chained
  *   AWS config...) whose deployed value differs from the generated one,
  *   compared canonically so key order, list order and `"a"` against `["a"]`
- *   never count, since AWS returns policies reordered (facts.md);
+ *   never count, since AWS returns policies reordered (docs/aws-facts.md);
  * - resources the code would create (missing) or delete (extra), by URN;
  * - grants nobody uses: pull roles no workload of any cluster stack names;
  * - workloads naming a pull role the registry state does not have;

@@ -89,19 +89,24 @@ function resourceSummary(resources: readonly RecordedResource[]): string {
     return `${total} resources: ${parts.join(", ")}`;
 }
 
+/** The inline policies the components give a role: `<role>-assume` (cluster side), `<name>-pull` beside `<name>-role` (PullRole). */
+function inlinePoliciesOf(resources: readonly RecordedResource[], role: RecordedResource): RecordedResource[] {
+    return resources.filter(
+        (p) =>
+            p.type === "aws:iam/rolePolicy:RolePolicy" &&
+            p.parent === role.parent &&
+            (p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull")),
+    );
+}
+
 /** Every policy document the run registered, with its size and its limit. */
 function documentSizes(account: string, resources: readonly RecordedResource[], limits: QuotaLimits): DocumentSize[] {
     const sizes: DocumentSize[] = [];
     const roleName = (r: RecordedResource) => String(r.inputs.name ?? r.name);
     for (const role of resources.filter((r) => r.type === "aws:iam/role:Role")) {
         sizes.push({ account, kind: "trust policy", owner: roleName(role), size: policySize(role.inputs.assumeRolePolicy), limit: limits.trustPolicy });
-        // A role's inline policies count together (facts.md, "Limits").
-        const inline = resources.filter(
-            (p) =>
-                p.type === "aws:iam/rolePolicy:RolePolicy" &&
-                p.parent === role.parent &&
-                (p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull")),
-        );
+        // A role's inline policies count together (docs/aws-facts.md, "Limits").
+        const inline = inlinePoliciesOf(resources, role);
         if (inline.length > 0) {
             sizes.push({
                 account,
@@ -175,18 +180,22 @@ function documentLines(resources: readonly RecordedResource[], podSpecs?: Readon
                 .dump(fragment, { lineWidth: 160 })
                 .trimEnd()
                 .split("\n")
-                .map((l) => `      ${l}`),
+                .map((l) => (l ? `      ${l}` : "")),
+        );
+    }
+    for (const config of resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && typeof r.inputs.data?.config === "string")) {
+        const { metadata } = config.inputs;
+        lines.push(
+            `  AWS config of grant ${metadata.labels?.["ecrpull.dev/grant"]} (ConfigMap ${metadata.namespace}/${metadata.name}, key config):`,
+            ...String(config.inputs.data.config)
+                .trimEnd()
+                .split("\n")
+                .map((l) => (l ? `      ${l}` : "")),
         );
     }
     for (const role of resources.filter((r) => r.type === "aws:iam/role:Role")) {
-        const inline = resources.filter(
-            (p) =>
-                p.type === "aws:iam/rolePolicy:RolePolicy" &&
-                p.parent === role.parent &&
-                (p.name === `${role.name}-assume` || p.name === role.name.replace(/-role$/, "-pull")),
-        );
         lines.push(`  role ${role.inputs.name ?? role.name}`, "    trust policy:", ...json(role.inputs.assumeRolePolicy));
-        for (const p of inline) {
+        for (const p of inlinePoliciesOf(resources, role)) {
             lines.push(`    policy ${p.inputs.name}:`, ...json(p.inputs.policy));
         }
     }

@@ -14,7 +14,7 @@
  *  - it has not expired (and is already valid);
  *  - its signature verifies with a key the issuer publishes;
  *  - the issuer's TLS chain matches a listed thumbprint, unless the chain
- *    ends at a CA AWS trusts, as EKS issuers' does (facts.md, Thumbprints);
+ *    ends at a CA AWS trusts, as EKS issuers' does (docs/aws-facts.md, Thumbprints);
  *  - the role's trust allows the provider, and its `<issuer>:aud` and
  *    `<issuer>:sub` conditions hold for the token's claims.
  *

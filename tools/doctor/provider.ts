@@ -22,7 +22,7 @@ export const AUDIENCE_FIX =
     `Give the pod a token whose audience is ${STS_AUDIENCE}: the IRSA webhook (amazon-eks-pod-identity-webhook) projects one into pods whose ServiceAccount has the ` +
     `eks.amazonaws.com/role-arn annotation (pods created before the annotation keep their old token: restart them); \`kubectl create token\` needs --audience ${STS_AUDIENCE}.`;
 
-/** AWS verifies EKS issuers' certificates itself and ignores their thumbprints (facts.md, Thumbprints). */
+/** AWS verifies EKS issuers' certificates itself and ignores their thumbprints (docs/aws-facts.md, Thumbprints). */
 const isEksIssuer = (iss: string): boolean => /^https:\/\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//.test(iss);
 
 /** `issuer`: the role's account has an IAM OIDC provider for the token's `iss`; returns that provider for the checks after it. */

@@ -156,7 +156,7 @@ function subjectCheck(allows: readonly StatementResult[], issuerKey: string, cla
             check: "subject",
             verdict: "warn",
             evidence: `the trust does not pin ${issuerKey}:sub: every service account of the cluster may assume ${role.name}`,
-            fix: `Pin ${issuerKey}:sub to the service accounts that need the role (facts.md: never copy the unconditioned trust of the seed article).`,
+            fix: `Pin ${issuerKey}:sub to the service accounts that need the role: a trust without that condition lets every service account of the cluster in, as the unconditioned trusts of the manual OIDC recipes do.`,
         };
     }
     if (allows.some((s) => s.ok)) {

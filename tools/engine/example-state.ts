@@ -53,7 +53,7 @@ export async function writeExampleStates(dir: string, ecrFile: string): Promise<
 if (require.main === module) {
     const dir = process.argv[2];
     const i = process.argv.indexOf("--ecr");
-    const ecrFile = path.resolve(path.resolve(__dirname, ".."), i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : "Pulumi.ecr.yaml");
+    const ecrFile = path.resolve(process.cwd(), i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : "Pulumi.ecr.yaml");
     if (!dir || dir.startsWith("--")) {
         console.error("usage: ts-node tools/engine/example-state.ts <dir> [--ecr Pulumi.ecr.yaml]");
         process.exit(2);

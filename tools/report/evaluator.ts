@@ -18,7 +18,7 @@
  * tests/access-report.test.ts.
  *
  * On top of single documents it decides the hops of the four access paths
- * with IAM's rules for combining them (facts.md): a trust policy is always
+ * with IAM's rules for combining them (docs/aws-facts.md): a trust policy is always
  * consulted for sts:AssumeRole*, and a role session needs its own identity
  * policy to allow the call too; an ECR request from another account needs
  * both the caller's identity policy and the repository policy, one from the

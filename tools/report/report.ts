@@ -47,7 +47,7 @@ const READ_TYPES = new Set([
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
 ]);
 
-/** The managed policy an adopted cluster's node role is assumed to carry (facts.md, path 1; the README asks for it). */
+/** The managed policy an adopted cluster's node role is assumed to carry (docs/aws-facts.md, path 1; the README asks for it). */
 export const ASSUMED_NODE_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly";
 
 /** Thrown when the states cannot be read as a registry and its clusters; names the file and what is wrong. */

@@ -74,7 +74,7 @@ export async function handleEcr(plane: ControlPlane, ctx: RequestContext, reques
         ecrError("AccessDeniedException", `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}`);
 
     if (operation === "GetAuthorizationToken") {
-        // No resource type: evaluated on "*" (facts.md; ECR API reference).
+        // No resource type: evaluated on "*" (docs/aws-facts.md; ECR API reference).
         if (!(await plane.ecr(ctx, caller, action))) {
             return denied("*");
         }

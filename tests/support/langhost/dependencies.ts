@@ -5,7 +5,7 @@
  * that does not depend on that resource directly or transitively.
  *
  * Such an input is ordered by luck: the engine creates a resource as soon as
- * what its inputs and `dependsOn` name exists (facts.md, "Creation order"),
+ * what its inputs and `dependsOn` name exists (docs/aws-facts.md, "Creation order"),
  * so an EKS add-on given the cluster's name as a plain string may be created
  * while the cluster is still being created; and a delete or replace, which
  * follows the recorded dependencies, has no order for it at all.
@@ -113,7 +113,7 @@ function stringsWithin(value: unknown, path: string, out: { path: string; value:
         if ((k === "Condition" || k === "Resource" || k === "NotResource") && path.includes("{json}")) {
             // A policy's conditions and resources are compared with the request, never resolved:
             // IAM and ECR check that principals exist, not condition values or resource ARNs (which
-            // is why facts.md's robust repository policy names the account root and pins the role in
+            // is why docs/aws-facts.md's robust repository policy names the account root and pins the role in
             // a condition). Naming them creates no order.
             continue;
         }

@@ -34,7 +34,7 @@
  *      `eks.amazonaws.com/skip-containers` are skipped; the volume is added
  *      only when no volume of that name exists.
  *    - EKS runs the webhook with the cluster's region (`--aws-default-region`)
- *      and regional STS (facts.md: the injected env includes AWS_REGION,
+ *      and regional STS (docs/aws-facts.md: the injected env includes AWS_REGION,
  *      AWS_DEFAULT_REGION and AWS_STS_REGIONAL_ENDPOINTS); Pod Identity
  *      tokens get the default expiration with jitter (79200..86400 s).
  * 3. Validation: mount paths unique per container, volume names unique, every
