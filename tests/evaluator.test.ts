@@ -75,17 +75,20 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
             }
             expect(pkg.devDependencies, "a dev dependency only").to.have.property(name);
         }
-        const offenders = (dir: string): string[] =>
-            fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-                const file = path.join(dir, entry.name);
-                if (entry.isDirectory()) {
-                    return offenders(file);
-                }
-                return /\.(ts|js|mjs|cjs|json|ya?ml)$/.test(entry.name) && /@cloud-copilot\//.test(fs.readFileSync(file, "utf8"))
-                    ? [path.relative(ROOT, file)]
-                    : [];
-            });
-        expect(["components", "stacks", "scripts"].flatMap((d) => offenders(path.join(ROOT, d)))).to.deep.equal([]);
+        // A source file that names the packages, or every such file under a folder.
+        const offenders = (source: string): string[] =>
+            fs.statSync(source).isDirectory()
+                ? fs.readdirSync(source).flatMap((entry) => offenders(path.join(source, entry)))
+                : /\.(ts|js|mjs|cjs|json|ya?ml)$/.test(source) && /@cloud-copilot\//.test(fs.readFileSync(source, "utf8"))
+                  ? [path.relative(ROOT, source)]
+                  : [];
+        // What ships: the sources of package.json's "files" under dist/ (dist/components/ is built from components/).
+        const shipped = [
+            ...new Set<string>(pkg.files.filter((f: string) => f.startsWith("dist/")).map((f: string) => f.split("/")[1].replace(/\.(js|d\.ts)$/, ""))),
+        ];
+        expect(shipped).to.include.members(["index", "components", "stacks", "tools"]);
+        const sources = shipped.map((name) => path.join(ROOT, fs.existsSync(path.join(ROOT, name)) ? name : `${name}.ts`));
+        expect(sources.flatMap(offenders)).to.deep.equal([]);
         // The scan does find an import where there is one.
         expect(offenders(path.join(ROOT, "tests", "support"))).to.include(path.join("tests", "support", "simulate.ts"));
     });
