@@ -216,6 +216,18 @@ export class FakeEngine {
             this.calls.push(method);
             callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not implemented by this engine` });
         };
+        // A call answered once `handle` settles; the engine waits for it at shutdown.
+        const answeredLater =
+            (method: string, handle: (request: any) => Promise<unknown>) =>
+            (call: grpc.ServerUnaryCall<any, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+                this.calls.push(method);
+                this.track(
+                    handle(call.request).then(
+                        (r) => callback(null, r),
+                        (e) => callback(e),
+                    ),
+                );
+            };
         return {
             getDeploymentInfo: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
                 this.calls.push("GetDeploymentInfo");
@@ -241,40 +253,16 @@ export class FakeEngine {
                 response.setHassupport(id in SUPPORTED_FEATURES);
                 callback(null, response);
             },
-            invoke: (call: grpc.ServerUnaryCall<any, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-                this.calls.push("Invoke");
-                this.track(
-                    this.invoke(call.request).then(
-                        (r) => callback(null, r),
-                        (e) => callback(e),
-                    ),
-                );
-            },
+            invoke: answeredLater("Invoke", (request) => this.invoke(request)),
             call: unimplemented("Call"),
-            readResource: (call: grpc.ServerUnaryCall<any, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-                this.calls.push("ReadResource");
-                this.track(
-                    this.readResource(call.request).then(
-                        (r) => callback(null, r),
-                        (e) => callback(e),
-                    ),
-                );
-            },
+            readResource: answeredLater("ReadResource", (request) => this.readResource(request)),
             existsResource: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
                 this.calls.push("ExistsResource");
                 const response = new resproto.ExistsResourceResponse();
                 response.setExists(false);
                 callback(null, response);
             },
-            registerResource: (call: grpc.ServerUnaryCall<any, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-                this.calls.push("RegisterResource");
-                this.track(
-                    this.registerResource(call.request).then(
-                        (r) => callback(null, r),
-                        (e) => callback(e),
-                    ),
-                );
-            },
+            registerResource: answeredLater("RegisterResource", (request) => this.registerResource(request)),
             registerResourceOutputs: (call: grpc.ServerUnaryCall<any, unknown>, callback: grpc.sendUnaryData<unknown>) => {
                 this.calls.push("RegisterResourceOutputs");
                 const urn: string = call.request.getUrn();

@@ -2,16 +2,9 @@
  * The subset of the Kubernetes Pod API (core/v1) the emulator understands.
  * Anything else in a pod declaration is a test error, not silently ignored.
  */
-export interface EnvVar {
-    readonly name: string;
-    readonly value: string;
-}
+import type { EnvVar, VolumeMount } from "../../../components/cluster/pod-settings";
 
-export interface VolumeMount {
-    readonly name: string;
-    readonly mountPath: string;
-    readonly readOnly?: boolean;
-}
+export type { EnvVar, VolumeMount };
 
 export interface Container {
     readonly name: string;
