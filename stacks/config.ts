@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterLimits } from "../components/cluster/plan";
-import { checkManagedClusterSettings } from "../components/cluster/settings";
+import { checkAdoptedNodeRoleArns, checkManagedClusterSettings } from "../components/cluster/settings";
 import { validateWorkloads, WorkloadSpec } from "../components/cluster/spec";
 import { GrantSpec, RepositorySpec } from "../components/registry/spec";
 import { checkLimits } from "../components/iam/quotas";
@@ -16,7 +16,6 @@ import {
     checkClusterName,
     checkKnownKeys,
     checkOneOf,
-    checkRoleArn,
     checkStackName,
     checkTags,
     checkUnique,
@@ -165,17 +164,13 @@ function checkClusterConfig(record: Record<string, unknown>, problems: Problems)
     checkBoolean(problems, "cluster.create", create);
     let nodeRoleArns: unknown = record.nodeRoleArns ?? [];
     if (create === false && record.nodeRoleArns === undefined) {
-        problems.missing(
-            "cluster.nodeRoleArns",
-            "an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry).",
-        );
+        checkAdoptedNodeRoleArns(problems, "cluster.nodeRoleArns", undefined);
     } else if (create === true && record.nodeRoleArns !== undefined) {
         problems.raw("cluster.nodeRoleArns", "is set, but a created cluster gets its own node role: remove it, or set cluster.create to false.");
     } else {
         const list = asArray(problems, "cluster.nodeRoleArns", record.nodeRoleArns ?? [], "node role ARNs");
-        list?.forEach((arn, i) => checkRoleArn(problems, `cluster.nodeRoleArns[${i}]`, arn));
         if (list) {
-            checkUnique(problems, "cluster.nodeRoleArns", list, stringItem, "node role");
+            checkAdoptedNodeRoleArns(problems, "cluster.nodeRoleArns", list);
         }
         nodeRoleArns = list ?? [];
     }

@@ -27,7 +27,8 @@ import { allows, EvaluatorError, podIdentityTags, RoleDocuments } from "../tools
 import { issuerHostPath, oidcProviderArn } from "../components/iam/names";
 import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS } from "../components/iam/policies";
 import { parseStackExport, StackExport } from "../tools/state/stack-export";
-import { readStackConfig, runExampleStacks } from "../tools/engine/example-state";
+import { runExampleStacks } from "../tools/engine/example-state";
+import { readStackConfig } from "../tools/state/stack-file";
 import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";

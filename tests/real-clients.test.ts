@@ -18,7 +18,8 @@
  */
 import { expect } from "chai";
 import * as nodePath from "path";
-import { readStackConfig, runExampleStacks } from "../tools/engine/example-state";
+import { runExampleStacks } from "../tools/engine/example-state";
+import { readStackConfig } from "../tools/state/stack-file";
 import { POLICY } from "./support/aws/control-plane";
 import { clusterNamed, pullRoleArn, repositoryNamed, workloadExport, World, worldFromExampleRuns } from "./support/aws/world";
 import { Harness, Scenario, ScenarioRun } from "./support/clients/harness";

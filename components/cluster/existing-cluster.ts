@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSource, normalizeIssuerUrl } from "./source";
-import { argKey, checkArgsObject, checkClusterName, checkRegion, checkRoleArn, checkUnique, hideStack, Problems, stringItem } from "../validation";
+import { argKey, checkArgsObject, checkClusterName, checkRegion, hideStack, Problems } from "../validation";
+import { checkAdoptedNodeRoleArns } from "./settings";
 import { withFormerType } from "../former-types";
 
 export interface ExistingClusterArgs {
@@ -40,16 +41,9 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
         checkClusterName(problems, "clusterName", args.clusterName);
         checkRegion(problems, "region", args.region);
         // A caller without types (another language, a config value) may pass one ARN as a string.
-        const nodeRoleArns: readonly string[] =
-            args.nodeRoleArns === undefined ? [] : Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns as unknown as string];
-        if (args.nodeRoleArns === undefined) {
-            problems.missing(
-                "nodeRoleArns",
-                "an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry).",
-            );
-        }
-        nodeRoleArns.forEach((arn, i) => checkRoleArn(problems, `nodeRoleArns[${i}]`, arn));
-        checkUnique(problems, "nodeRoleArns", nodeRoleArns, stringItem, "node role");
+        const nodeRoleArns: readonly string[] | undefined =
+            args.nodeRoleArns === undefined ? undefined : Array.isArray(args.nodeRoleArns) ? args.nodeRoleArns : [args.nodeRoleArns as unknown as string];
+        checkAdoptedNodeRoleArns(problems, "nodeRoleArns", nodeRoleArns);
         problems.throwIfAny(`ExistingCluster "${name}"`);
 
         // An invoke that fails would surface as "error serializing property ..." on the first
@@ -69,7 +63,7 @@ export class ExistingCluster extends pulumi.ComponentResource implements Cluster
             }
             return normalizeIssuerUrl(issuer);
         });
-        this.nodeRoleArns = pulumi.output([...nodeRoleArns].sort());
+        this.nodeRoleArns = pulumi.output([...nodeRoleArns!].sort()); // given: a missing list threw above
         const kubeconfig = cluster.apply((found) => kubeconfigFor(args.clusterName, args.region, found.endpoint, found.certificateAuthorities[0]?.data ?? ""));
         this.kubernetesProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig }, { parent: this });
         this.registerOutputs({ clusterName: this.clusterName, oidcIssuerUrl: this.oidcIssuerUrl, nodeRoleArns: this.nodeRoleArns });

@@ -1,10 +1,28 @@
 /**
  * The settings of a cluster this package creates (`ManagedCluster`, and the
  * EKS stack's `ecrpull:cluster` with `create: true`), their defaults, and
- * their checks: one function for both, so a value reads the same whichever
- * way it came in.
+ * their checks, and the node roles of a cluster it adopts (`ExistingCluster`,
+ * and `ecrpull:cluster` with `create: false`): one function for both ways in,
+ * so a value reads the same whichever way it came.
  */
-import { checkIntegerInRange, Problems } from "../validation";
+import { checkIntegerInRange, checkRoleArn, checkUnique, Problems, stringItem } from "../validation";
+
+/**
+ * An adopted cluster's node roles, which must be given (`undefined` is a
+ * problem): each a role ARN, none twice. `key` is the list's path for
+ * `problems`.
+ */
+export function checkAdoptedNodeRoleArns(problems: Problems, key: string, nodeRoleArns: readonly unknown[] | undefined): void {
+    if (nodeRoleArns === undefined) {
+        problems.missing(
+            key,
+            "an existing cluster's node roles cannot be read from EKS: list the role ARN of each node group (or [] if its nodes never pull from the registry).",
+        );
+        return;
+    }
+    nodeRoleArns.forEach((arn, i) => checkRoleArn(problems, `${key}[${i}]`, arn));
+    checkUnique(problems, key, nodeRoleArns, stringItem, "node role");
+}
 
 /** The node group's sizes when none are given. */
 export const NODE_GROUP_DEFAULTS = { instanceType: "t3.large", desiredCapacity: 2, minSize: 1, maxSize: 4 } as const;

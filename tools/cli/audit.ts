@@ -25,7 +25,7 @@ import { sidSuffix } from "../../components/iam/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
 import { parseStackExport, StackExport } from "../state/stack-export";
 import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext, StateSet } from "../audit/audit";
-import { readStackConfig } from "../engine/example-state";
+import { readStackConfig } from "../state/stack-file";
 import { ProgramRun } from "../engine/mock-engine";
 import { toStackExport } from "../state/from-run";
 import { Command, Io, many, single, UsageError, Values } from "./command";
@@ -71,9 +71,8 @@ function asState(run: ProgramRun<unknown>, like: StackExport, substitutions: rea
     return parseStackExport(text, `generated state of ${like.stack}`);
 }
 
-/** What the current code would deploy for the stacks of these states, with their config. */
-export async function regenerate(deployed: StateSet, configDir: string): Promise<StateSet> {
-    const ecrConfig = stackConfig(configDir, deployed.registry.stack, deployed.registry.source);
+/** What the current code would deploy for the stacks of these states, with their config (the ECR stack's already read). */
+async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Record<string, unknown>): Promise<StateSet> {
     const referenced = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
     const given = deployed.clusters.map((c) => c.stack);
     const byName = new Map<string, StackExport>();
@@ -146,7 +145,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     const deployed: StateSet = { registry: readState(options.ecrFile), clusters: options.eksFiles.map(readState) };
     const ecrConfig = stackConfig(options.configDir, deployed.registry.stack, deployed.registry.source);
     const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
-    return auditStates(deployed, await regenerate(deployed, options.configDir), limits);
+    return auditStates(deployed, await regenerate(deployed, options.configDir, ecrConfig), limits);
 }
 
 export const auditCommand: Command = {

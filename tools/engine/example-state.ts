@@ -18,7 +18,6 @@ import { runProject } from "./project-run";
 import { toStackExport } from "../state/from-run";
 import { describeFailure } from "../cli/errors";
 
-export { readStackConfig } from "../state/stack-file";
 export { EXAMPLE_CLUSTER_ACCOUNTS } from "./project-run";
 
 export interface ExampleRuns {
