@@ -257,6 +257,13 @@ describe("two stacks wired together", function () {
             const base = repositories.find((r) => r.inputs.name === "platform/base")!;
             expect(base.inputs.imageTagMutability).to.equal("IMMUTABLE");
             expect(base.inputs.encryptionConfigurations).to.deep.equal([{ encryptionType: "AES256" }]);
+            expect(base.inputs.imageTagMutabilityExclusionFilters, "no filters without an exclusion setting").to.equal(undefined);
+            const models = repositories.find((r) => r.inputs.name === "ml/models")!;
+            expect(models.inputs.imageTagMutability).to.equal("IMMUTABLE_WITH_EXCLUSION");
+            expect(models.inputs.imageTagMutabilityExclusionFilters).to.deep.equal([
+                { filter: "latest", filterType: "WILDCARD" },
+                { filter: "nightly-*", filterType: "WILDCARD" },
+            ]);
         });
 
         it("exports repository URLs and pull role ARNs", () => {

@@ -60,6 +60,7 @@ export class PullRepository extends pulumi.ComponentResource {
             {
                 name: settings.name,
                 imageTagMutability: settings.imageTagMutability,
+                imageTagMutabilityExclusionFilters: settings.imageTagMutabilityExclusionFilters?.map((filter) => ({ filter, filterType: "WILDCARD" })),
                 imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
                 encryptionConfigurations: [kmsKey ? { encryptionType: "KMS", kmsKey } : { encryptionType: "AES256" }],
                 forceDelete: settings.forceDelete,

@@ -66,8 +66,18 @@ export interface ClusterRoleSpec {
 export interface RepositorySpec {
     /** ECR repository name, e.g. `team-a/api`. */
     readonly name: string;
-    /** `IMMUTABLE` (default) or `MUTABLE`. */
+    /**
+     * `IMMUTABLE` (default), `MUTABLE`, or `IMMUTABLE_WITH_EXCLUSION` /
+     * `MUTABLE_WITH_EXCLUSION`, where the tags that match
+     * `imageTagMutabilityExclusionFilters` take the other setting.
+     */
     readonly imageTagMutability?: string;
+    /**
+     * With a `*_WITH_EXCLUSION` mutability: 1 to 5 tag patterns (letters,
+     * digits, `._-`, up to two `*`), e.g. `["latest"]` to keep `latest`
+     * mutable in an immutable repository.
+     */
+    readonly imageTagMutabilityExclusionFilters?: string[];
     /** Scan each image on push. Default true. */
     readonly scanOnPush?: boolean;
     /** Encrypt with this KMS key instead of AES-256. Default: AES-256. */
@@ -121,12 +131,16 @@ export const REPOSITORY_DEFAULTS = {
     forceDelete: false,
 } as const;
 
-export type ResolvedRepositorySpec = Required<Omit<RepositorySpec, "kmsKeyArn">> & { readonly kmsKeyArn?: string };
+export type ResolvedRepositorySpec = Required<Omit<RepositorySpec, "kmsKeyArn" | "imageTagMutabilityExclusionFilters">> & {
+    readonly kmsKeyArn?: string;
+    readonly imageTagMutabilityExclusionFilters?: string[];
+};
 
 export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepositorySpec {
     return {
         name: repository.name,
         imageTagMutability: repository.imageTagMutability ?? REPOSITORY_DEFAULTS.imageTagMutability,
+        imageTagMutabilityExclusionFilters: repository.imageTagMutabilityExclusionFilters,
         scanOnPush: repository.scanOnPush ?? REPOSITORY_DEFAULTS.scanOnPush,
         kmsKeyArn: repository.kmsKeyArn,
         keepLastImages: repository.keepLastImages ?? REPOSITORY_DEFAULTS.keepLastImages,
@@ -141,7 +155,7 @@ const THUMBPRINT = /^[0-9a-f]{40}$/;
 const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleArns", "clusterArn", "clusterRoles"];
 const CLUSTER_ROLE_KEYS = ["grant", "path", "roleArn"];
 const EKS_CLUSTER_ARN = /^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
-const REPOSITORY_KEYS = ["name", "imageTagMutability", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
+const REPOSITORY_KEYS = ["name", "imageTagMutability", "imageTagMutabilityExclusionFilters", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
 const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path", "shards", "allowPatterns", "allowEveryServiceAccount"];
 /** A namespace or service-account pattern: lowercase RFC 1123 characters and IAM's wildcards. */
 const NAMESPACE_PATTERN = /^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/;
@@ -323,9 +337,7 @@ function validateRepositories(value: unknown, problems: Problems, region: string
         if (typeof repository.name === "string") {
             names.add(repository.name);
         }
-        if (repository.imageTagMutability !== undefined) {
-            checkOneOf(problems, `${at}.imageTagMutability`, repository.imageTagMutability, ["IMMUTABLE", "MUTABLE"]);
-        }
+        checkTagMutability(problems, at, repository);
         for (const key of ["scanOnPush", "retainOnDelete", "forceDelete"]) {
             if (repository[key] !== undefined) {
                 checkBoolean(problems, `${at}.${key}`, repository[key]);
@@ -343,6 +355,60 @@ function validateRepositories(value: unknown, problems: Problems, region: string
     });
     checkUnique(problems, "repositories", repositories, (r) => stringField(r, "name"), "repository");
     return names;
+}
+
+const TAG_MUTABILITIES = ["IMMUTABLE", "MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"];
+/** ECR's ImageTagMutabilityExclusionFilter: 1 to 128 of these characters, at most two `*`, 1 to 5 filters. */
+const TAG_FILTER = /^[0-9A-Za-z._*-]{1,128}$/;
+const TAG_FILTER_WILDCARDS_MAX = 2;
+const TAG_FILTERS_MAX = 5;
+
+/**
+ * Tag mutability and its exclusion filters, checked as ECR checks them
+ * (ECR API reference, ImageTagMutabilityExclusionFilter): filters come with
+ * a `*_WITH_EXCLUSION` setting and only with one.
+ */
+function checkTagMutability(problems: Problems, at: string, repository: Record<string, unknown>): void {
+    const mutability = repository.imageTagMutability;
+    const filters = repository.imageTagMutabilityExclusionFilters;
+    const filtersAt = `${at}.imageTagMutabilityExclusionFilters`;
+    if (mutability !== undefined) {
+        checkOneOf(problems, `${at}.imageTagMutability`, mutability, TAG_MUTABILITIES);
+    }
+    const withExclusion = typeof mutability === "string" && mutability.endsWith("_WITH_EXCLUSION");
+    if (filters === undefined) {
+        if (withExclusion) {
+            problems.raw(filtersAt, `is missing: ${JSON.stringify(mutability)} needs from 1 to ${TAG_FILTERS_MAX} tag filters, e.g. ["latest", "dev-*"].`);
+        }
+        return;
+    }
+    if (!withExclusion) {
+        problems.add(
+            filtersAt,
+            filters,
+            'applies only with imageTagMutability "IMMUTABLE_WITH_EXCLUSION" or "MUTABLE_WITH_EXCLUSION": set one of those, or leave the filters out.',
+        );
+        return;
+    }
+    const list = asArray(problems, filtersAt, filters, "tag filters");
+    if (!list) {
+        return;
+    }
+    if (list.length < 1 || list.length > TAG_FILTERS_MAX) {
+        problems.raw(filtersAt, `has ${list.length} filters; ECR accepts from 1 to ${TAG_FILTERS_MAX}.`);
+    }
+    list.forEach((filter, j) => {
+        if (typeof filter !== "string" || !TAG_FILTER.test(filter)) {
+            problems.add(
+                `${filtersAt}[${j}]`,
+                filter,
+                `is not a tag filter ECR accepts: use 1 to 128 letters, digits and '.', '_', '-', with at most ${TAG_FILTER_WILDCARDS_MAX} '*' wildcards (e.g. "latest", "dev-*").`,
+            );
+        } else if (filter.split("*").length - 1 > TAG_FILTER_WILDCARDS_MAX) {
+            problems.add(`${filtersAt}[${j}]`, filter, `has ${filter.split("*").length - 1} wildcards; ECR allows at most ${TAG_FILTER_WILDCARDS_MAX} "*" in a filter.`);
+        }
+    });
+    checkUnique(problems, filtersAt, list, stringItem, "tag filter");
 }
 
 function validateGrants(value: unknown, problems: Problems, clusterNames: Set<string>, repositoryNames: Set<string>): void {

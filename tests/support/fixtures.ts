@@ -88,7 +88,7 @@ export function registry(overrides: Record<string, unknown> = {}): EcrStackRun {
                 { name: "platform/base" },
                 { name: "ci/cache", imageTagMutability: "MUTABLE" },
                 { name: "payments/api", retainOnDelete: false },
-                { name: "ml/models" },
+                { name: "ml/models", imageTagMutability: "IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters: ["latest", "nightly-*"] },
                 { name: "archive/legacy" },
             ],
             "ecrpull:grants": GRANTS,

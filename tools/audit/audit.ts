@@ -155,7 +155,7 @@ const COMPARED: Readonly<Record<string, readonly ComparedField[]>> = {
     "aws:iam/rolePolicy:RolePolicy": [f("policy", true), f("role"), f("name")],
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": [f("policyArn"), f("role")],
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": [f("url"), f("clientIdLists")],
-    "aws:ecr/repository:Repository": [f("name"), f("imageTagMutability"), f("imageScanningConfiguration"), f("encryptionConfigurations"), f("forceDelete")],
+    "aws:ecr/repository:Repository": [f("name"), f("imageTagMutability"), f("imageTagMutabilityExclusionFilters"), f("imageScanningConfiguration"), f("encryptionConfigurations"), f("forceDelete")],
     "aws:ecr/repositoryPolicy:RepositoryPolicy": [f("policy", true), f("repository")],
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": [f("policy", true), f("repository")],
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": [f("clusterName"), f("namespace"), f("serviceAccount"), f("roleArn"), f("targetRoleArn")],

@@ -201,8 +201,11 @@ function documentLines(resources: readonly RecordedResource[], podSpecs?: Readon
     }
     for (const repository of resources.filter((r) => r.type === "aws:ecr/repository:Repository")) {
         const policy = resources.find((p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && p.parent === repository.parent);
+        const exclusions = (repository.inputs.imageTagMutabilityExclusionFilters ?? []) as { filter: string }[];
         const settings = [
-            repository.inputs.imageTagMutability,
+            exclusions.length > 0
+                ? `${repository.inputs.imageTagMutability} [${exclusions.map((e) => e.filter).join(", ")}]`
+                : repository.inputs.imageTagMutability,
             repository.inputs.imageScanningConfiguration?.scanOnPush ? "scan on push" : "no scan on push",
             repository.inputs.encryptionConfigurations?.[0]?.encryptionType,
             repository.retainOnDelete ? "retained on delete" : "deleted with the stack",
