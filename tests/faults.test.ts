@@ -144,7 +144,8 @@ describe("faults", () => {
 
         for (const [setting, change, changes] of [
             ["scanOnPush", { scanOnPush: false }, ["aws:ecr/repository:Repository::registry-ml/models-repository"]],
-            ["imageTagMutability", { imageTagMutability: "MUTABLE" }, ["aws:ecr/repository:Repository::registry-ml/models-repository"]],
+            // ml/models keeps `latest` and `nightly-*` mutable; the other way round is an update in place too.
+            ["imageTagMutability", { imageTagMutability: "MUTABLE_WITH_EXCLUSION" }, ["aws:ecr/repository:Repository::registry-ml/models-repository"]],
             ["keepLastImages", { keepLastImages: 50 }, ["aws:ecr/lifecyclePolicy:LifecyclePolicy::registry-ml/models-lifecycle"]],
         ] as const) {
             it(`changing ${setting} changes only that repository's inputs, never its logical name or its name`, async () => {
@@ -159,7 +160,7 @@ describe("faults", () => {
                 expect(after.inputs.encryptionConfigurations).to.deep.equal(before.inputs.encryptionConfigurations);
                 expect([after.retainOnDelete, after.inputs.forceDelete]).to.deep.equal([before.retainOnDelete, before.inputs.forceDelete]);
                 if (setting === "scanOnPush") expect(after.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: false });
-                if (setting === "imageTagMutability") expect(after.inputs.imageTagMutability).to.equal("MUTABLE");
+                if (setting === "imageTagMutability") expect(after.inputs.imageTagMutability).to.equal("MUTABLE_WITH_EXCLUSION");
                 if (setting === "keepLastImages") {
                     const lifecycle = byType(run.resources, "aws:ecr/lifecyclePolicy:LifecyclePolicy").find((p) => p.name === "registry-ml/models-lifecycle")!;
                     expect(JSON.stringify(JSON.parse(lifecycle.inputs.policy))).to.contain('"countNumber":50');

@@ -140,7 +140,7 @@ export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepo
     return {
         name: repository.name,
         imageTagMutability: repository.imageTagMutability ?? REPOSITORY_DEFAULTS.imageTagMutability,
-        imageTagMutabilityExclusionFilters: repository.imageTagMutabilityExclusionFilters,
+        ...(repository.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: repository.imageTagMutabilityExclusionFilters } : {}),
         scanOnPush: repository.scanOnPush ?? REPOSITORY_DEFAULTS.scanOnPush,
         kmsKeyArn: repository.kmsKeyArn,
         keepLastImages: repository.keepLastImages ?? REPOSITORY_DEFAULTS.keepLastImages,
