@@ -32,7 +32,7 @@ import { readStackConfig } from "../tools/state/stack-file";
 import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
-import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, registry, STACK_A, STACK_B } from "./support/fixtures";
+import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, GRANTS, registry, STACK_A, STACK_B } from "./support/fixtures";
 import { FleetModel, patternFleet, randomFleet, shardedFleet } from "./support/fleets";
 import { IamSimulator, providerAdmits } from "./support/simulate";
 
@@ -405,6 +405,16 @@ describe("access report", function () {
             expect(small).to.include('c1 -->|"node: 3 repositories"| nodes');
             expect(small).not.to.include("stack eks-a");
         });
+    });
+
+    it("counts a ServiceAccount the stack patches (existingServiceAccount) like one it creates", async () => {
+        const workloads = [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", existingServiceAccount: true }];
+        const fleet = await fleetOf([clusterA({ "ecrpull:workloads": workloads }), clusterB({ "ecrpull:workloads": workloads })], registry({ "ecrpull:grants": [GRANTS[0]] }));
+        const report = accessReport(readFleetState(fleet.registry, fleet.clusters));
+        expect(lines(report).filter((l) => l.includes("ci/image-builder"))).to.deep.equal([
+            "eks-a ci/image-builder: ci/cache(federation) platform/base(federation)",
+            "eks-b ci/image-builder: ci/cache(federation) platform/base(federation)",
+        ]);
     });
 
     it("the example stack files: agrees with iam-simulate, and every configured workload can pull", async () => {

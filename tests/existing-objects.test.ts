@@ -27,7 +27,9 @@ const registered = (run: LanghostRun) => run.registrations.filter((r) => r.kind 
 const OWNER = "acme/ecrpull/eks";
 
 /** An adopted cluster with Helm's ServiceAccount ci/image-builder and the namespaces ci, payments and ml. */
-function world(extra: { addonTags?: Record<string, string>; oidcProviderTags?: Record<string, string> } = {}): WorldFixture {
+function world(
+    extra: { addonTags?: Record<string, string>; oidcProviderTags?: Record<string, string>; serviceAccountAnnotations?: Record<string, string> } = {},
+): WorldFixture {
     return {
         [CLUSTER_ACCOUNT]: {
             roles: ["apps-b-nodes"],
@@ -39,7 +41,15 @@ function world(extra: { addonTags?: Record<string, string>; oidcProviderTags?: R
                     addons: ["eks-pod-identity-agent"],
                     addonTags: extra.addonTags ? { "eks-pod-identity-agent": extra.addonTags } : undefined,
                     namespaces: ["ci", "payments", "ml"],
-                    objects: [{ kind: "ServiceAccount", namespace: "ci", name: "image-builder" }],
+                    objects: [
+                        {
+                            kind: "ServiceAccount",
+                            namespace: "ci",
+                            name: "image-builder",
+                            annotations: extra.serviceAccountAnnotations,
+                            fieldManager: "eksctl",
+                        },
+                    ],
                 },
             },
         },
@@ -77,12 +87,23 @@ describe("objects that already exist, under the language host", function () {
         expect(run.exitCode, describeRun(run)).to.equal(0);
         const patch = registered(run).find((r) => r.type === "kubernetes:core/v1:ServiceAccountPatch");
         expect(patch?.inputs.metadata).to.deep.include({ name: "image-builder", namespace: "ci" });
-        expect(patch?.inputs.metadata.annotations).to.deep.equal({ "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/ecr-pull-ci-builders" });
+        expect(patch?.inputs.metadata.annotations).to.deep.equal({
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/ecr-pull-ci-builders",
+            "pulumi.com/patchForce": "true",
+        });
         expect(
             registered(run)
                 .filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")
                 .map((r) => r.inputs.metadata.name),
         ).to.not.include("image-builder");
+    });
+
+    it("a ServiceAccount eksctl annotated with the seed recipe's role: the patch takes the annotation over instead of failing on a conflict", async () => {
+        const seedRole = "arn:aws:iam::111122223333:role/eks-ecr-pull";
+        const run = await up(adopted({}, { "ecrpull:workloads": workloads(true) }), world({ serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": seedRole } }));
+        expect(run.exitCode, describeRun(run)).to.equal(0);
+        const patch = registered(run).find((r) => r.type === "kubernetes:core/v1:ServiceAccountPatch");
+        expect(patch?.inputs.metadata.annotations["eks.amazonaws.com/role-arn"]).to.equal("arn:aws:iam::111122223333:role/ecr-pull-ci-builders");
     });
 
     it("a namespace that exists with createNamespaces: true stops up with AlreadyExists; created namespaces are kept on destroy", async () => {

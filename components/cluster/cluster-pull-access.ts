@@ -41,6 +41,9 @@ export const POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent";
  * that owns it: the EKS program tells its own from someone else's before it
  * creates anything (see `preflightAdoptedCluster`).
  */
+/** Makes a Patch resource take over the fields it sets from other field managers (@pulumi/kubernetes). */
+const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
 export const OWNER_TAG = "ecrpull.dev/owner";
 
 /** `<organization>/<project>/<stack>` of the running stack. */
@@ -210,9 +213,16 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             serviceAccounts.set(
                 key,
                 existing.has(key)
-                    ? // Someone else's ServiceAccount (Helm, by hand): server-side apply of our fields only;
-                      // deleting the patch takes back just those fields, never the ServiceAccount.
-                      new k8s.core.v1.ServiceAccountPatch(`${name}-${key}`, { metadata }, { parent: this })
+                    ? // Someone else's ServiceAccount (Helm, eksctl, by hand): server-side apply of our fields only;
+                      // deleting the patch takes back just those fields, never the ServiceAccount. Forced, since
+                      // the role annotation this stack decides may be owned by its creator (eksctl sets it), and
+                      // server-side apply refuses to change another manager's field otherwise (Kubernetes docs,
+                      // "Server-Side Apply", Conflicts; @pulumi/kubernetes Patch resources, pulumi.com/patchForce).
+                      new k8s.core.v1.ServiceAccountPatch(
+                          `${name}-${key}`,
+                          { metadata: { ...metadata, annotations: { ...metadata.annotations, [PATCH_FORCE_ANNOTATION]: "true" } } },
+                          { parent: this },
+                      )
                     : new k8s.core.v1.ServiceAccount(`${name}-${key}`, { metadata }, { parent: this }),
             );
         }

@@ -145,6 +145,12 @@ interface ComparedField {
 
 const f = (label: string, json = false): ComparedField => ({ label, path: label.split("."), json });
 
+const SERVICE_ACCOUNT_FIELDS: readonly ComparedField[] = [
+    f("metadata.namespace"),
+    f("metadata.name"),
+    { label: `metadata.annotations["${ROLE_ARN_ANNOTATION}"]`, path: ["metadata", "annotations", ROLE_ARN_ANNOTATION] },
+];
+
 /**
  * The fields compared per type: every document and every value that decides
  * who reaches what. Other types (components, providers, the cluster itself)
@@ -159,11 +165,9 @@ const COMPARED: Readonly<Record<string, readonly ComparedField[]>> = {
     "aws:ecr/repositoryPolicy:RepositoryPolicy": [f("policy", true), f("repository")],
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": [f("policy", true), f("repository")],
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": [f("clusterName"), f("namespace"), f("serviceAccount"), f("roleArn"), f("targetRoleArn")],
-    "kubernetes:core/v1:ServiceAccount": [
-        f("metadata.namespace"),
-        f("metadata.name"),
-        { label: `metadata.annotations["${ROLE_ARN_ANNOTATION}"]`, path: ["metadata", "annotations", ROLE_ARN_ANNOTATION] },
-    ],
+    "kubernetes:core/v1:ServiceAccount": SERVICE_ACCOUNT_FIELDS,
+    // An existing ServiceAccount the stack patches (existingServiceAccount): the same annotation decides.
+    "kubernetes:core/v1:ServiceAccountPatch": SERVICE_ACCOUNT_FIELDS,
     "kubernetes:core/v1:ConfigMap": [f("metadata.namespace"), f("metadata.name"), f("data")],
 };
 

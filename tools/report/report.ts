@@ -300,7 +300,8 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
             }
             return accounts.get(key)!;
         };
-        for (const r of state.resources.filter((x) => x.type === "kubernetes:core/v1:ServiceAccount")) {
+        // A ServiceAccount that existed before the stack is patched, not created (existingServiceAccount): same annotation.
+        for (const r of state.resources.filter((x) => x.type === "kubernetes:core/v1:ServiceAccount" || x.type === "kubernetes:core/v1:ServiceAccountPatch")) {
             const metadata = record(field(r, "metadata"));
             const entry = accountOf(text(metadata.namespace) ?? "default", need(text(metadata.name), state.source, `${r.urn} has no [metadata.name].`));
             const roleArn = text(record(metadata.annotations)[ROLE_ARN_ANNOTATION]);

@@ -19,6 +19,10 @@ export interface KubernetesObjectFixture {
     readonly kind: string;
     readonly namespace: string;
     readonly name: string;
+    /** Its annotations, owned by `fieldManager` (server-side apply's managedFields). */
+    readonly annotations?: Readonly<Record<string, string>>;
+    /** The field manager that set them: `eksctl`, `kubectl-client-side-apply`, `helm`... */
+    readonly fieldManager?: string;
 }
 
 export interface ClusterFixture {
@@ -60,6 +64,8 @@ interface ClusterState {
     namespaces: Set<string>;
     /** `Kind/namespace/name` */
     objects: Set<string>;
+    /** Annotations of existing objects and who owns them, by `kind/namespace/name`. */
+    owned: Map<string, { annotations: Readonly<Record<string, string>>; fieldManager: string }>;
 }
 
 interface AccountState {
@@ -150,6 +156,11 @@ export class World {
                     addonTags: new Map(Object.entries(cluster.addonTags ?? {})),
                     namespaces: new Set([...BUILTIN_NAMESPACES, ...(cluster.namespaces ?? [])]),
                     objects: new Set((cluster.objects ?? []).map((o) => `${o.kind}/${o.namespace}/${o.name}`)),
+                    owned: new Map(
+                        (cluster.objects ?? [])
+                            .filter((o) => o.annotations)
+                            .map((o) => [`${o.kind}/${o.namespace}/${o.name}`, { annotations: o.annotations!, fieldManager: o.fieldManager ?? "kubectl-client-side-apply" }]),
+                    ),
                 });
             }
         }
@@ -412,6 +423,14 @@ export class World {
         if (cluster.objects.has(`${kind}/${namespace}/${name}`) && !patch) {
             return `${what} : ${kubernetesPlural(kind)} "${name}" already exists`;
         }
+        // Server-side apply refuses to change a field another manager owns unless forced
+        // (Kubernetes docs, "Server-Side Apply", Conflicts); a Patch forces with pulumi.com/patchForce.
+        const owner = patch ? cluster.owned.get(`${kind}/${namespace}/${name}`) : undefined;
+        const annotations: Record<string, string> = metadata.annotations ?? {};
+        const conflicts = Object.keys(annotations).filter((k) => owner && k in owner.annotations && owner.annotations[k] !== annotations[k]);
+        if (owner && conflicts.length > 0 && annotations["pulumi.com/patchForce"] !== "true") {
+            return `${what} : Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}: ${conflicts.map((k) => `conflict with "${owner.fieldManager}": .metadata.annotations.${k}`).join(", ")}`;
+        }
         return undefined;
     }
 
@@ -484,6 +503,7 @@ export class World {
                     addonTags: new Map(),
                     namespaces: new Set(BUILTIN_NAMESPACES),
                     objects: new Set(),
+                    owned: new Map(),
                 });
                 // createOidcProvider: @pulumi/eks creates the cluster's IAM OIDC provider in its account.
                 if (inputs.createOidcProvider === true) {
