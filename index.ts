@@ -19,6 +19,7 @@ export { RegistryAccess, RegistryAccessArgs } from "./components/registry/regist
 export { PullRole, PullRoleArgs } from "./components/registry/pull-role";
 export { PullRepository, PullRepositoryArgs } from "./components/registry/pull-repository";
 export { ClusterSpec, ClusterRoleSpec, GrantSpec, RepositorySpec, ServiceAccountRef } from "./components/registry/spec";
+export { AdoptSpec } from "./components/registry/adopt";
 
 // The cluster account's side.
 export { ClusterPullAccess, ClusterPullAccessArgs, POD_IDENTITY_AGENT_ADDON, OWNER_TAG } from "./components/cluster/cluster-pull-access";

@@ -10,12 +10,24 @@ export {
     RegistryPlan,
     PullRolePlan,
     RepositoryPlan,
+    ReplicaPlan,
     OidcProviderPlan,
     PolicySize,
     PolicyKind,
     QuotaCount,
 } from "./registry/plan";
-export { validateRegistrySpec, withRepositoryDefaults, REPOSITORY_DEFAULTS, RegistrySpec, ResolvedRepositorySpec } from "./registry/spec";
+export { resolveAdopted, adoptionTargetsOfPlan, adoptionTargetsOfSpec, AdoptSpec, Adopted, AdoptionTargets } from "./registry/adopt";
+export { checkAdoptedResources, AdoptionCheck } from "./registry/preflight";
+export { trustChange, TrustChange } from "./iam/trust-change";
+export {
+    validateRegistrySpec,
+    withRepositoryDefaults,
+    clusterRegion,
+    REPOSITORY_DEFAULTS,
+    REPLICATION_LIMITS,
+    RegistrySpec,
+    ResolvedRepositorySpec,
+} from "./registry/spec";
 export {
     planClusterAccess,
     clusterRoleTrustPolicy,

@@ -12,6 +12,7 @@
  *  4. no document exceeds its quota (white space not counted, as IAM counts).
  */
 import { ECR_PULL_ACTIONS, POLICY_LIMITS, policySize } from "../components/iam/policies";
+import { wildcardMatches } from "../components/iam/wildcards";
 
 /** The rules, by the names the pack's policies carry. */
 export const RULES = {
@@ -180,14 +181,7 @@ export function parseDocument(property: string, value: unknown): Parsed {
 
 /** IAM action matching: case-insensitive, `*` and `?` wildcards. */
 function actionMatches(pattern: string, action: string): boolean {
-    const regex = new RegExp(
-        `^${pattern
-            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-            .replace(/\*/g, ".*")
-            .replace(/\?/g, ".")}$`,
-        "i",
-    );
-    return regex.test(action);
+    return wildcardMatches(pattern, action, "i");
 }
 
 /** Operators under which a condition key must be present and match: what pins a value. */

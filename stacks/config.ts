@@ -224,9 +224,13 @@ export interface EcrStackConfig {
     readonly repositories: RepositorySpec[];
     readonly grants: GrantSpec[];
     readonly tags: Readonly<Record<string, string>>;
+    /** OIDC providers, repositories and pull roles that exist already (`AdoptSpec`); checked against the registry's plan. */
+    readonly adopt?: unknown;
+    /** Regions to replicate every repository to; checked with the repositories. */
+    readonly replicaRegions?: unknown;
 }
 
-const ECR_KEYS = ["program", "clusterStacks", "repositories", "grants", "limits", "nodePullScope", "tags"];
+const ECR_KEYS = ["program", "clusterStacks", "repositories", "grants", "limits", "nodePullScope", "tags", "adopt", "replicaRegions"];
 
 /**
  * Checks the keys the ECR stack reads itself. Repositories and grants are
@@ -269,6 +273,8 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
         repositories: (repositories ?? []) as RepositorySpec[],
         grants: (read("grants") ?? []) as GrantSpec[],
         tags: (tagRecord ?? {}) as Record<string, string>,
+        adopt: read("adopt"),
+        replicaRegions: read("replicaRegions"),
     };
 }
 

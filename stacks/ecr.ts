@@ -9,6 +9,10 @@ import { checkWorkloadsAgainstGrants, EcrStackOutputs, EKS_OUTPUT_KEYS, readEksS
 import { partitionOfRegion, pullRoleArnForCluster } from "../components/iam/names";
 import { ClusterSpec, GrantSpec } from "../components/registry/spec";
 import { RegistryAccess } from "../components/registry/registry-access";
+import { adoptionTargetsOfSpec, adoptsAnything, AdoptSpec, NOTHING_ADOPTED, resolveAdopted } from "../components/registry/adopt";
+import { checkAdoptedResources, checkReplicationTemplates } from "../components/registry/preflight";
+import { registryOwner } from "../components/registry/registry-access";
+import { planRegistry } from "../components/registry/plan";
 import { validateRegistrySpec } from "../components/registry/spec";
 import { configKey, Problems, ValidationError } from "../components/validation";
 import { CONFIG_NAMESPACE, ConfigReader, readEcrStackConfig } from "./config";
@@ -46,10 +50,20 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
         referenceProblems.push(...problems.list);
     }
 
-    const spec = { clusters: referenced.map((r) => r.cluster), repositories: settings.repositories, grants: settings.grants };
+    const spec = {
+        clusters: referenced.map((r) => r.cluster),
+        repositories: settings.repositories,
+        grants: settings.grants,
+        ...(settings.replicaRegions !== undefined ? { replicaRegions: settings.replicaRegions as string[] } : {}),
+    };
     // A cluster read from a reference is reported at its place in ecrpull:clusterStacks.
     const clusterLabel = (index: number) => `clusterStacks[${settings.clusterStacks.indexOf(spec.clusters[index]?.name)}]`;
     validateRegistrySpec({ ...spec, region: region.region }, configProblems, clusterLabel, unreadable);
+    // Adoption entries are checked against what the registry would create, so only on a sound spec.
+    const adopted =
+        configProblems.list.length === 0 && unreadable.length === 0
+            ? resolveAdopted(settings.adopt, adoptionTargetsOfSpec(spec), registryAccountId, configProblems)
+            : NOTHING_ADOPTED;
     // Workloads are checked against grants only once both sides are sound.
     if (configProblems.list.length === 0 && referenceProblems.length === 0) {
         const crossProblems = new Problems((path) => path);
@@ -62,21 +76,32 @@ export async function ecrProgram(config: ConfigReader): Promise<EcrProgramOutput
     if (all.length > 0) {
         throw new ValidationError(`Stack "${stack}" (ECR program)`, all);
     }
+    const context = { registryAccountId, region: region.region, partition, limits: settings.limits, nodePullScope: settings.nodePullScope };
+    if (adoptsAnything(adopted) || (spec.replicaRegions ?? []).length > 0) {
+        // Planned here too (only when adopting or replicating): what to read AWS for first.
+        const plan = planRegistry(spec, context);
+        const key = (path: string) => configProblems.key(path);
+        const [check, templateProblems] = await Promise.all([checkAdoptedResources(adopted, plan, key), checkReplicationTemplates(plan, registryOwner(), key)]);
+        if (check.problems.length + templateProblems.length > 0) {
+            throw new ValidationError(`Stack "${stack}" (ECR program)`, [...check.problems, ...templateProblems]);
+        }
+        for (const notice of check.notices) {
+            pulumi.log.warn(notice);
+        }
+    }
 
     const registry = new RegistryAccess("registry", {
-        registryAccountId,
-        region: region.region,
-        partition,
+        ...context,
         ...spec,
-        limits: settings.limits,
-        nodePullScope: settings.nodePullScope,
         tags: Object.keys(settings.tags).length > 0 ? { ...settings.tags } : undefined,
+        adopt: settings.adopt as AdoptSpec | undefined,
     });
 
     return {
         registryAccountId,
         region: region.region,
         repositoryUrls: registry.repositoryUrls,
+        replicaRepositoryUrls: registry.replicaRepositoryUrls,
         pullRoleArns: registry.pullRoleArns,
         oidcProviderArns: registry.oidcProviderArns,
     };

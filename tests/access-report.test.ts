@@ -32,7 +32,7 @@ import { readStackConfig } from "../tools/state/stack-file";
 import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
-import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, GRANTS, registry, STACK_A, STACK_B } from "./support/fixtures";
+import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, clusterUs, GRANTS, registry, replicatedRegistry, STACK_A, STACK_B } from "./support/fixtures";
 import { FleetModel, patternFleet, randomFleet, shardedFleet } from "./support/fleets";
 import { IamSimulator, providerAdmits } from "./support/simulate";
 
@@ -409,7 +409,10 @@ describe("access report", function () {
 
     it("counts a ServiceAccount the stack patches (existingServiceAccount) like one it creates", async () => {
         const workloads = [{ namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders", existingServiceAccount: true }];
-        const fleet = await fleetOf([clusterA({ "ecrpull:workloads": workloads }), clusterB({ "ecrpull:workloads": workloads })], registry({ "ecrpull:grants": [GRANTS[0]] }));
+        const fleet = await fleetOf(
+            [clusterA({ "ecrpull:workloads": workloads }), clusterB({ "ecrpull:workloads": workloads })],
+            registry({ "ecrpull:grants": [GRANTS[0]] }),
+        );
         const report = accessReport(readFleetState(fleet.registry, fleet.clusters));
         expect(lines(report).filter((l) => l.includes("ci/image-builder"))).to.deep.equal([
             "eks-a ci/image-builder: ci/cache(federation) platform/base(federation)",
@@ -434,6 +437,7 @@ describe("access report", function () {
     for (const [name, make] of [
         ["pattern fleet", patternFleet],
         ["sharded fleet", () => shardedFleet(6, 3)],
+        ["two-region fleet (replicas in us-east-1)", () => ({ eks: [clusterA(), clusterB(), clusterUs()], ecr: replicatedRegistry() })],
     ] as const) {
         it(`the ${name}: agrees with iam-simulate`, async () => {
             const { eks, ecr } = make();
@@ -501,7 +505,7 @@ describe("access report", function () {
             };
             const registryState = { ...fixtures.registry, resources: [...fixtures.registry.resources, extra] };
             expect(() => readFleetState(registryState, fixtures.clusters)).to.throw(
-                "ecr.json: the access report cannot evaluate aws:iam/policy:Policy (it reads aws:iam/role:Role, aws:iam/rolePolicy:RolePolicy, aws:iam/rolePolicyAttachment:RolePolicyAttachment, aws:iam/openIdConnectProvider:OpenIdConnectProvider, aws:ecr/repository:Repository, aws:ecr/repositoryPolicy:RepositoryPolicy, aws:ecr/lifecyclePolicy:LifecyclePolicy).",
+                "ecr.json: the access report cannot evaluate aws:iam/policy:Policy (it reads aws:iam/role:Role, aws:iam/rolePolicy:RolePolicy, aws:iam/rolePolicyAttachment:RolePolicyAttachment, aws:iam/openIdConnectProvider:OpenIdConnectProvider, aws:ecr/repository:Repository, aws:ecr/repositoryPolicy:RepositoryPolicy, aws:ecr/lifecyclePolicy:LifecyclePolicy, aws:ecr/replicationConfiguration:ReplicationConfiguration, aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate).",
             );
         });
 

@@ -20,7 +20,7 @@ import { runAudit } from "../tools/cli/audit";
 import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
-import { clusterA, clusterB, GRANTS, registry } from "./support/fixtures";
+import { ACCOUNT_B, clusterA, clusterB, clusterUs, GRANTS, NODE_ROLE_B, registry, replicatedRegistry } from "./support/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -112,6 +112,25 @@ describe("audit of deployed stacks", function () {
             `assumeRolePolicy.Statement[${sid}].Condition.StringEquals.${issuer}:sub: deployed (absent), generated "system:serviceaccount:ci:image-builder"`,
             `assumeRolePolicy.Statement[${sid}].Condition.StringLike: deployed {"${issuer}:sub":"system:serviceaccount:*"}, generated (absent)`,
         ]);
+    });
+
+    it("audits replicas per region: a replica's policy that admits another region's node role is drift of that replica", async () => {
+        const d = await deploy([clusterA(), clusterB(), clusterUs()], replicatedRegistry());
+        expect(summary((await audit(d)).findings).filter((f) => !f.includes("unused grant"))).to.deep.equal([]);
+        tamper(d.files.ecr, (e) =>
+            editDocument(e, "aws:ecr/repositoryPolicy:RepositoryPolicy::registry-platform/base@us-east-1-policy", "policy", (doc) => {
+                const nodes = doc.Statement.find((s: any) => s.Sid === "PullByNodeRoles");
+                nodes.Principal.AWS = [nodes.Principal.AWS, `arn:aws:iam::${ACCOUNT_B}:root`].flat();
+                nodes.Condition.ArnEquals["aws:PrincipalArn"] = [nodes.Condition.ArnEquals["aws:PrincipalArn"], NODE_ROLE_B].flat();
+            }),
+        );
+        const result = await audit(d);
+        expect(summary(result.findings).filter((f) => !f.includes("unused grant"))).to.deep.equal([
+            "error drift ecr: aws:ecr/repositoryPolicy:RepositoryPolicy registry-platform/base@us-east-1-policy: [policy] differs from what the current code generates.",
+        ]);
+        // And the access report of the deployed documents shows what that drift lets in.
+        const b = result.access.principals.find((p) => p.cluster === "eks-b" && p.kind === "node")!;
+        expect(b.access.map((a) => a.repository)).to.include("platform/base (us-east-1)");
     });
 
     it("reports a repository policy with an extra action, and a removed resource", async () => {

@@ -133,10 +133,36 @@ describe("the ecrpull command", function () {
             }
         });
 
+        it("writes the import file of an adopted registry: the one committed beside the example, and says how to use it", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-import-"));
+            try {
+                const file = path.join(dir, "import.json");
+                const plan = await cli(["plan", "--dir", "examples/adopted-registry", "--import-file", file]);
+                expect(plan.code, plan.err).to.equal(0);
+                expect(plan.out).to.contain(
+                    "  adopts OIDC provider https://oidc.eks.eu-west-1.amazonaws.com/id/72BEF45F68B3A71EBED87BB564DA546D, repository shop/api, repository shop/web",
+                );
+                expect(plan.out).to.contain(`--file ${path.relative(ROOT, file)} --generate-code=false --protect=false --yes`);
+                expect(JSON.parse(fs.readFileSync(file, "utf8"))).to.deep.equal(
+                    JSON.parse(fs.readFileSync(path.join(ROOT, "examples/adopted-registry/ecrpull-import.json"), "utf8")),
+                );
+                // Without adoption there is nothing to import, and no file.
+                const none = path.join(dir, "none.json");
+                const nothing = await cli(["plan", "--import-file", none]);
+                expect(nothing.code).to.equal(0);
+                expect(nothing.out).to.contain("  --import-file: ecrpull:adopt names nothing, so there is nothing to import and no file was written.");
+                expect(fs.existsSync(none)).to.equal(false);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+
         it("refuses arguments it does not know, and a directory without an ECR stack file, with exit 2", async () => {
             const bad = await cli(["plan", "--acount", "eks=1"]);
             expect(bad.code).to.equal(2);
-            expect(bad.err).to.contain('ecrpull plan: unknown argument "--acount"; the options are --dir, --stack, --account, --documents, --json, --help.');
+            expect(bad.err).to.contain(
+                'ecrpull plan: unknown argument "--acount"; the options are --dir, --stack, --account, --documents, --json, --import-file, --help.',
+            );
             const account = await cli(["plan", "--account", "eks=1"]);
             expect(account.err).to.contain('--account "eks=1" is not <eks stack>=<12-digit account> (e.g. eks=444455556666).');
             const empty = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-cli-"));

@@ -100,7 +100,10 @@ describe("objects that already exist, under the language host", function () {
 
     it("a ServiceAccount eksctl annotated with the seed recipe's role: the patch takes the annotation over instead of failing on a conflict", async () => {
         const seedRole = "arn:aws:iam::111122223333:role/eks-ecr-pull";
-        const run = await up(adopted({}, { "ecrpull:workloads": workloads(true) }), world({ serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": seedRole } }));
+        const run = await up(
+            adopted({}, { "ecrpull:workloads": workloads(true) }),
+            world({ serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": seedRole } }),
+        );
         expect(run.exitCode, describeRun(run)).to.equal(0);
         const patch = registered(run).find((r) => r.type === "kubernetes:core/v1:ServiceAccountPatch");
         expect(patch?.inputs.metadata.annotations["eks.amazonaws.com/role-arn"]).to.equal("arn:aws:iam::111122223333:role/ecr-pull-ci-builders");

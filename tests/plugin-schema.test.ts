@@ -165,6 +165,7 @@ describe("multi-language: the plugin schema and a construct through the componen
         expect(Object.keys(schema.resources["ecrpull:index:RegistryAccess"].properties).sort()).to.deep.equal([
             "oidcProviderArns",
             "pullRoleArns",
+            "replicaRepositoryUrls",
             "repositoryUrls",
         ]);
         expect(Object.keys(schema.resources["ecrpull:index:ClusterPullAccess"].properties).sort()).to.deep.equal(["clusterArn", "podSpecs", "workloads"]);

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import * as path from "path";
+import { runExampleStacks } from "../tools/engine/example-state";
 
 import {
     assumePullRolePolicy,
@@ -636,5 +638,28 @@ describe("policies", () => {
                 lifecyclePolicy({ keepLastImages: 201, untaggedExpiryDays: 14 }),
             );
         });
+    });
+});
+
+describe("KMS-encrypted repositories (docs/aws-facts.md, KMS: pullers need no KMS permission)", function () {
+    this.timeout(60000);
+    it("grant the same pull actions as any other, and no document of either account carries a kms: action", async () => {
+        const runs = await runExampleStacks(path.join(__dirname, "..", "Pulumi.ecr.yaml"));
+        const repositories = runs.ecr.resources.filter((r) => r.type === "aws:ecr/repository:Repository");
+        const encrypted = repositories.find((r) => r.inputs.encryptionConfigurations[0].encryptionType === "KMS")!;
+        expect(encrypted.inputs.name, "the example has a KMS-encrypted repository").to.equal("payments/api");
+        const policyOf = (name: string) =>
+            runs.ecr.resources.find((p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && p.name === `registry-${name}-policy`)!.inputs.policy;
+        // Same statements as an AES-256 repository granted to the same roles (payments/worker), but for the ARN.
+        expect(JSON.parse(policyOf("payments/api")).Statement.map((s: { Action: unknown }) => s.Action)).to.deep.equal(
+            JSON.parse(policyOf("payments/worker")).Statement.map((s: { Action: unknown }) => s.Action),
+        );
+        const documents = [...runs.eks.flatMap((e) => e.run.resources), ...runs.ecr.resources].flatMap((r) =>
+            [r.inputs.policy, r.inputs.assumeRolePolicy].filter((d): d is string => typeof d === "string" && d.trim().startsWith("{")),
+        );
+        expect(documents.length).to.be.greaterThan(5);
+        for (const document of documents) {
+            expect(document).to.not.match(/"kms:/);
+        }
     });
 });

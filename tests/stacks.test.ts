@@ -445,7 +445,7 @@ describe("the ECR stack refuses what would not work, before creating anything", 
         const { message } = await ecrError({ [STACK_A]: withoutIssuer, [STACK_B]: outputsB }, { "ecrpull:tags": { team: 7 }, "ecrpull:grant": [] });
         expect(message.split("\n")).to.deep.equal([
             `Stack "ecr" (ECR program): 3 problems:`,
-            `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags.`,
+            `  - ecrpull:grant is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags, adopt, replicaRegions.`,
             `  - ecrpull:tags.team 7 is not a string: tag values are strings, so quote it (e.g. team: "7").`,
             `  - stack "${STACK_A}" output oidcIssuerUrl is missing: run \`pulumi up\` on stack "${STACK_A}" with this package's EKS program first; it exports contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads.`,
         ]);

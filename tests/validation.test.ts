@@ -209,7 +209,8 @@ const SERVICE_ACCOUNT =
     "is not a valid service account name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (RFC 1123 subdomain, at most 253 characters).";
 const REPOSITORY =
     "is not a valid ECR repository name: use 2 to 256 lowercase letters, digits and '.', '_', '-' between them, with '/' between path parts (e.g. \"team-a/api\").";
-const TAG_FILTER = "is not a tag filter ECR accepts: use 1 to 128 letters, digits and '.', '_', '-', with at most 2 '*' wildcards (e.g. \"latest\", \"dev-*\").";
+const TAG_FILTER =
+    "is not a tag filter ECR accepts: use 1 to 128 letters, digits and '.', '_', '-', with at most 2 '*' wildcards (e.g. \"latest\", \"dev-*\").";
 const GRANT = "is not a valid grant name: use lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\").";
 const ROLE_ARN = 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:role/<name>".';
 const KNOWN_CLUSTERS = `use one of the clusters listed ("${CLUSTER_A}", "${CLUSTER_B}").`;
@@ -345,7 +346,9 @@ const cases: Case[] = [
             [
                 "imageTagMutability in lower case",
                 (s: Loose) => (s.repositories[0].imageTagMutability = "immutable"),
-                ['[repositories[0].imageTagMutability] "immutable" is not one of "IMMUTABLE", "MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION".'],
+                [
+                    '[repositories[0].imageTagMutability] "immutable" is not one of "IMMUTABLE", "MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION".',
+                ],
             ],
             [
                 "IMMUTABLE_WITH_EXCLUSION without filters",
@@ -368,7 +371,7 @@ const cases: Case[] = [
                         imageTagMutability: "MUTABLE_WITH_EXCLUSION",
                         imageTagMutabilityExclusionFilters: ["a", "b", "c", "d", "e", "f"],
                     }),
-                ['[repositories[0].imageTagMutabilityExclusionFilters] has 6 filters; ECR accepts from 1 to 5.'],
+                ["[repositories[0].imageTagMutabilityExclusionFilters] has 6 filters; ECR accepts from 1 to 5."],
             ],
             [
                 "exclusion filters that ECR refuses",
@@ -378,7 +381,7 @@ const cases: Case[] = [
                         imageTagMutabilityExclusionFilters: ["v*-*-*", "feature/x", "", long(129), 7, "latest", "latest"],
                     }),
                 [
-                    '[repositories[0].imageTagMutabilityExclusionFilters] has 7 filters; ECR accepts from 1 to 5.',
+                    "[repositories[0].imageTagMutabilityExclusionFilters] has 7 filters; ECR accepts from 1 to 5.",
                     `[repositories[0].imageTagMutabilityExclusionFilters[0]] "v*-*-*" has 3 wildcards; ECR allows at most 2 "*" in a filter.`,
                     `[repositories[0].imageTagMutabilityExclusionFilters[1]] "feature/x" ${TAG_FILTER}`,
                     `[repositories[0].imageTagMutabilityExclusionFilters[2]] "" ${TAG_FILTER}`,
@@ -416,7 +419,7 @@ const cases: Case[] = [
                 "unknown repository key keepLast",
                 (s: Loose) => (s.repositories[0].keepLast = 10),
                 [
-                    "[repositories[0].keepLast] is not a known setting: use one of name, imageTagMutability, imageTagMutabilityExclusionFilters, scanOnPush, kmsKeyArn, keepLastImages, untaggedExpiryDays, retainOnDelete, forceDelete.",
+                    "[repositories[0].keepLast] is not a known setting: use one of name, imageTagMutability, imageTagMutabilityExclusionFilters, scanOnPush, kmsKeyArn, keepLastImages, untaggedExpiryDays, retainOnDelete, forceDelete, replicaKmsKeyArns.",
                 ],
             ],
 
@@ -779,7 +782,7 @@ const cases: Case[] = [
                     delete v.repositories;
                 },
                 [
-                    "ecrpull:repositorys is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags.",
+                    "ecrpull:repositorys is not a setting of the ECR program: use one of program, clusterStacks, repositories, grants, limits, nodePullScope, tags, adopt, replicaRegions.",
                     'ecrpull:repositories is missing: list the repositories to create, e.g. [{ name: "team-a/api" }].',
                 ],
             ],

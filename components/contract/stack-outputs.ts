@@ -7,6 +7,7 @@
 import { ACCESS_PATHS, accountIdOfArn, clusterArn as clusterArnOf, DEFAULT_ACCESS_PATH, partitionOfRegion } from "../iam/names";
 import { ClusterRoleSpec, ClusterSpec, GrantSpec } from "../registry/spec";
 import { checkAccountId, checkIssuerUrl, checkOneOf, checkRegion, checkRoleArn, Problems } from "../validation";
+import { wildcardMatches } from "../iam/wildcards";
 
 /**
  * Bumped when an output is added or changes meaning; the ECR stack refuses
@@ -71,6 +72,8 @@ export interface EcrStackOutputs {
     readonly pullRoleArns: Readonly<Record<string, string>>;
     /** Issuer URL to the ARN of its OIDC provider in the registry account. */
     readonly oidcProviderArns: Readonly<Record<string, string>>;
+    /** Replica region to repository name to `<account>.dkr.ecr.<replica region>.amazonaws.com/<name>`: what clusters there pull from. */
+    readonly replicaRepositoryUrls: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 // ---- Reading an EKS stack's outputs in the ECR stack -----------------------
@@ -300,9 +303,5 @@ function clusterRolesOf(workloads: readonly WorkloadExport[], problems: Problems
 
 /** IAM's StringLike: `*` any run of characters, `?` any one. Exact values match themselves. */
 function matches(pattern: string, value: string): boolean {
-    const expression = pattern
-        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")
-        .replace(/\?/g, ".");
-    return new RegExp(`^${expression}$`).test(value);
+    return wildcardMatches(pattern, value);
 }

@@ -32,7 +32,7 @@ import {
     serviceAccountSubject,
     shardOf,
 } from "../iam/names";
-import { ClusterSpec, GrantSpec, RegistrySpec, ResolvedRepositorySpec, withRepositoryDefaults } from "./spec";
+import { ClusterSpec, clusterRegion, GrantSpec, RegistrySpec, REPLICATION_LIMITS, ResolvedRepositorySpec, withRepositoryDefaults } from "./spec";
 import { DEFAULT_LIMITS, QuotaLimits } from "../iam/quotas";
 
 export interface RegistryContext {
@@ -81,6 +81,22 @@ export interface RepositoryPlan {
     readonly repositoryPolicy?: string;
     readonly lifecyclePolicy: string;
     readonly grants: readonly string[];
+    /** Its copy in each replica region, sorted by region. */
+    readonly replicas: readonly ReplicaPlan[];
+}
+
+/**
+ * A repository's replica in another region of the registry account: same
+ * name and settings, its own ARN, and a policy that admits only what pulls
+ * in that region (the node roles of clusters there, the pull roles of their
+ * grants).
+ */
+export interface ReplicaPlan {
+    readonly region: string;
+    readonly arn: string;
+    readonly repositoryPolicy?: string;
+    /** The replica's KMS key (of its own region), for a KMS-encrypted repository. */
+    readonly kmsKeyArn?: string;
 }
 
 export type PolicyKind = "trust policy" | "role policy" | "repository policy" | "lifecycle policy";
@@ -104,6 +120,8 @@ export interface RegistryPlan {
     readonly providers: readonly OidcProviderPlan[];
     readonly roles: readonly PullRolePlan[];
     readonly repositories: readonly RepositoryPlan[];
+    /** The regions repositories replicate to (sorted), and the replication rules' repository filters. */
+    readonly replication: { readonly regions: readonly string[]; readonly rules: readonly (readonly string[])[] };
     readonly sizes: readonly PolicySize[];
     /** What this plan spends of the registry account's IAM quotas. */
     readonly counts: { readonly oidcProviders: QuotaCount; readonly roles: QuotaCount };
@@ -146,6 +164,14 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     const providerArnOf = new Map(providers.map((p) => [p.issuerUrl, p.arn]));
 
     const repositoryArnOf = (name: string) => repositoryArn(partition, region, registryAccountId, name);
+    // Clusters in a replica region pull from the replica there; the others from the source region.
+    const replicaRegions = [...new Set(spec.replicaRegions ?? [])].sort();
+    const replicaRegionOf = (cluster: ClusterSpec) => {
+        const own = clusterRegion(cluster);
+        return own !== undefined && replicaRegions.includes(own) ? own : undefined;
+    };
+    const replicaRegionsOf = (grant: GrantSpec) =>
+        [...new Set(grant.clusters.map((c) => replicaRegionOf(clustersByName.get(c)!)).filter((r): r is string => r !== undefined))].sort();
 
     const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...context.limits };
     const overBudget: string[] = [];
@@ -157,7 +183,11 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     const roles: PullRolePlan[] = [];
     for (const grant of [...spec.grants].sort(byKey((g) => g.name))) {
         const shards = grant.shards ?? 1;
-        const rolePolicy = serializePolicy(pullRolePolicy(grant.repositories.map(repositoryArnOf)));
+        // The grant's repositories in the source region, and their replicas where the grant has clusters.
+        const replicaArns = replicaRegionsOf(grant).flatMap((region) =>
+            grant.repositories.map((name) => repositoryArn(partition, region, registryAccountId, name)),
+        );
+        const rolePolicy = serializePolicy(pullRolePolicy([...grant.repositories.map(repositoryArnOf), ...replicaArns]));
         const byShard = shardClusters(grant, shards, clustersByName);
         let oversized = false;
         for (const [shard, clusters] of byShard) {
@@ -201,12 +231,30 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
                 nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
             });
             const settings = withRepositoryDefaults(repository);
+            const replicas = replicaRegions.map((replicaRegion): ReplicaPlan => {
+                // Only what pulls in that region: node roles of clusters there, and the roles serving them.
+                const here = (name: string) => replicaRegionOf(clustersByName.get(name)!) === replicaRegion;
+                const grantsHere = grants.filter((g) => g.clusters.some(here));
+                const replicaPolicy = repositoryPullPolicy({
+                    partition,
+                    grantRoleArns: grantsHere.flatMap((g) => roles.filter((r) => r.grant === g.name && r.clusters.some(here)).map((r) => r.roleArn)),
+                    nodeRoleArns: grantsHere.flatMap((g) => g.clusters.filter(here).flatMap((c) => clustersByName.get(c)!.nodeRoleArns)),
+                    nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
+                });
+                return {
+                    region: replicaRegion,
+                    arn: repositoryArn(partition, replicaRegion, registryAccountId, repository.name),
+                    repositoryPolicy: replicaPolicy ? serializePolicy(replicaPolicy) : undefined,
+                    kmsKeyArn: settings.replicaKmsKeyArns?.[replicaRegion],
+                };
+            });
             return {
                 settings,
                 arn: repositoryArnOf(repository.name),
                 repositoryPolicy: policy ? serializePolicy(policy) : undefined,
                 lifecyclePolicy: lifecyclePolicy(settings),
                 grants: grants.map((g) => g.name).sort(),
+                replicas,
             };
         })
         .sort(byKey((r) => r.settings.name));
@@ -221,8 +269,24 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
                 ? [{ kind: "repository policy" as const, owner: r.settings.name, size: policySize(r.repositoryPolicy), limit: limits.repositoryPolicy }]
                 : []),
             { kind: "lifecycle policy" as const, owner: r.settings.name, size: policySize(r.lifecyclePolicy), limit: limits.lifecyclePolicy },
+            ...r.replicas
+                .filter((replica) => replica.repositoryPolicy)
+                .map((replica) => ({
+                    kind: "repository policy" as const,
+                    owner: `${r.settings.name} (${replica.region})`,
+                    size: policySize(replica.repositoryPolicy!),
+                    limit: limits.repositoryPolicy,
+                })),
         ]),
     ];
+    // One replication configuration per registry: its rules' prefix filters name every repository.
+    const names = repositories.map((r) => r.settings.name);
+    const rules = replicaRegions.length === 0 ? [] : chunk(names, REPLICATION_LIMITS.filtersPerRule);
+    if (rules.length > REPLICATION_LIMITS.rules) {
+        overBudget.push(
+            `replicating ${names.length} repositories needs ${rules.length} replication rules of ${REPLICATION_LIMITS.filtersPerRule} repository filters; ECR allows ${REPLICATION_LIMITS.rules} rules per registry: replicate at most ${REPLICATION_LIMITS.rules * REPLICATION_LIMITS.filtersPerRule} repositories from one registry.`,
+        );
+    }
     for (const s of sizes) {
         if (s.size > s.limit && s.kind !== "trust policy") {
             overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
@@ -247,7 +311,7 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             `the registry account would hold ${counts.roles.count} pull roles of this stack; the quota is ${counts.roles.limit}: raise the IAM quota "Roles per account" (up to 5,000) and set limits.roles, or merge grants or lower their shards.`,
         );
     }
-    return { providers, roles, repositories, sizes, counts, overBudget };
+    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget };
 }
 
 /** The grant's clusters by shard, for the shards that serve any; sorted by shard. */
@@ -262,6 +326,10 @@ function shardClusters(grant: GrantSpec, shards: number, clustersByName: Readonl
 }
 
 /** At most five names, then how many more. */
+function chunk<T>(items: readonly T[], size: number): T[][] {
+    return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
 function listSome(names: readonly string[]): string {
     return names.length <= 5 ? names.join(", ") : `${names.slice(0, 5).join(", ")} and ${names.length - 5} more`;
 }

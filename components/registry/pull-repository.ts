@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lifecyclePolicy } from "../iam/policies";
 import { RepositorySpec, validateRegistrySpec, withRepositoryDefaults } from "./spec";
 import { MAXIMUM_LIMITS } from "../iam/quotas";
-import { argKey, checkArgsObject, checkKmsKeyArn, checkPolicyText, checkTags, hideStack, Problems } from "../validation";
+import { argKey, checkArgsObject, checkKmsKeyArn, checkPolicyText, checkRegion, checkTags, hideStack, Problems } from "../validation";
 import { withFormerType } from "../former-types";
 
 export interface PullRepositoryArgs {
@@ -13,6 +13,8 @@ export interface PullRepositoryArgs {
     readonly repositoryPolicy?: pulumi.Input<string>;
     /** Tags for the repository. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** The region to create it in, for a replica. Default: the provider's region. */
+    readonly region?: string;
 }
 
 /**
@@ -41,12 +43,16 @@ export class PullRepository extends pulumi.ComponentResource {
             checkPolicyText(problems, "repositoryPolicy", args.repositoryPolicy, MAXIMUM_LIMITS.repositoryPolicy);
         }
         checkTags(problems, "tags", pulumi.Output.isInstance(args.tags) ? undefined : args.tags);
+        if (args.region !== undefined) {
+            checkRegion(problems, "region", args.region);
+        }
         problems.throwIfAny(`PullRepository "${name}"`);
 
         const settings = withRepositoryDefaults(args.repository);
-        // The key must be in the repository's region, which is the provider's: known only at deploy.
+        // The key must be in the repository's region: a replica's is given; otherwise the provider's, known only at deploy.
+        const repositoryRegion = args.region !== undefined ? pulumi.output(args.region) : undefined;
         const kmsKey = settings.kmsKeyArn
-            ? aws.getRegionOutput({}, { parent: this }).region.apply((region) => {
+            ? (repositoryRegion ?? aws.getRegionOutput({}, { parent: this }).region).apply((region) => {
                   const keyProblems = new Problems((path) => `[repository.${path}]`);
                   checkKmsKeyArn(keyProblems, "kmsKeyArn", settings.kmsKeyArn, region);
                   if (keyProblems.list.length > 0) {
@@ -65,12 +71,21 @@ export class PullRepository extends pulumi.ComponentResource {
                 encryptionConfigurations: [kmsKey ? { encryptionType: "KMS", kmsKey } : { encryptionType: "AES256" }],
                 forceDelete: settings.forceDelete,
                 tags: args.tags,
+                region: args.region,
             },
             { parent: this, retainOnDelete: settings.retainOnDelete },
         );
-        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: this.repository.name, policy: lifecyclePolicy(settings) }, { parent: this });
+        new aws.ecr.LifecyclePolicy(
+            `${name}-lifecycle`,
+            { repository: this.repository.name, policy: lifecyclePolicy(settings), region: args.region },
+            { parent: this },
+        );
         if (args.repositoryPolicy !== undefined) {
-            new aws.ecr.RepositoryPolicy(`${name}-policy`, { repository: this.repository.name, policy: args.repositoryPolicy }, { parent: this });
+            new aws.ecr.RepositoryPolicy(
+                `${name}-policy`,
+                { repository: this.repository.name, policy: args.repositoryPolicy, region: args.region },
+                { parent: this },
+            );
         }
         this.url = this.repository.repositoryUrl;
         this.arn = this.repository.arn;

@@ -16,6 +16,8 @@ export interface PullRoleArgs {
     readonly description?: pulumi.Input<string>;
     /** Tags for the role. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Keep the role in AWS when it leaves the program: for a role the stack adopted rather than created. Default false. */
+    readonly retainOnDelete?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export class PullRole extends pulumi.ComponentResource {
                 maxSessionDuration: 3600,
                 tags: args.tags,
             },
-            { parent: this },
+            { parent: this, retainOnDelete: args.retainOnDelete === true },
         );
         new aws.iam.RolePolicy(`${name}-pull`, { role: this.role.name, name: "ecr-pull", policy: args.rolePolicy }, { parent: this });
         this.arn = this.role.arn;

@@ -15,6 +15,7 @@ import {
     checkKnownKeys,
     checkNamespace,
     checkOneOf,
+    checkRegion,
     checkRepositoryName,
     checkRoleArn,
     checkServiceAccountName,
@@ -24,7 +25,16 @@ import {
     stringField,
     stringItem,
 } from "../validation";
-import { accountIdOfArn, ACCESS_PATHS, checkGrantName, DEFAULT_ACCESS_PATH, IAM_ROLE_NAME_MAX_LENGTH, MAX_SHARDS, pullRoleName } from "../iam/names";
+import {
+    accountIdOfArn,
+    ACCESS_PATHS,
+    checkGrantName,
+    partitionOfRegion,
+    DEFAULT_ACCESS_PATH,
+    IAM_ROLE_NAME_MAX_LENGTH,
+    MAX_SHARDS,
+    pullRoleName,
+} from "../iam/names";
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
@@ -90,6 +100,12 @@ export interface RepositorySpec {
     readonly retainOnDelete?: boolean;
     /** Let a delete remove a repository that still holds images. Default false. */
     readonly forceDelete?: boolean;
+    /**
+     * With `kmsKeyArn` and replica regions: the key of each replica, by
+     * region (a KMS key serves its own region only). Required for every
+     * replica region of a KMS-encrypted repository.
+     */
+    readonly replicaKmsKeyArns?: Record<string, string>;
 }
 
 /** A tenant: which service accounts of which clusters may pull which repositories. */
@@ -120,6 +136,24 @@ export interface RegistrySpec {
     readonly clusters: ClusterSpec[];
     readonly repositories: RepositorySpec[];
     readonly grants: GrantSpec[];
+    /**
+     * Regions to replicate every repository to (ECR replication within the
+     * registry account). Clusters in a replica region are granted on, and
+     * pull from, the replica there; the others from the source region.
+     */
+    readonly replicaRegions?: string[];
+}
+
+/** ECR's replication limits (ECR user guide, service quotas): destinations, rules, filters per rule. */
+export const REPLICATION_LIMITS = { destinations: 25, rules: 10, filtersPerRule: 100 } as const;
+
+/**
+ * A cluster's region: from its ARN, else from its EKS issuer
+ * (`https://oidc.eks.<region>.amazonaws.com/...`); undefined when neither says.
+ */
+export function clusterRegion(cluster: Pick<ClusterSpec, "clusterArn" | "issuerUrl">): string | undefined {
+    const fromArn = cluster.clusterArn ? /^arn:aws[a-z-]*:eks:([a-z0-9-]+):/.exec(cluster.clusterArn)?.[1] : undefined;
+    return fromArn ?? /^https:\/\/oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\//.exec(cluster.issuerUrl)?.[1];
 }
 
 export const REPOSITORY_DEFAULTS = {
@@ -131,9 +165,10 @@ export const REPOSITORY_DEFAULTS = {
     forceDelete: false,
 } as const;
 
-export type ResolvedRepositorySpec = Required<Omit<RepositorySpec, "kmsKeyArn" | "imageTagMutabilityExclusionFilters">> & {
+export type ResolvedRepositorySpec = Required<Omit<RepositorySpec, "kmsKeyArn" | "imageTagMutabilityExclusionFilters" | "replicaKmsKeyArns">> & {
     readonly kmsKeyArn?: string;
     readonly imageTagMutabilityExclusionFilters?: string[];
+    readonly replicaKmsKeyArns?: Record<string, string>;
 };
 
 export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepositorySpec {
@@ -141,6 +176,7 @@ export function withRepositoryDefaults(repository: RepositorySpec): ResolvedRepo
         name: repository.name,
         imageTagMutability: repository.imageTagMutability ?? REPOSITORY_DEFAULTS.imageTagMutability,
         ...(repository.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: repository.imageTagMutabilityExclusionFilters } : {}),
+        ...(repository.replicaKmsKeyArns ? { replicaKmsKeyArns: repository.replicaKmsKeyArns } : {}),
         scanOnPush: repository.scanOnPush ?? REPOSITORY_DEFAULTS.scanOnPush,
         kmsKeyArn: repository.kmsKeyArn,
         keepLastImages: repository.keepLastImages ?? REPOSITORY_DEFAULTS.keepLastImages,
@@ -155,7 +191,18 @@ const THUMBPRINT = /^[0-9a-f]{40}$/;
 const CLUSTER_KEYS = ["name", "accountId", "issuerUrl", "thumbprint", "nodeRoleArns", "clusterArn", "clusterRoles"];
 const CLUSTER_ROLE_KEYS = ["grant", "path", "roleArn"];
 const EKS_CLUSTER_ARN = /^arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster\/[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
-const REPOSITORY_KEYS = ["name", "imageTagMutability", "imageTagMutabilityExclusionFilters", "scanOnPush", "kmsKeyArn", "keepLastImages", "untaggedExpiryDays", "retainOnDelete", "forceDelete"];
+const REPOSITORY_KEYS = [
+    "name",
+    "imageTagMutability",
+    "imageTagMutabilityExclusionFilters",
+    "scanOnPush",
+    "kmsKeyArn",
+    "keepLastImages",
+    "untaggedExpiryDays",
+    "retainOnDelete",
+    "forceDelete",
+    "replicaKmsKeyArns",
+];
 const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path", "shards", "allowPatterns", "allowEveryServiceAccount"];
 /** A namespace or service-account pattern: lowercase RFC 1123 characters and IAM's wildcards. */
 const NAMESPACE_PATTERN = /^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/;
@@ -169,7 +216,7 @@ const SERVICE_ACCOUNT_KEYS = ["namespace", "name"];
  * `unreadableClusters` names clusters whose references could not be read.
  */
 export function validateRegistrySpec(
-    spec: { clusters: unknown; repositories: unknown; grants: unknown; region?: unknown },
+    spec: { clusters: unknown; repositories: unknown; grants: unknown; region?: unknown; replicaRegions?: unknown },
     problems: Problems,
     clusterLabel: (index: number) => string = (index) => `clusters[${index}]`,
     unreadableClusters: readonly string[] = [],
@@ -178,7 +225,9 @@ export function validateRegistrySpec(
     // elsewhere) still count as known, so grants naming them add no noise.
     const before = problems.list.length;
     const clusterNames = new Set([...validateClusters(spec.clusters, problems, clusterLabel), ...unreadableClusters]);
-    const repositoryNames = validateRepositories(spec.repositories, problems, typeof spec.region === "string" ? spec.region : undefined);
+    const region = typeof spec.region === "string" ? spec.region : undefined;
+    const replicaRegions = validateReplicaRegions(spec.replicaRegions, problems, region);
+    const repositoryNames = validateRepositories(spec.repositories, problems, region, replicaRegions);
     validateGrants(spec.grants, problems, clusterNames, repositoryNames);
     // Only a well-formed spec can be checked for what its paths need.
     if (problems.list.length === before) {
@@ -320,7 +369,38 @@ function validateClusters(value: unknown, problems: Problems, label: (index: num
     return names;
 }
 
-function validateRepositories(value: unknown, problems: Problems, region: string | undefined): Set<string> {
+/**
+ * Replica regions: real region codes of the registry's partition, not its
+ * own region, each once, and no more than ECR replicates to.
+ */
+function validateReplicaRegions(value: unknown, problems: Problems, region: string | undefined): string[] {
+    if (value === undefined) {
+        return [];
+    }
+    const regions = asArray(problems, "replicaRegions", value, "region codes");
+    if (!regions) {
+        return [];
+    }
+    regions.forEach((item, i) => {
+        const before = problems.list.length;
+        checkRegion(problems, `replicaRegions[${i}]`, item);
+        if (problems.list.length > before || region === undefined) {
+            return;
+        }
+        if (item === region) {
+            problems.add(`replicaRegions[${i}]`, item, "is the registry's own region, where the repositories are: list only the regions to replicate to.");
+        } else if (partitionOfRegion(item as string) !== partitionOfRegion(region)) {
+            problems.add(`replicaRegions[${i}]`, item, `is in another partition than the registry's region ${region}: ECR replicates within a partition.`);
+        }
+    });
+    checkUnique(problems, "replicaRegions", regions, stringItem, "region");
+    if (regions.length > REPLICATION_LIMITS.destinations) {
+        problems.raw("replicaRegions", `lists ${regions.length} regions; ECR replicates to at most ${REPLICATION_LIMITS.destinations} destinations.`);
+    }
+    return regions.filter((r): r is string => typeof r === "string");
+}
+
+function validateRepositories(value: unknown, problems: Problems, region: string | undefined, replicaRegions: readonly string[] = []): Set<string> {
     const names = new Set<string>();
     const repositories = asArray(problems, "repositories", value, "repositories");
     if (!repositories) {
@@ -346,6 +426,7 @@ function validateRepositories(value: unknown, problems: Problems, region: string
         if (repository.kmsKeyArn !== undefined) {
             checkKmsKeyArn(problems, `${at}.kmsKeyArn`, repository.kmsKeyArn, region);
         }
+        checkReplicaKeys(problems, at, repository, replicaRegions);
         if (repository.keepLastImages !== undefined) {
             checkIntegerInRange(problems, `${at}.keepLastImages`, repository.keepLastImages, 1, 10000);
         }
@@ -355,6 +436,43 @@ function validateRepositories(value: unknown, problems: Problems, region: string
     });
     checkUnique(problems, "repositories", repositories, (r) => stringField(r, "name"), "repository");
     return names;
+}
+
+/**
+ * A KMS-encrypted repository's replicas each need a key of their own region
+ * (a KMS key serves its region only); an AES-256 repository's replicas are
+ * AES-256 and take none.
+ */
+function checkReplicaKeys(problems: Problems, at: string, repository: Record<string, unknown>, replicaRegions: readonly string[]): void {
+    const keys = repository.replicaKmsKeyArns;
+    const keysAt = `${at}.replicaKmsKeyArns`;
+    if (keys !== undefined) {
+        const record = asRecord(problems, keysAt, keys, "a KMS key ARN per replica region");
+        if (!record) {
+            return;
+        }
+        if (repository.kmsKeyArn === undefined) {
+            problems.add(keysAt, keys, "applies only to a KMS-encrypted repository: set kmsKeyArn too, or leave replicaKmsKeyArns out.");
+            return;
+        }
+        for (const [region, arn] of Object.entries(record)) {
+            if (!replicaRegions.includes(region)) {
+                problems.raw(`${keysAt}.${region}`, `is not a replica region (${replicaRegions.join(", ") || "replicaRegions lists none"}): remove it.`);
+            } else {
+                checkKmsKeyArn(problems, `${keysAt}.${region}`, arn, region);
+            }
+        }
+    }
+    if (repository.kmsKeyArn !== undefined) {
+        const given = typeof keys === "object" && keys !== null ? Object.keys(keys) : [];
+        const missing = replicaRegions.filter((r) => !given.includes(r));
+        if (missing.length > 0) {
+            problems.raw(
+                keysAt,
+                `has no key for ${missing.join(", ")}: the repository is KMS-encrypted and a key serves its own region only, so each replica needs one (e.g. replicaKmsKeyArns: { ${missing[0]}: "arn:aws:kms:${missing[0]}:<account>:key/<id>" }).`,
+            );
+        }
+    }
 }
 
 const TAG_MUTABILITIES = ["IMMUTABLE", "MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"];
@@ -405,7 +523,11 @@ function checkTagMutability(problems: Problems, at: string, repository: Record<s
                 `is not a tag filter ECR accepts: use 1 to 128 letters, digits and '.', '_', '-', with at most ${TAG_FILTER_WILDCARDS_MAX} '*' wildcards (e.g. "latest", "dev-*").`,
             );
         } else if (filter.split("*").length - 1 > TAG_FILTER_WILDCARDS_MAX) {
-            problems.add(`${filtersAt}[${j}]`, filter, `has ${filter.split("*").length - 1} wildcards; ECR allows at most ${TAG_FILTER_WILDCARDS_MAX} "*" in a filter.`);
+            problems.add(
+                `${filtersAt}[${j}]`,
+                filter,
+                `has ${filter.split("*").length - 1} wildcards; ECR allows at most ${TAG_FILTER_WILDCARDS_MAX} "*" in a filter.`,
+            );
         }
     });
     checkUnique(problems, filtersAt, list, stringItem, "tag filter");

@@ -96,3 +96,43 @@ export function registry(overrides: Record<string, unknown> = {}): EcrStackRun {
         },
     };
 }
+
+// ---- A second region: a cluster in us-east-1, and the registry replicating there ----
+
+export const REPLICA_REGION = "us-east-1";
+export const STACK_US = "acme/ecrpull/eks-us";
+export const ACCOUNT_US = "222233334444";
+export const ISSUER_US = "https://oidc.eks.us-east-1.amazonaws.com/id/C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0";
+export const NODE_ROLE_US = `arn:aws:iam::${ACCOUNT_US}:role/apps-us-nodes`;
+
+/** An adopted cluster in us-east-1 with workloads of ci-builders (federation) and ml (Pod Identity). */
+export function clusterUs(overrides: Record<string, unknown> = {}): EksStackRun {
+    return {
+        name: STACK_US,
+        accountId: ACCOUNT_US,
+        region: REPLICA_REGION,
+        existingClusters: { "apps-us": { issuerUrl: ISSUER_US, addons: ["eks-pod-identity-agent"] } },
+        config: {
+            "aws:region": REPLICA_REGION,
+            "ecrpull:registryAccountId": REGISTRY_ACCOUNT,
+            "ecrpull:cluster": { name: "apps-us", create: false, nodeRoleArns: [NODE_ROLE_US] },
+            "ecrpull:oidcThumbprint": "omit",
+            "ecrpull:workloads": [
+                { namespace: "ci", serviceAccount: "image-builder", grant: "ci-builders" },
+                { namespace: "ml", serviceAccount: "trainer", grant: "ml", path: "podIdentity" },
+            ],
+            ...overrides,
+        },
+    };
+}
+
+/** The registry (eu-west-1) replicating every repository to us-east-1; ci-builders and ml also serve the us-east-1 cluster. */
+export function replicatedRegistry(overrides: Record<string, unknown> = {}): EcrStackRun {
+    const withUs = (name: string) => GRANTS.map((g) => (g.name === name ? { ...g, clusters: [...g.clusters, STACK_US] } : g));
+    return registry({
+        "ecrpull:clusterStacks": [STACK_A, STACK_B, STACK_US],
+        "ecrpull:grants": withUs("ci-builders").map((g, i) => (g.name === "ml" ? withUs("ml")[i] : g)),
+        "ecrpull:replicaRegions": [REPLICA_REGION],
+        ...overrides,
+    });
+}

@@ -21,6 +21,7 @@ import { ProgramRun, RecordedResource, Resolved } from "../engine/mock-engine";
 import { EksStackRunResult, runProject } from "../engine/project-run";
 import { AccessReport, accessReport, readFleetState, renderMarkdown, renderMermaid } from "../report/report";
 import { toStackExport } from "../state/from-run";
+import { adoptedResources, importFileFor } from "../state/import-file";
 import { readProject } from "../state/project-config";
 import { parseStackExport, StackExport } from "../state/stack-export";
 import { readStackFile, StackFileError } from "../state/stack-file";
@@ -38,6 +39,8 @@ export interface PlanOptions {
     readonly accounts: Readonly<Record<string, string>>;
     readonly documents: boolean;
     readonly json: boolean;
+    /** Where to write the `pulumi import --file` file of the resources `ecrpull:adopt` names. */
+    readonly importFile?: string;
 }
 
 /** One document measured against its limit. */
@@ -74,6 +77,16 @@ export function findEcrStackFile(dir: string, stack: string | undefined): string
         );
     }
     return path.join(dir, ecr[0]);
+}
+
+/** An adopted resource as the plan names it: `repository payments/api`. */
+function adoptedLabel(resource: RecordedResource): string {
+    const kind = {
+        "aws:ecr/repository:Repository": "repository",
+        "aws:iam/role:Role": "role",
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "OIDC provider",
+    }[resource.type];
+    return `${kind ?? resource.type} ${resource.type.includes("openIdConnect") ? resource.inputs.url : resource.inputs.name}`;
 }
 
 /** Resources counted by what they are, largest first: "3 IAM roles, 2 ServiceAccounts". */
@@ -279,12 +292,49 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
         }
         out.push("");
     }
+    const ecrStackName = path.basename(ecrFile).replace(/^Pulumi\.|\.ya?ml$/g, "");
+    const issuerOfCluster = Object.fromEntries(run.eks.map((e) => [e.name, String((e.run.outputs as Resolved<EksProgramOutputs>).oidcIssuerUrl)]));
+    const adopted = adoptedResources(run.ecr.run.resources, ecrConfig["ecrpull:adopt"], run.ecr.accountId, issuerOfCluster);
+    const importFile = adopted.length > 0 ? importFileFor(run.ecr.run.resources, adopted) : undefined;
     out.push(
-        `Registry account ${run.ecr.accountId} - stack ${path.basename(ecrFile).replace(/^Pulumi\.|\.ya?ml$/g, "")}`,
-        `  creates ${resourceSummary(run.ecr.run.resources)}`,
+        `Registry account ${run.ecr.accountId} - stack ${ecrStackName}`,
+        `  creates ${resourceSummary(run.ecr.run.resources.filter((r) => !adopted.includes(r)))}`,
     );
+    const replicaRegions = [
+        ...new Set(run.ecr.run.resources.filter((r) => r.type === "aws:ecr/repository:Repository" && r.inputs.region).map((r) => String(r.inputs.region))),
+    ].sort();
+    for (const region of replicaRegions) {
+        const here = run.ecr.run.resources.filter((r) => r.type === "aws:ecr/repository:Repository" && r.inputs.region === region).map((r) => r.inputs.name);
+        const clusters = run.eks.filter((e) => String(e.run.outputs.region) === region).map((e) => e.clusterName);
+        out.push(
+            `  replicates to ${region}: ${here.sort().join(", ")}; pulled there by ${clusters.length > 0 ? clusters.join(", ") : "no cluster of these stacks"}`,
+        );
+    }
+    if (adopted.length === 0 && options.importFile !== undefined) {
+        out.push("  --import-file: ecrpull:adopt names nothing, so there is nothing to import and no file was written.");
+    }
+    if (adopted.length > 0) {
+        out.push(`  adopts ${adopted.map(adoptedLabel).join(", ")}`);
+        if (options.importFile !== undefined) {
+            fs.writeFileSync(options.importFile, `${JSON.stringify(importFile, null, 2)}\n`);
+            out.push(
+                `  wrote ${path.relative(process.cwd(), options.importFile) || options.importFile} (${importFile!.resources.length} entries): take them into the stack once, before its first \`pulumi up\`, with`,
+                `    pulumi import --stack ${ecrStackName} --file ${path.relative(process.cwd(), options.importFile) || options.importFile} --generate-code=false --protect=false --yes`,
+            );
+        } else {
+            out.push("  `ecrpull plan --import-file <file>` writes the file `pulumi import --file` takes them into the stack with.");
+        }
+    }
     if (options.documents) {
         out.push("", ...documentLines(run.ecr.run.resources));
+        if (importFile) {
+            out.push(
+                "  import file (what --import-file writes):",
+                ...JSON.stringify(importFile, null, 2)
+                    .split("\n")
+                    .map((l) => `    ${l}`),
+            );
+        }
     }
     out.push("", "Who can pull what (evaluated from the documents above, not from the config):", "", renderMarkdown(access), "");
     const near = sizes.filter((s) => s.size >= s.limit * NEAR_LIMIT).sort((a, b) => percent(b) - percent(a));
@@ -324,6 +374,7 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
         access,
         documents: sizes,
         assumed: run.notes,
+        ...(importFile ? { importFile } : {}),
     };
     return { text: out.join("\n"), json, access, sizes };
 }
@@ -332,7 +383,7 @@ export const planCommand: Command = {
     name: "plan",
     summary: "what `pulumi up` would do in each account, from this project's stack files (no cloud)",
     help: [
-        "usage: ecrpull plan [--dir <project>] [--stack <ecr stack>] [--account <eks stack>=<12-digit account>]... [--documents] [--json]",
+        "usage: ecrpull plan [--dir <project>] [--stack <ecr stack>] [--account <eks stack>=<12-digit account>]... [--documents] [--json] [--import-file <file>]",
         "",
         "Runs the EKS program of every stack the ECR stack file lists, then the ECR program with their",
         "outputs, on Pulumi's mock engine: no CLI, no credentials, no network. Prints per account what",
@@ -343,6 +394,7 @@ export const planCommand: Command = {
         "  --account <s>=<id>     the account an EKS stack deploys to (default: example accounts, said so)",
         "  --documents            also every policy document, their sizes, the chained pod settings and a Mermaid diagram",
         "  --json                 everything as JSON",
+        "  --import-file <file>   write the `pulumi import --file` file of what ecrpull:adopt takes over",
         "",
         "Exit code: 0 planned, 1 a program refused the config (pulumi up would fail the same way), 2 wrong arguments or files.",
     ].join("\n"),
@@ -352,6 +404,7 @@ export const planCommand: Command = {
         account: { type: "string", multiple: true },
         documents: { type: "boolean" },
         json: { type: "boolean" },
+        "import-file": { type: "string" },
     },
     async run(values: Values, io: Io): Promise<number> {
         const accounts: Record<string, string> = {};
@@ -369,6 +422,7 @@ export const planCommand: Command = {
                 accounts,
                 documents: values.documents === true,
                 json: values.json === true,
+                importFile: single(values, "import-file") === undefined ? undefined : path.resolve(io.cwd, single(values, "import-file")!),
             },
             (line) => io.err(`${line}\n`),
         );

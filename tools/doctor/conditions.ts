@@ -14,14 +14,11 @@
  */
 import { globMatches } from "../report/evaluator";
 import { strings } from "./documents";
+import { wildcardMatches } from "../../components/iam/wildcards";
 
 /** IAM's StringLike: `*` any run of characters, `?` any one; case-sensitive. */
 export function like(pattern: string, value: string): boolean {
-    const expression = pattern
-        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*/g, ".*")
-        .replace(/\?/g, ".");
-    return new RegExp(`^${expression}$`, "s").test(value);
+    return wildcardMatches(pattern, value, "s");
 }
 
 /**

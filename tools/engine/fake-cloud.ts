@@ -33,6 +33,27 @@ export interface SubnetFixture {
     readonly availabilityZone: string;
 }
 
+/** What the registry account holds before the stack adopts it (made by hand, or by the seed recipes). */
+export interface ExistingRegistryFixture {
+    /** IAM OIDC providers, by ARN. */
+    readonly oidcProviderArns?: readonly string[];
+    /** Repositories, by name (`<name>@<region>` in another region): encryption (default AES-256), tag mutability (default MUTABLE, ECR's own default) and images. */
+    readonly repositories?: Readonly<Record<string, ExistingRepositoryFixture>>;
+    /** Repository creation templates, by region then prefix: their description. */
+    readonly creationTemplates?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** IAM roles, by name: their path (default "/") and trust as IAM returns it (empty: not known). */
+    readonly roles?: Readonly<Record<string, { readonly path?: string; readonly assumeRolePolicy: string }>>;
+}
+
+export interface ExistingRepositoryFixture {
+    readonly encryptionType?: string;
+    readonly kmsKey?: string;
+    readonly imageTagMutability?: string;
+    /** Tagged images (one tag each) and untagged images it holds. Default none. */
+    readonly taggedImages?: number;
+    readonly untaggedImages?: number;
+}
+
 /** The account and region the program's credentials and provider point at, and what exists there. */
 export interface FakeCloud {
     /** The account the program's credentials belong to. */
@@ -46,6 +67,8 @@ export interface FakeCloud {
     readonly subnets?: Readonly<Record<string, SubnetFixture>>;
     /** The account's default VPC in the region, if it has one. */
     readonly defaultVpcId?: string;
+    /** Registry-account resources that exist before the stack runs. */
+    readonly existingRegistry?: ExistingRegistryFixture;
 }
 
 /** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
@@ -89,6 +112,13 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
             };
         }
         case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
+            if (inputs.arn !== undefined) {
+                if (!cloud.existingRegistry?.oidcProviderArns?.includes(inputs.arn)) {
+                    throw new Error(`reading IAM OIDC Provider (${inputs.arn}): couldn't find resource`);
+                }
+                const url = `https://${String(inputs.arn).replace(/^.*:oidc-provider\//, "")}`;
+                return { arn: inputs.arn, url, clientIdLists: ["sts.amazonaws.com"], thumbprintLists: [], tags: {}, id: inputs.arn };
+            }
             const cluster = Object.values(cloud.existingClusters ?? {}).find((c) => c.issuerUrl === inputs.url);
             if (!cluster || cluster.oidcProviderInAccount === false) {
                 throw new Error(`finding IAM OIDC Provider (${inputs.url}): not found`);
@@ -110,6 +140,55 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
                 id: `${inputs.clusterName}:${inputs.addonName}`,
             };
         }
+        case "aws:ecr/getRepository:getRepository": {
+            const repository = cloud.existingRegistry?.repositories?.[repositoryKey(inputs.name, inputs.region, region)];
+            if (!repository) {
+                throw new Error(
+                    `reading ECR Repository (${inputs.name}): RepositoryNotFoundException: The repository with name '${inputs.name}' does not exist in the registry with id '${accountId}'`,
+                );
+            }
+            return {
+                name: inputs.name,
+                arn: `arn:${partition}:ecr:${inputs.region ?? region}:${accountId}:repository/${inputs.name}`,
+                repositoryUrl: `${accountId}.dkr.ecr.${inputs.region ?? region}.amazonaws.com/${inputs.name}`,
+                registryId: accountId,
+                encryptionConfigurations: [{ encryptionType: repository.encryptionType ?? "AES256", kmsKey: repository.kmsKey ?? "" }],
+                imageTagMutability: repository.imageTagMutability ?? "MUTABLE",
+                id: inputs.name,
+            };
+        }
+        case "aws:ecr/getImages:getImages": {
+            const repository = cloud.existingRegistry?.repositories?.[repositoryKey(inputs.repositoryName, inputs.region, region)];
+            if (!repository) {
+                throw new Error(`reading ECR Images (${inputs.repositoryName}): RepositoryNotFoundException`);
+            }
+            const digest = (n: number) => `sha256:${createHash("sha256").update(`${inputs.repositoryName}/${n}`).digest("hex")}`;
+            const tagged = Array.from({ length: repository.taggedImages ?? 0 }, (_, n) => ({ imageDigest: digest(n), imageTag: `v${n}` }));
+            const untagged = Array.from({ length: repository.untaggedImages ?? 0 }, (_, n) => ({ imageDigest: digest(1_000_000 + n), imageTag: "" }));
+            return { repositoryName: inputs.repositoryName, imageIds: [...tagged, ...untagged], id: inputs.repositoryName };
+        }
+        case "aws:ecr/getRepositoryCreationTemplate:getRepositoryCreationTemplate": {
+            const where = inputs.region ?? region;
+            const description = cloud.existingRegistry?.creationTemplates?.[where]?.[inputs.prefix];
+            if (description === undefined) {
+                throw new Error(`reading ECR Repository Creation Template (${inputs.prefix}): couldn't find resource`);
+            }
+            return { prefix: inputs.prefix, description, region: where, id: inputs.prefix };
+        }
+        case "aws:iam/getRole:getRole": {
+            const role = cloud.existingRegistry?.roles?.[inputs.name];
+            if (!role) {
+                throw new Error(`reading IAM Role (${inputs.name}): couldn't find resource`);
+            }
+            const path = role.path ?? "/";
+            return {
+                name: inputs.name,
+                path,
+                arn: `arn:${partition}:iam::${accountId}:role${path}${inputs.name}`,
+                assumeRolePolicy: role.assumeRolePolicy,
+                id: inputs.name,
+            };
+        }
         case "aws:ec2/getSubnet:getSubnet": {
             const subnet = cloud.subnets?.[inputs.id];
             if (!subnet) {
@@ -126,6 +205,11 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
         default:
             throw new Error(`The mock engine has no answer for invoke ${token}.`);
     }
+}
+
+/** Existing repositories by name in the provider's region, `<name>@<region>` in another. */
+function repositoryKey(name: string, region: string | undefined, providerRegion: string): string {
+    return region === undefined || region === providerRegion ? name : `${name}@${region}`;
 }
 
 /** The ID a provider gives a resource it created (a stack reference's is the stack's name). */
@@ -156,13 +240,17 @@ export function fakeState(type: string, name: string, inputs: Record<string, any
         }
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             return { ...inputs, arn: `arn:${partition}:iam::${accountId}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}` };
-        case "aws:ecr/repository:Repository":
+        case "aws:ecr/repository:Repository": {
+            // A replica names its own region (@pulumi/aws 7's per-resource `region`).
+            const where = inputs.region ?? region;
             return {
                 ...inputs,
-                arn: `arn:${partition}:ecr:${region}:${accountId}:repository/${inputs.name}`,
-                repositoryUrl: `${accountId}.dkr.ecr.${region}.amazonaws.com/${inputs.name}`,
+                region: where,
+                arn: `arn:${partition}:ecr:${where}:${accountId}:repository/${inputs.name}`,
+                repositoryUrl: `${accountId}.dkr.ecr.${where}.amazonaws.com/${inputs.name}`,
                 registryId: accountId,
             };
+        }
         case "eks:index:Cluster": {
             const issuerId = fakeIssuerId(`${accountId}/${inputs.name ?? name}`);
             return {

@@ -63,6 +63,8 @@ export interface RunOptions {
     /** Subnets `aws.ec2.getSubnet` knows, by ID, and the default VPC. */
     readonly subnets?: FakeCloud["subnets"];
     readonly defaultVpcId?: string;
+    /** Registry-account resources that exist before the program runs. */
+    readonly existingRegistry?: FakeCloud["existingRegistry"];
     /** Run as a preview: outputs the mocks do not return stay unknown. */
     readonly preview?: boolean;
     readonly project?: string;
@@ -103,6 +105,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         stackReferences: options.stackReferences,
         subnets: options.subnets,
         defaultVpcId: options.defaultVpcId,
+        existingRegistry: options.existingRegistry,
     };
 
     const mocks: pulumi.runtime.Mocks = {

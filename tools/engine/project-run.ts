@@ -12,6 +12,9 @@
 import * as path from "path";
 import { POD_IDENTITY_AGENT_ADDON } from "../../components/cluster/cluster-pull-access";
 import { isStackName } from "../../components/validation";
+import { partitionOfRegion, PULL_ROLE_NAME_PREFIX } from "../../components/iam/names";
+import { RepositorySpec, withRepositoryDefaults } from "../../components/registry/spec";
+import { ExistingRegistryFixture } from "./fake-cloud";
 import { EcrProgramOutputs } from "../../stacks/ecr";
 import { EksProgramOutputs } from "../../stacks/eks";
 import { selectProgram } from "../../stacks/program";
@@ -169,6 +172,49 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     }
     const references = Object.fromEntries(eks.map((e) => [e.name, e.run.outputs as Record<string, unknown>]));
     const accountId = registryAccountId || EXAMPLE_REGISTRY_ACCOUNT;
-    const ecr = await runEcrStack({ config: ecrStack.config, accountId, region }, references);
+    const issuerOfCluster = Object.fromEntries(eks.map((e) => [e.name, String(e.run.outputs.oidcIssuerUrl)]));
+    const existingRegistry = adoptedAsConfigured(ecrStack.config, accountId, partitionOfRegion(region), issuerOfCluster);
+    if (existingRegistry) {
+        notes.push(
+            `${path.basename(ecrFile)}: the adopted resources are taken to exist as ecrpull:repositories and ecrpull:adopt describe them; \`pulumi up\` reads them first (a repository's encryption and images, a role's path and trust) and says what would change.`,
+        );
+    }
+    const ecr = await runEcrStack({ config: ecrStack.config, accountId, region, existingRegistry }, references);
     return { eks, ecr: { file: ecrFile, accountId, run: ecr }, notes };
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
+
+/**
+ * The registry-account resources `ecrpull:adopt` names, as the config says
+ * they are: what the plan's fake cloud answers when the program reads them
+ * (no images, no known trust: the plan cannot read the real ones).
+ */
+function adoptedAsConfigured(
+    config: Readonly<Record<string, unknown>>,
+    accountId: string,
+    partition: string,
+    issuerOfCluster: Readonly<Record<string, string>>,
+): ExistingRegistryFixture | undefined {
+    const adopt = config["ecrpull:adopt"] as { oidcProviders?: unknown; repositories?: unknown; pullRoles?: unknown } | undefined;
+    if (typeof adopt !== "object" || adopt === null) {
+        return undefined;
+    }
+    const settings = new Map(
+        (Array.isArray(config["ecrpull:repositories"]) ? (config["ecrpull:repositories"] as RepositorySpec[]) : []).map((r) => [r?.name, r]),
+    );
+    // `<name>@<region>`: a replica, with that region's key.
+    const repository = (entry: string) => {
+        const [name, region] = entry.split("@");
+        const spec = withRepositoryDefaults(settings.get(name) ?? { name });
+        const key = region === undefined ? spec.kmsKeyArn : spec.replicaKmsKeyArns?.[region];
+        return { encryptionType: key ? "KMS" : "AES256", kmsKey: key, imageTagMutability: spec.imageTagMutability };
+    };
+    return {
+        oidcProviderArns: strings(adopt.oidcProviders).map((item) =>
+            item.startsWith("arn:") ? item : `arn:${partition}:iam::${accountId}:oidc-provider/${(issuerOfCluster[item] ?? item).replace(/^https:\/\//, "")}`,
+        ),
+        repositories: Object.fromEntries(strings(adopt.repositories).map((name) => [name, repository(name)])),
+        roles: Object.fromEntries(strings(adopt.pullRoles).map((key) => [`${PULL_ROLE_NAME_PREFIX}${key}`, { path: "/", assumeRolePolicy: "" }])),
+    };
 }

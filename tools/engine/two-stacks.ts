@@ -6,7 +6,7 @@
 import { pulumiConfigReader } from "../../stacks/config";
 import { ecrProgram, EcrProgramOutputs } from "../../stacks/ecr";
 import { eksProgram, EksProgramOutputs } from "../../stacks/eks";
-import { FakeCloud } from "./fake-cloud";
+import { ExistingRegistryFixture, FakeCloud } from "./fake-cloud";
 import { ExistingClusterFixture, ProgramRun, Resolved, runProgram } from "./mock-engine";
 
 export interface EksStackRun {
@@ -26,6 +26,8 @@ export interface EcrStackRun {
     readonly config: Readonly<Record<string, unknown>>;
     readonly accountId: string;
     readonly region: string;
+    /** What the registry account holds before the stack runs (adopted resources). */
+    readonly existingRegistry?: ExistingRegistryFixture;
 }
 
 export interface TwoStackRun {
@@ -58,6 +60,7 @@ export async function runEcrStack(
         accountId: stack.accountId,
         region: stack.region,
         stackReferences: references,
+        existingRegistry: stack.existingRegistry,
         preview,
     });
 }

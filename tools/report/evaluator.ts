@@ -27,6 +27,7 @@
  */
 import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS, POD_IDENTITY_TAGS } from "../../components/iam/policies";
 import { issuerHostPath, serviceAccountSubject, STS_AUDIENCE } from "../../components/iam/names";
+import { wildcardRegExp } from "../../components/iam/wildcards";
 
 /** Thrown for a document or request outside what this evaluator understands. */
 export class EvaluatorError extends Error {}
@@ -74,11 +75,7 @@ const patterns = new Map<string, RegExp>();
 export function globMatches(pattern: string, value: string): boolean {
     let compiled = patterns.get(pattern);
     if (!compiled) {
-        const escaped = pattern
-            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-            .replace(/\*/g, ".*")
-            .replace(/\?/g, ".");
-        compiled = new RegExp(`^${escaped}$`);
+        compiled = wildcardRegExp(pattern);
         if (patterns.size > 10000) {
             patterns.clear();
         }

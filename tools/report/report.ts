@@ -45,6 +45,9 @@ const READ_TYPES = new Set([
     "aws:ecr/repository:Repository",
     "aws:ecr/repositoryPolicy:RepositoryPolicy",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+    // Replication copies images, and the stack's creation templates carry no repository policy: neither grants access.
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
 ]);
 
 /** The managed policy an adopted cluster's node role is assumed to carry (docs/aws-facts.md, path 1; the README asks for it). */
@@ -232,14 +235,20 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
     checkTypes(registry);
     readRoles(registry, registryAccount, partitionOfRegion(registryRegion), roles);
 
+    // A replica is a repository of the same name in another region (@pulumi/aws 7's per-resource
+    // `region`): shown as "name (region)", with the policy of its own region.
+    const regionOf = (r: ExportedResource) => text(field(r, "region")) ?? registryRegion;
     const repositories = registry.resources
         .filter((r) => r.type === "aws:ecr/repository:Repository")
         .map((r): RepositoryDocuments => {
             const name = need(text(field(r, "name")), registry.source, `the repository ${r.urn} has no [name].`);
-            const policy = registry.resources.find((p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && field(p, "repository") === name);
+            const region = regionOf(r);
+            const policy = registry.resources.find(
+                (p) => p.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && field(p, "repository") === name && regionOf(p) === region,
+            );
             return {
-                name,
-                arn: text(r.outputs.arn) ?? `arn:${partitionOfRegion(registryRegion)}:ecr:${registryRegion}:${registryAccount}:repository/${name}`,
+                name: region === registryRegion ? name : `${name} (${region})`,
+                arn: text(r.outputs.arn) ?? `arn:${partitionOfRegion(registryRegion)}:ecr:${region}:${registryAccount}:repository/${name}`,
                 policy: policy ? need(text(field(policy, "policy")), registry.source, `${policy.urn} has no [policy].`) : undefined,
             };
         })

@@ -71,7 +71,8 @@ export interface Registration {
     id: string;
     /** What the engine answered (provider state; inputs only in a preview); for components, their registered outputs. */
     outputs: Record<string, any> | undefined;
-    status: "waiting" | "creating" | "created" | "failed" | "skipped" | "registered";
+    /** `existing`: the stack's state already held it (e.g. after `pulumi import`), so nothing was created. */
+    status: "waiting" | "creating" | "created" | "failed" | "skipped" | "registered" | "existing";
 }
 
 export interface Diagnostic {
@@ -118,6 +119,12 @@ export interface EngineOptions {
     readonly config: Readonly<Record<string, string>>;
     /** Real milliseconds per simulated second. */
     readonly msPerSecond: number;
+    /**
+     * What the stack's state holds before the run, by URN (after `pulumi
+     * import`, say): registering one is no create, and the cloud is not
+     * asked. Inputs that would replace it are the test's to compare.
+     */
+    readonly state?: ReadonlyMap<string, { readonly id: string; readonly outputs: Record<string, any> }>;
 }
 
 /**
@@ -387,6 +394,17 @@ export class FakeEngine {
             registration.status = "skipped";
             done.reject(error as Error);
             throw { code: grpc.status.UNAVAILABLE, details: SHUTDOWN };
+        }
+
+        const existing = this.options.state?.get(urn);
+        if (existing) {
+            registration.status = "existing";
+            registration.id = existing.id;
+            registration.outputs = { ...existing.outputs, ...registration.inputs };
+            done.resolve();
+            response.setId(existing.id);
+            response.setObject(structproto.Struct.fromJavaScript(encodeProperties(registration.outputs)));
+            return response;
         }
 
         if (this.options.preview) {

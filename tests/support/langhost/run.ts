@@ -64,6 +64,8 @@ export interface LanghostRunOptions {
      * seconds per run; the programs are type-checked by `npm test`'s tsc anyway.
      */
     readonly typeCheck?: boolean;
+    /** What the stack's state holds before the run, by URN (see `EngineOptions.state`). */
+    readonly state?: EngineOptions["state"];
     /** Kill the program after this long. Default 120 s. */
     readonly timeoutMs?: number;
 }
@@ -185,6 +187,7 @@ export async function runLanghost(options: LanghostRunOptions): Promise<Langhost
         stackReferences: options.stackReferences,
         config,
         msPerSecond: options.msPerSecond ?? 2,
+        state: options.state,
     };
     const engine = new FakeEngine(engineOptions);
 

@@ -10,7 +10,7 @@
  * AWS SDK for Go v2 error format) and the Kubernetes provider print.
  */
 import { createHash } from "crypto";
-import { ExistingClusterFixture, FakeCloud, fakeRoleName } from "../../../tools/engine/fake-cloud";
+import { ExistingClusterFixture, ExistingRegistryFixture, FakeCloud, fakeRoleName } from "../../../tools/engine/fake-cloud";
 import { isUnknown } from "./wire";
 
 /** A Kubernetes object that already exists in a cluster. */
@@ -49,6 +49,8 @@ export interface AccountFixture {
     readonly clusters?: Readonly<Record<string, ClusterFixture>>;
     /** ECR repository names. */
     readonly repositories?: readonly string[];
+    /** What the programs' reads of registry resources find (adopted ones): encryption, images, a role's trust. */
+    readonly registry?: ExistingRegistryFixture;
 }
 
 /** What exists before the runs, by account ID. */
@@ -75,6 +77,7 @@ interface AccountState {
     oidcProviderTags: Map<string, Readonly<Record<string, string>>>;
     clusters: Map<string, ClusterState>;
     repositories: Set<string>;
+    registry?: ExistingRegistryFixture;
 }
 
 const hostPath = (url: string) => url.replace(/^https:\/\//, "").replace(/\/+$/, "");
@@ -148,6 +151,7 @@ export class World {
             account.oidcProviders?.forEach((u) => state.oidcProviders.add(hostPath(u)));
             Object.entries(account.oidcProviderTags ?? {}).forEach(([u, tags]) => state.oidcProviderTags.set(hostPath(u), tags));
             account.repositories?.forEach((r) => state.repositories.add(r));
+            state.registry = account.registry;
             for (const [name, cluster] of Object.entries(account.clusters ?? {})) {
                 state.clusters.set(name, {
                     issuerUrl: cluster.issuerUrl,
@@ -159,7 +163,10 @@ export class World {
                     owned: new Map(
                         (cluster.objects ?? [])
                             .filter((o) => o.annotations)
-                            .map((o) => [`${o.kind}/${o.namespace}/${o.name}`, { annotations: o.annotations!, fieldManager: o.fieldManager ?? "kubectl-client-side-apply" }]),
+                            .map((o) => [
+                                `${o.kind}/${o.namespace}/${o.name}`,
+                                { annotations: o.annotations!, fieldManager: o.fieldManager ?? "kubectl-client-side-apply" },
+                            ]),
                     ),
                 });
             }
@@ -189,7 +196,7 @@ export class World {
                 oidcProviderTags: account.oidcProviderTags.get(hostPath(cluster.issuerUrl)),
             };
         }
-        return { accountId: place.accountId, region: place.region, existingClusters, stackReferences };
+        return { accountId: place.accountId, region: place.region, existingClusters, stackReferences, existingRegistry: account.registry };
     }
 
     hasCluster(accountId: string, name: string): boolean {
@@ -342,7 +349,7 @@ export class World {
                 return undefined;
             }
             case "aws:ecr/repository:Repository": {
-                if (account.repositories.has(inputs.name)) {
+                if (account.repositories.has(repositoryKey(inputs.name, inputs.region, place.region))) {
                     return awsError(
                         `creating ECR Repository (${inputs.name})`,
                         "ECR",
@@ -361,7 +368,7 @@ export class World {
                     type === "aws:ecr/repositoryPolicy:RepositoryPolicy"
                         ? [`creating ECR Repository Policy (${inputs.repository})`, "SetRepositoryPolicy"]
                         : [`creating ECR Lifecycle Policy (${inputs.repository})`, "PutLifecyclePolicy"];
-                if (!account.repositories.has(inputs.repository)) {
+                if (!account.repositories.has(repositoryKey(inputs.repository, inputs.region, place.region))) {
                     return awsError(
                         what,
                         "ECR",
@@ -526,7 +533,7 @@ export class World {
                 account.oidcProviderTags.set(hostPath(String(inputs.url)), inputs.tags ?? {});
                 return;
             case "aws:ecr/repository:Repository":
-                account.repositories.add(inputs.name);
+                account.repositories.add(repositoryKey(inputs.name, inputs.region, place.region));
                 return;
             default:
                 if (type.startsWith("kubernetes:")) {
@@ -544,6 +551,11 @@ export class World {
                 }
         }
     }
+}
+
+/** A repository by name in the run's region, `name@region` in another (a replica: @pulumi/aws 7's per-resource region). */
+function repositoryKey(name: string, region: string | undefined, runRegion: string): string {
+    return region === undefined || region === runRegion ? name : `${name}@${region}`;
 }
 
 function roleOfArn(arn: unknown): { accountId: string; name: string } | undefined {
