@@ -184,7 +184,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
         // Replicas are created by the stack, not by ECR on first replication: their policies must
         // follow the grants, and a creation template applies only when ECR creates a repository
         // (ECR user guide, "Repository creation templates").
-        const replicas = plan.repositories.flatMap((r, i) =>
+        const replicas = plan.repositories.flatMap((r) =>
             r.replicas.map((replica) => ({
                 region: replica.region,
                 name: r.settings.name,
@@ -201,7 +201,7 @@ export class RegistryAccess extends pulumi.ComponentResource {
                         tags: args.tags,
                         region: replica.region,
                     },
-                    { parent: this, dependsOn: [repositories[i]] },
+                    { parent: this },
                 ),
             })),
         );
