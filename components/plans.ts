@@ -11,6 +11,7 @@ export {
     PullRolePlan,
     RepositoryPlan,
     ReplicaPlan,
+    NodePullWidening,
     OidcProviderPlan,
     PolicySize,
     PolicyKind,

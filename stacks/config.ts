@@ -7,6 +7,7 @@ import { ClusterLimits } from "../components/cluster/plan";
 import { checkAdoptedNodeRoleArns, checkManagedClusterSettings } from "../components/cluster/settings";
 import { validateWorkloads, WorkloadSpec } from "../components/cluster/spec";
 import { GrantSpec, RepositorySpec } from "../components/registry/spec";
+import { readGrantDefinitions, withGrantDefinitions } from "../components/contract/grants";
 import { checkLimits } from "../components/iam/quotas";
 import {
     asArray,
@@ -95,9 +96,12 @@ export interface EksStackConfig {
     readonly workloads: WorkloadSpec[];
     /** Quota overrides for a cluster account that raised its quotas. */
     readonly limits?: Partial<ClusterLimits>;
+    /** What the preview should say about the config that still works (release 0.2's forms). */
+    readonly notices: readonly string[];
 }
 
-const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads", "limits"];
+/** `grants`: the definitions both programs may read (components/contract/grants.ts); the EKS program takes each grant's path and shards from them. */
+const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads", "limits", "grants"];
 /** The quotas of the cluster account's documents (see `ClusterLimits`). */
 const EKS_LIMIT_KEYS = ["trustPolicy", "rolePolicy"] as const;
 const CLUSTER_KEYS = [
@@ -141,8 +145,15 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
     checkOneOf(problems, "oidcThumbprint", oidcThumbprint, ["fetch", "omit"]);
     const createNamespaces = read("createNamespaces") ?? false;
     checkBoolean(problems, "createNamespaces", createNamespaces);
-    const workloads = read("workloads") ?? [];
+    let workloads = read("workloads") ?? [];
     validateWorkloads(workloads, problems);
+    let notices: string[] = [];
+    const grants = read("grants");
+    const definitions = grants !== undefined ? readGrantDefinitions(grants, problems) : undefined;
+    // Workloads take their grants' path and shards only once both are sound.
+    if (definitions && problems.list.length === 0) {
+        ({ workloads, notices } = withGrantDefinitions(workloads as WorkloadSpec[], definitions, problems));
+    }
     const limits = read("limits");
     checkLimits(problems, "limits", limits, EKS_LIMIT_KEYS);
     problems.throwIfAny(`Stack "${stack}" (EKS program)`);
@@ -154,6 +165,7 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
         createNamespaces: createNamespaces as boolean,
         workloads: workloads as WorkloadSpec[],
         limits: limits as Partial<ClusterLimits> | undefined,
+        notices,
     };
 }
 

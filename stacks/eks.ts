@@ -40,6 +40,9 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
     const stack = pulumi.getStack();
     const subject = `Stack "${stack}" (EKS program)`;
     const settings = readEksStackConfig(config, stack);
+    for (const notice of settings.notices) {
+        pulumi.log.warn(notice);
+    }
     const [identity, region] = await Promise.all([aws.getCallerIdentity(), aws.getRegion()]);
     const regionName = region.region;
     const key = (path: string) => `${CONFIG_NAMESPACE}:${path}`;

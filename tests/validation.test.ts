@@ -215,7 +215,7 @@ const GRANT = "is not a valid grant name: use lowercase letters, digits and '-',
 const ROLE_ARN = 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:role/<name>".';
 const KNOWN_CLUSTERS = `use one of the clusters listed ("${CLUSTER_A}", "${CLUSTER_B}").`;
 const KNOWN_REPOSITORIES = 'use one of the repositories listed ("shared/base", "team-a/api", "team-b/worker").';
-const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads, limits";
+const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads, limits, grants";
 const OUTPUT_KEYS = "contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads";
 const OUT = `stack "${EKS_STACK}" output`;
 

@@ -22,6 +22,7 @@ import {
     webIdentityTrustPolicy,
 } from "../iam/policies";
 import {
+    accountIdOfArn,
     AccessPath,
     DEFAULT_ACCESS_PATH,
     MAX_SHARDS,
@@ -43,8 +44,10 @@ export interface RegistryContext {
     readonly limits?: Partial<QuotaLimits>;
     /**
      * Whom repository policies name for node pulls: `roles` (default: exactly
-     * the node roles, by ARN) or `accounts` (the node roles' accounts: smaller
-     * for large fleets, but any principal there with ECR permissions may pull).
+     * the node roles, by ARN), or `accounts`: a repository whose policy would
+     * not fit naming each node role names the node roles' accounts instead
+     * (any principal there with ECR permissions may then pull it); every
+     * repository whose policy fits keeps naming each node role.
      */
     readonly nodePullScope?: string;
 }
@@ -74,11 +77,23 @@ export interface PullRolePlan {
     readonly issuerUrls: readonly string[];
 }
 
+/** How far a repository policy was widened for node pulls (nodePullScope `accounts`), to say so. */
+export interface NodePullWidening {
+    /** The accounts named instead of the node roles. */
+    readonly accounts: readonly string[];
+    /** How many node roles they stand for. */
+    readonly nodeRoles: number;
+    /** The size the policy naming each node role would have had. */
+    readonly exactSize: number;
+}
+
 export interface RepositoryPlan {
     readonly settings: ResolvedRepositorySpec;
     readonly arn: string;
     /** Absent when no grant names the repository: nobody outside the account may pull. */
     readonly repositoryPolicy?: string;
+    /** Set when the policy names the node roles' accounts instead of the roles (see `RegistryContext.nodePullScope`). */
+    readonly nodePullWidening?: NodePullWidening;
     readonly lifecyclePolicy: string;
     readonly grants: readonly string[];
     /** Its copy in each replica region, sorted by region. */
@@ -95,6 +110,7 @@ export interface ReplicaPlan {
     readonly region: string;
     readonly arn: string;
     readonly repositoryPolicy?: string;
+    readonly nodePullWidening?: NodePullWidening;
     /** The replica's KMS key (of its own region), for a KMS-encrypted repository. */
     readonly kmsKeyArn?: string;
 }
@@ -127,6 +143,8 @@ export interface RegistryPlan {
     readonly counts: { readonly oidcProviders: QuotaCount; readonly roles: QuotaCount };
     /** Every document or count over its quota, with the number, the limit and what would make it fit. */
     readonly overBudget: readonly string[];
+    /** What the preview says of each repository policy widened to accounts: which accounts, for how many node roles. */
+    readonly widenings: readonly string[];
 }
 
 const byKey =
@@ -220,38 +238,64 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     }
     const roleArnsOf = (grant: string) => roles.filter((r) => r.grant === grant).map((r) => r.roleArn);
 
+    // Each node role by ARN; only a policy that would not fit so, and only with nodePullScope
+    // "accounts", names the roles' accounts instead, and the plan says how much wider that is.
+    // Per policy owner: how many node roles and accounts a widening would trade, for the remedy text.
+    const nodeRolesOf = new Map<string, { roles: number; accounts: number }>();
+    const nodePullPolicy = (
+        owner: string,
+        grantRoleArns: readonly string[],
+        nodeRoleArns: readonly string[],
+    ): { policy?: string; widening?: NodePullWidening } => {
+        nodeRolesOf.set(owner, { roles: new Set(nodeRoleArns).size, accounts: new Set(nodeRoleArns.map((arn) => accountIdOfArn(arn))).size });
+        const exact = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "roles" });
+        const exactText = exact ? serializePolicy(exact) : undefined;
+        if (!exactText || context.nodePullScope !== "accounts" || policySize(exactText) <= limits.repositoryPolicy) {
+            return { policy: exactText };
+        }
+        const wide = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "accounts" })!;
+        return {
+            policy: serializePolicy(wide),
+            widening: {
+                accounts: [...new Set(nodeRoleArns.map((arn) => accountIdOfArn(arn)!))].sort(),
+                nodeRoles: new Set(nodeRoleArns).size,
+                exactSize: policySize(exactText),
+            },
+        };
+    };
+
     const repositories: RepositoryPlan[] = spec.repositories
         .map((repository) => {
             const grants = spec.grants.filter((g) => g.repositories.includes(repository.name));
             const nodeRoleArns = grants.flatMap((g) => g.clusters.flatMap((c) => clustersByName.get(c)!.nodeRoleArns));
-            const policy = repositoryPullPolicy({
-                partition,
-                grantRoleArns: grants.flatMap((g) => roleArnsOf(g.name)),
+            const { policy, widening } = nodePullPolicy(
+                repository.name,
+                grants.flatMap((g) => roleArnsOf(g.name)),
                 nodeRoleArns,
-                nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
-            });
+            );
             const settings = withRepositoryDefaults(repository);
             const replicas = replicaRegions.map((replicaRegion): ReplicaPlan => {
                 // Only what pulls in that region: node roles of clusters there, and the roles serving them.
                 const here = (name: string) => replicaRegionOf(clustersByName.get(name)!) === replicaRegion;
                 const grantsHere = grants.filter((g) => g.clusters.some(here));
-                const replicaPolicy = repositoryPullPolicy({
-                    partition,
-                    grantRoleArns: grantsHere.flatMap((g) => roles.filter((r) => r.grant === g.name && r.clusters.some(here)).map((r) => r.roleArn)),
-                    nodeRoleArns: grantsHere.flatMap((g) => g.clusters.filter(here).flatMap((c) => clustersByName.get(c)!.nodeRoleArns)),
-                    nodeScope: context.nodePullScope === "accounts" ? "accounts" : "roles",
-                });
+                const { policy: replicaPolicy, widening: replicaWidening } = nodePullPolicy(
+                    `${repository.name} (${replicaRegion})`,
+                    grantsHere.flatMap((g) => roles.filter((r) => r.grant === g.name && r.clusters.some(here)).map((r) => r.roleArn)),
+                    grantsHere.flatMap((g) => g.clusters.filter(here).flatMap((c) => clustersByName.get(c)!.nodeRoleArns)),
+                );
                 return {
                     region: replicaRegion,
                     arn: repositoryArn(partition, replicaRegion, registryAccountId, repository.name),
-                    repositoryPolicy: replicaPolicy ? serializePolicy(replicaPolicy) : undefined,
+                    repositoryPolicy: replicaPolicy,
+                    ...(replicaWidening ? { nodePullWidening: replicaWidening } : {}),
                     kmsKeyArn: settings.replicaKmsKeyArns?.[replicaRegion],
                 };
             });
             return {
                 settings,
                 arn: repositoryArnOf(repository.name),
-                repositoryPolicy: policy ? serializePolicy(policy) : undefined,
+                repositoryPolicy: policy,
+                ...(widening ? { nodePullWidening: widening } : {}),
                 lifecyclePolicy: lifecyclePolicy(settings),
                 grants: grants.map((g) => g.name).sort(),
                 replicas,
@@ -289,7 +333,9 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
     }
     for (const s of sizes) {
         if (s.size > s.limit && s.kind !== "trust policy") {
-            overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}.`);
+            const nodes = s.kind === "repository policy" ? nodeRolesOf.get(s.owner) : undefined;
+            const width = nodes && nodes.roles > 0 ? ` (here ${nodes.accounts} accounts instead of ${nodes.roles} node roles)` : "";
+            overBudget.push(`the ${s.kind} of ${s.owner} is ${s.size} characters; AWS allows ${s.limit}: ${REMEDIES[s.kind]}${width}.`);
         }
     }
 
@@ -311,7 +357,13 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             `the registry account would hold ${counts.roles.count} pull roles of this stack; the quota is ${counts.roles.limit}: raise the IAM quota "Roles per account" (up to 5,000) and set limits.roles, or merge grants or lower their shards.`,
         );
     }
-    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget };
+    const widenings = repositories.flatMap((r) => [
+        ...(r.nodePullWidening ? [wideningMessage(r.settings.name, r.nodePullWidening, limits.repositoryPolicy)] : []),
+        ...r.replicas
+            .filter((x) => x.nodePullWidening)
+            .map((x) => wideningMessage(`${r.settings.name} (${x.region})`, x.nodePullWidening!, limits.repositoryPolicy)),
+    ]);
+    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings };
 }
 
 /** The grant's clusters by shard, for the shards that serve any; sorted by shard. */
@@ -408,10 +460,16 @@ const TRUST_REMEDIES: Record<AccessPath, string> = {
 };
 
 /** Remedies, by kind, for the other documents over their quota (trust policies take TRUST_REMEDIES). */
+/** What the preview says of a repository whose node pulls were widened to accounts. */
+function wideningMessage(repository: string, widening: NodePullWidening, limit: number): string {
+    const shown = widening.accounts.slice(0, 5).join(", ") + (widening.accounts.length > 5 ? `, and ${widening.accounts.length - 5} more` : "");
+    return `repository ${repository}: naming each of its ${widening.nodeRoles} node roles would make its policy ${widening.exactSize.toLocaleString("en-US")} characters (limit ${limit.toLocaleString("en-US")}), so with nodePullScope "accounts" it names their ${widening.accounts.length} accounts instead (${shown}): every principal of those accounts with ECR permissions may pull it, not only those node roles. The repositories whose policies fit still name each node role.`;
+}
+
 const REMEDIES: Record<Exclude<PolicyKind, "trust policy">, string> = {
     "role policy": "split the grant's repositories into two grants",
     "repository policy":
-        'name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts" (the node roles\' accounts instead of each node role)',
+        "name the repository in fewer grants, or set ecrpull:nodePullScope to \"accounts\": then this repository's policy (and only the policies that do not fit) names the node roles' accounts instead of each node role, which widens its node pulls to every principal of those accounts with ECR permissions",
     "lifecycle policy": "shorten the lifecycle rules",
 };
 

@@ -122,6 +122,10 @@ export class RegistryAccess extends pulumi.ComponentResource {
         if (oversized.length > 0) {
             throw new ValidationError(`RegistryAccess "${name}"`, oversized);
         }
+        // A remedy that widens access says so, and by how much, in every preview.
+        for (const widening of plan.widenings) {
+            pulumi.log.warn(widening, this);
+        }
         const adoptProblems = new Problems(argKey);
         const adopted = resolveAdopted(args.adopt, adoptionTargetsOfPlan(plan), args.registryAccountId, adoptProblems);
         adoptProblems.throwIfAny(`RegistryAccess "${name}"`);

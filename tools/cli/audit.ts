@@ -25,7 +25,7 @@ import { sidSuffix } from "../../components/iam/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
 import { parseStackExport, StackExport } from "../state/stack-export";
 import { AuditError, auditStates, AuditResult, renderFindings, requirePlaintext, StateSet } from "../audit/audit";
-import { readStackConfig } from "../state/stack-file";
+import { effectiveStackConfig } from "../state/esc";
 import { ProgramRun } from "../engine/mock-engine";
 import { toStackExport } from "../state/from-run";
 import { Command, Io, many, single, UsageError, Values } from "./command";
@@ -57,7 +57,8 @@ function stackConfig(configDir: string, stack: string, source: string): Record<s
             `${source}: the stack ${stack} has no stack file ${file} (config is not in the state); give --config-dir with the project's Pulumi.<stack>.yaml files.`,
         );
     }
-    return readStackConfig(file);
+    // As the CLI hands it to the program: the ESC environments' pulumiConfig under the file's own.
+    return effectiveStackConfig(file).config;
 }
 
 /** A run written as state, with values only a provider computes replaced by the deployed ones. */

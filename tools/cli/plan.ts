@@ -25,6 +25,7 @@ import { adoptedResources, importFileFor } from "../state/import-file";
 import { readProject } from "../state/project-config";
 import { parseStackExport, StackExport } from "../state/stack-export";
 import { readStackFile, StackFileError } from "../state/stack-file";
+import { effectiveStackConfig } from "../state/esc";
 import { Command, Io, many, single, UsageError, Values } from "./command";
 
 /** Documents at or above this share of their limit are listed by default. */
@@ -260,11 +261,11 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
             }
         },
     });
-    const ecrConfig = readStackFile(ecrFile).config;
+    const ecrConfig = effectiveStackConfig(ecrFile, project?.name).config;
     const registryLimits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
     const clusterLimits = (stack: EksStackRunResult): QuotaLimits => ({
         ...DEFAULT_LIMITS,
-        ...((readStackFile(stack.file).config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
+        ...((effectiveStackConfig(stack.file, project?.name).config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
     });
 
     const access = accessReport(

@@ -20,7 +20,8 @@ import { EksProgramOutputs } from "../../stacks/eks";
 import { selectProgram } from "../../stacks/program";
 import { fakeIssuerId, ProgramRun, Resolved } from "./mock-engine";
 import { checkStackConfig, Project, withDeclaredDefaults } from "../state/project-config";
-import { readStackFile, StackFileError } from "../state/stack-file";
+import { StackFileError } from "../state/stack-file";
+import { effectiveStackConfig } from "../state/esc";
 import { runEcrStack, runEksStack } from "./two-stacks";
 
 /** Accounts that stand in for the credentials of EKS stacks whose account was not given. */
@@ -80,9 +81,18 @@ function requireProgram(file: string, config: Record<string, unknown>, expected:
     }
 }
 
-/** A stack file's config as the CLI hands it over: checked against the project's typed config, its defaults added. */
-function configOf(file: string, options: ProjectRunOptions): Record<string, unknown> {
-    const { config } = readStackFile(file);
+/**
+ * A stack file's config as the CLI hands it over: its ESC environments'
+ * pulumiConfig under its own config, checked against the project's typed
+ * config, its defaults added.
+ */
+function configOf(file: string, options: ProjectRunOptions, notes?: string[]): Record<string, unknown> {
+    const { config, unresolved } = effectiveStackConfig(file, options.project?.name);
+    if (unresolved.length > 0) {
+        notes?.push(
+            `${path.basename(file)}: the environment${unresolved.length > 1 ? "s" : ""} ${unresolved.join(", ")} ha${unresolved.length > 1 ? "ve" : "s"} no definition in esc/ beside it, so ${unresolved.length > 1 ? "their" : "its"} pulumiConfig is not applied.`,
+        );
+    }
     if (!options.project) {
         return config;
     }
@@ -95,13 +105,13 @@ function configOf(file: string, options: ProjectRunOptions): Record<string, unkn
 
 export async function runProject(options: ProjectRunOptions): Promise<ProjectRun> {
     const ecrFile = path.resolve(options.ecrFile);
-    const ecrStack = { config: configOf(ecrFile, options) };
+    const notes: string[] = [];
+    const ecrStack = { config: configOf(ecrFile, options, notes) };
     requireProgram(ecrFile, ecrStack.config, "ecr", "it is the registry stack's file");
     const region = String(ecrStack.config["aws:region"] ?? "us-east-1");
     const listed = ecrStack.config["ecrpull:clusterStacks"];
     // Malformed names are the ECR program's to report, at their keys; only well-formed ones have files.
     const names = Array.isArray(listed) ? listed.filter(isStackName) : [];
-    const notes: string[] = [];
     const fetched = new Set<string>();
     const fetchThumbprint = options.fetchThumbprint ?? (async (url: string) => (fetched.add(new URL(url).host), ""));
 
@@ -117,7 +127,7 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     for (const [i, name] of names.entries()) {
         const file = path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`);
         options.onProgress?.(i, names.length, name);
-        const config = configOf(file, options);
+        const config = configOf(file, options, notes);
         requireProgram(file, config, "eks", `${path.basename(ecrFile)} lists its stack ${name} in ecrpull:clusterStacks`);
         registryAccountId ||= typeof config["ecrpull:registryAccountId"] === "string" ? config["ecrpull:registryAccountId"] : "";
         const given = options.accounts?.[name] ?? options.accounts?.[name.split("/").pop()!];
