@@ -508,3 +508,45 @@ describe("adoption as `pulumi up` runs it (the language host, the engine's URNs,
         );
     });
 });
+
+describe("a read the deployer may not make is reported as such, never taken for absence", function () {
+    this.timeout(60000);
+    it("adopting with credentials that lack iam:GetRole and ecr:ListImages: names each permission, nothing registered", async () => {
+        const [a, b] = [await runEksStack(clusterA()), await runEksStack(clusterB())];
+        const references = { [STACK_A]: a.outputs as Record<string, unknown>, [STACK_B]: b.outputs as Record<string, unknown> };
+        const error = await runEcrStack(
+            {
+                ...registry({ "ecrpull:adopt": ADOPT }),
+                existingRegistry: SEED,
+                deniedInvokes: ["aws:iam/getRole:getRole", "aws:ecr/getImages:getImages"],
+            },
+            references,
+        ).then(
+            () => undefined,
+            (e: unknown) => e as ValidationError & { recordedResources?: RecordedResource[] },
+        );
+        expect(error).to.be.instanceOf(ValidationError);
+        const problems = error!.problems.map((p) => p.replace(/ \(reading .*?\): the deploying role/, " (…): the deploying role"));
+        expect(problems).to.deep.equal([
+            "ecrpull:adopt the images of payments/api could not be read, so whether it exists is not known (…): the deploying role needs ecr:ListImages; nothing was created.",
+            "ecrpull:adopt the images of platform/base could not be read, so whether it exists is not known (…): the deploying role needs ecr:ListImages; nothing was created.",
+            "ecrpull:adopt the role ecr-pull-ci-builders could not be read, so whether it exists is not known (…): the deploying role needs iam:GetRole; nothing was created.",
+        ]);
+        expect(error!.problems[0]).to.contain("AccessDenied");
+        expect(resourcesBeforeFailure(error).filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
+    });
+
+    it("an adopted cluster's OIDC provider that cannot be read is not reported as missing", async () => {
+        const error = await runEksStack({
+            ...clusterB({ "ecrpull:workloads": [{ namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining" }] }),
+            deniedInvokes: ["aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider"],
+        }).then(
+            () => undefined,
+            (e: unknown) => e as ValidationError,
+        );
+        expect(error!.problems).to.have.length(1);
+        expect(error!.problems[0]).to.match(
+            /^the IAM OIDC provider for https:\/\/oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0 could not be read, so whether it exists is not known \(.*AccessDenied.*\): the deploying role needs iam:ListOpenIDConnectProviders and iam:GetOpenIDConnectProvider; nothing was created\.$/,
+        );
+    });
+});

@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import { normalizeIssuerUrl } from "./source";
 import { OWNER_TAG, POD_IDENTITY_AGENT_ADDON } from "./cluster-pull-access";
 import { missingClusterMessage } from "./existing-cluster";
+import { readIfExists, UnreadableError } from "../reads";
 
 export interface AdoptedCluster {
     readonly issuerUrl: string;
@@ -54,8 +55,14 @@ const tagsOf = (tags: Record<string, string> | undefined) => tags ?? {};
 export async function checkClusterObjects(check: ClusterObjectsCheck): Promise<string[]> {
     const problems: string[] = [];
     if (check.oidcProvider !== undefined) {
-        const provider = await aws.iam.getOpenIdConnectProvider({ url: check.issuerUrl }).catch(() => undefined);
-        if (check.oidcProvider === "existing" && !provider) {
+        const provider = await readIfExists(
+            aws.iam.getOpenIdConnectProvider({ url: check.issuerUrl }),
+            `the IAM OIDC provider for ${check.issuerUrl}`,
+            "iam:ListOpenIDConnectProviders and iam:GetOpenIDConnectProvider",
+        );
+        if (provider instanceof UnreadableError) {
+            problems.push(provider.message);
+        } else if (check.oidcProvider === "existing" && !provider) {
             problems.push(
                 `chained grants need an IAM OIDC provider for ${check.issuerUrl} in this account, and there is none: set ecrpull:cluster.oidcProvider to "create", or create it with \`eksctl utils associate-iam-oidc-provider --cluster ${check.clusterName} --approve\`.`,
             );
@@ -66,8 +73,14 @@ export async function checkClusterObjects(check: ClusterObjectsCheck): Promise<s
         }
     }
     if (check.podIdentityAgent !== undefined) {
-        const addon = await aws.eks.getAddon({ clusterName: check.clusterName, addonName: POD_IDENTITY_AGENT_ADDON }).catch(() => undefined);
-        if (check.podIdentityAgent === "present" && !addon) {
+        const addon = await readIfExists(
+            aws.eks.getAddon({ clusterName: check.clusterName, addonName: POD_IDENTITY_AGENT_ADDON }),
+            `the ${POD_IDENTITY_AGENT_ADDON} add-on of cluster ${check.clusterName}`,
+            "eks:DescribeAddon",
+        );
+        if (addon instanceof UnreadableError) {
+            problems.push(addon.message);
+        } else if (check.podIdentityAgent === "present" && !addon) {
             problems.push(
                 `Pod Identity grants need the ${POD_IDENTITY_AGENT_ADDON} add-on on cluster ${check.clusterName}, and it is not installed: set ecrpull:cluster.podIdentityAgent to "install", or install it with \`aws eks create-addon --cluster-name ${check.clusterName} --addon-name ${POD_IDENTITY_AGENT_ADDON}\`.`,
             );
@@ -94,7 +107,12 @@ export async function checkSubnets(key: string, vpcId: string | undefined, subne
             (v) => v.id,
             () => undefined,
         ));
-    const subnets = await Promise.all(subnetIds.map((id) => aws.ec2.getSubnet({ id }).catch(() => undefined)));
+    const reads = await Promise.all(subnetIds.map((id, i) => readIfExists(aws.ec2.getSubnet({ id }), `${key}[${i}] "${id}"`, "ec2:DescribeSubnets")));
+    const unreadable = reads.filter((r): r is UnreadableError => r instanceof UnreadableError);
+    if (unreadable.length > 0) {
+        return unreadable.map((r) => r.message);
+    }
+    const subnets = reads as (aws.ec2.GetSubnetResult | undefined)[];
     subnets.forEach((subnet, i) => {
         if (!subnet) {
             problems.push(`${key}[${i}] "${subnetIds[i]}" was not found in this account and region.`);

@@ -19,6 +19,7 @@
  */
 import * as aws from "@pulumi/aws";
 import { trustChange } from "../iam/trust-change";
+import { readIfExists, UnreadableError } from "../reads";
 import { Adopted, repositoryAdoptionKey } from "./adopt";
 import { RegistryPlan } from "./plan";
 
@@ -47,19 +48,50 @@ export async function checkAdoptedResources(adopted: Adopted, plan: RegistryPlan
     const roles = plan.roles.filter((r) => adopted.roleNames.has(r.roleName));
     // All reads at once: each is a round trip to the provider.
     const [foundProviders, foundRepositories, foundImages, foundRoles] = await Promise.all([
-        Promise.all(providers.map((p) => aws.iam.getOpenIdConnectProvider({ arn: p.arn }).catch(() => undefined))),
-        Promise.all(repositories.map((r) => aws.ecr.getRepository({ name: r.settings.name, region: r.region }).catch(() => undefined))),
-        Promise.all(repositories.map((r) => aws.ecr.getImages({ repositoryName: r.settings.name, region: r.region }).catch(() => undefined))),
-        Promise.all(roles.map((r) => aws.iam.getRole({ name: r.roleName }).catch(() => undefined))),
+        Promise.all(
+            providers.map((p) => readIfExists(aws.iam.getOpenIdConnectProvider({ arn: p.arn }), `the OIDC provider ${p.arn}`, "iam:GetOpenIDConnectProvider")),
+        ),
+        Promise.all(
+            repositories.map((r) =>
+                readIfExists(
+                    aws.ecr.getRepository({ name: r.settings.name, region: r.region }),
+                    `the repository ${repositoryAdoptionKey(r.settings.name, r.region)}`,
+                    "ecr:DescribeRepositories",
+                ),
+            ),
+        ),
+        Promise.all(
+            repositories.map((r) =>
+                readIfExists(
+                    aws.ecr.getImages({ repositoryName: r.settings.name, region: r.region }),
+                    `the images of ${repositoryAdoptionKey(r.settings.name, r.region)}`,
+                    "ecr:ListImages",
+                ),
+            ),
+        ),
+        Promise.all(roles.map((r) => readIfExists(aws.iam.getRole({ name: r.roleName }), `the role ${r.roleName}`, "iam:GetRole"))),
     ]);
+    // What could not be read is reported as such, never taken for absent.
+    for (const read of [...foundProviders, ...foundRepositories, ...foundImages, ...foundRoles]) {
+        if (read instanceof UnreadableError) {
+            problems.push(`${key("adopt")} ${read.message}`);
+        }
+    }
     providers.forEach((p, i) => {
+        if (foundProviders[i] instanceof UnreadableError) {
+            return;
+        }
         if (!foundProviders[i]) {
             problems.push(`${key("adopt.oidcProviders")} ${p.arn} does not exist in this account: leave it out of adopt, and the stack creates it.`);
         }
     });
     repositories.forEach((r, i) => {
         const found = foundRepositories[i];
+        const listed = foundImages[i];
         const label = repositoryAdoptionKey(r.settings.name, r.region);
+        if (found instanceof UnreadableError || listed instanceof UnreadableError) {
+            return;
+        }
         if (!found) {
             problems.push(
                 `${key("adopt.repositories")} "${label}" does not exist in this account and region: leave it out of adopt, and the stack creates it.`,
@@ -79,7 +111,7 @@ export async function checkAdoptedResources(adopted: Adopted, plan: RegistryPlan
             );
         }
         // ListImages gives one entry per tag: count images by digest.
-        const imageIds = foundImages[i]?.imageIds ?? [];
+        const imageIds = listed?.imageIds ?? [];
         const images = new Set(imageIds.map((id) => id.imageDigest)).size;
         const untagged = new Set(imageIds.filter((id) => !id.imageTag).map((id) => id.imageDigest)).size;
         if (images > r.settings.keepLastImages) {
@@ -100,6 +132,9 @@ export async function checkAdoptedResources(adopted: Adopted, plan: RegistryPlan
     });
     roles.forEach((r, i) => {
         const found = foundRoles[i];
+        if (found instanceof UnreadableError) {
+            return;
+        }
         if (!found) {
             problems.push(`${key("adopt.pullRoles")} role ${r.roleName} does not exist in this account: leave it out of adopt, and the stack creates it.`);
             return;
@@ -131,10 +166,19 @@ export async function checkAdoptedResources(adopted: Adopted, plan: RegistryPlan
  */
 export async function checkReplicationTemplates(plan: RegistryPlan, owner: string, key: (path: string) => string): Promise<string[]> {
     const found = await Promise.all(
-        plan.replication.regions.map((region) => aws.ecr.getRepositoryCreationTemplate({ prefix: "ROOT", region }).catch(() => undefined)),
+        plan.replication.regions.map((region) =>
+            readIfExists(
+                aws.ecr.getRepositoryCreationTemplate({ prefix: "ROOT", region }),
+                `the ROOT repository creation template of ${region}`,
+                "ecr:DescribeRepositoryCreationTemplates",
+            ),
+        ),
     );
     return plan.replication.regions.flatMap((region, i) => {
         const template = found[i];
+        if (template instanceof UnreadableError) {
+            return [`${key("replicaRegions")} ${template.message}`];
+        }
         return template && !(template.description ?? "").startsWith(owner)
             ? [
                   `${key("replicaRegions")} ${region}: the registry already has a ROOT repository creation template there (${JSON.stringify(template.description ?? "")}), and ECR keeps one per prefix: the stack keeps its own ROOT template for what replication creates. Delete that template, or give its settings a prefix of their own.`,

@@ -69,6 +69,8 @@ export interface FakeCloud {
     readonly defaultVpcId?: string;
     /** Registry-account resources that exist before the stack runs. */
     readonly existingRegistry?: ExistingRegistryFixture;
+    /** Provider functions the credentials may not call (by token): they fail with AWS's AccessDenied. */
+    readonly deniedInvokes?: readonly string[];
 }
 
 /** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
@@ -92,6 +94,13 @@ export const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
 export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: FakeCloud): Record<string, unknown> {
     const { accountId, region } = cloud;
     const partition = partitionOfRegion(region);
+    if (cloud.deniedInvokes?.includes(token)) {
+        // As the AWS provider reports an IAM refusal (aws-sdk-go-v2 operation error, HTTP 403).
+        const operation = token.split(":").pop()!.replace(/^get/, "Get");
+        throw new Error(
+            `reading (${JSON.stringify(inputs)}): operation error: ${operation}, https response error StatusCode: 403, RequestID: 0f0e0d0c, api error AccessDenied: User: arn:${partition}:sts::${accountId}:assumed-role/deployer/pulumi is not authorized to perform this action`,
+        );
+    }
     switch (token) {
         case "aws:index/getCallerIdentity:getCallerIdentity":
             return { accountId, arn: `arn:${partition}:iam::${accountId}:role/deployer`, userId: "AROAEXAMPLE:deployer", id: accountId };

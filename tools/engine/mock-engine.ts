@@ -65,6 +65,8 @@ export interface RunOptions {
     readonly defaultVpcId?: string;
     /** Registry-account resources that exist before the program runs. */
     readonly existingRegistry?: FakeCloud["existingRegistry"];
+    /** Provider functions the credentials may not call. */
+    readonly deniedInvokes?: FakeCloud["deniedInvokes"];
     /** Run as a preview: outputs the mocks do not return stay unknown. */
     readonly preview?: boolean;
     readonly project?: string;
@@ -106,11 +108,18 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         subnets: options.subnets,
         defaultVpcId: options.defaultVpcId,
         existingRegistry: options.existingRegistry,
+        deniedInvokes: options.deniedInvokes,
     };
 
     const mocks: pulumi.runtime.Mocks = {
         call(args) {
-            return fakeInvoke(args.token, args.inputs, cloud);
+            try {
+                return fakeInvoke(args.token, args.inputs, cloud);
+            } catch (error) {
+                // The SDK turns a failed invoke into `new Error(err.details)` (runtime/invoke.js), as the
+                // engine's gRPC status carries the provider's message: give the mock's error the same.
+                throw Object.assign(new Error((error as Error).message), { details: (error as Error).message });
+            }
         },
         newResource(args) {
             const inputs = args.inputs as Record<string, any>;

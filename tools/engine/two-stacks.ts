@@ -20,6 +20,8 @@ export interface EksStackRun {
     readonly subnets?: FakeCloud["subnets"];
     readonly defaultVpcId?: string;
     readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
+    /** Provider functions the stack's credentials may not call. */
+    readonly deniedInvokes?: readonly string[];
 }
 
 export interface EcrStackRun {
@@ -28,6 +30,8 @@ export interface EcrStackRun {
     readonly region: string;
     /** What the registry account holds before the stack runs (adopted resources). */
     readonly existingRegistry?: ExistingRegistryFixture;
+    /** Provider functions the stack's credentials may not call. */
+    readonly deniedInvokes?: readonly string[];
 }
 
 export interface TwoStackRun {
@@ -45,6 +49,7 @@ export async function runEksStack(stack: EksStackRun, preview = false): Promise<
         existingClusters: stack.existingClusters,
         subnets: stack.subnets,
         defaultVpcId: stack.defaultVpcId,
+        deniedInvokes: stack.deniedInvokes,
         preview,
     });
 }
@@ -61,6 +66,7 @@ export async function runEcrStack(
         region: stack.region,
         stackReferences: references,
         existingRegistry: stack.existingRegistry,
+        deniedInvokes: stack.deniedInvokes,
         preview,
     });
 }
