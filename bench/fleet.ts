@@ -53,6 +53,8 @@ export interface FleetSize {
 export interface FleetOptions extends FleetSize {
     readonly platformShards: number;
     readonly nodePullScope: "roles" | "accounts";
+    /** Tenant grants the last cluster joins besides its own (bench/growth.ts adds a cluster to a grant of each path). */
+    readonly joins?: readonly string[];
 }
 
 export interface FleetCluster {
@@ -108,7 +110,7 @@ function makeClusters(count: number): FleetCluster[] {
     });
 }
 
-const tenantName = (t: number) => `team-${pad(t)}`;
+export const tenantName = (t: number) => `team-${pad(t)}`;
 
 /** Tenant t's path: the three paths in turn. */
 export const tenantPath = (t: number): AccessPath => ACCESS_PATHS[t % ACCESS_PATHS.length];
@@ -157,6 +159,14 @@ export function generateFleet(options: FleetOptions): Fleet {
             serviceAccounts: SERVICE_ACCOUNTS_PER_TENANT.map((sa) => ({ namespace: name, name: sa })),
             repositories: names,
         });
+    }
+
+    // The last cluster joins the grants `joins` names, after the ones it has by the layout.
+    for (const grant of grants.filter((g) => options.joins?.includes(g.name))) {
+        const last = clusters[clusters.length - 1].stackName;
+        if (!grant.clusters.includes(last)) {
+            grant.clusters.push(last);
+        }
     }
 
     // Which grants name each cluster, in grant order.

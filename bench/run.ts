@@ -31,6 +31,7 @@
  * `node --cpu-prof`, and the same resources replayed in two more shapes to split the overhead.
  */
 import { spawnSync } from "child_process";
+import type { GrowthCase } from "./growth";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -52,6 +53,50 @@ const REGISTRY_QUOTAS = { oidcProviders: 100, roles: 1000 };
 const CLUSTER_COUNTS = QUICK ? [10] : [10, 30, 100, 300];
 const TENANT_COUNTS = [10, 30, 100];
 const REPOSITORIES_PER_TENANT = 10;
+
+// ---- Growth (bench/growth.ts, in a child) ------------------------------------
+
+function growthReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
+    childCount++;
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/growth.ts", JSON.stringify(TARGET)], {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 10 * 60 * 1000,
+    });
+    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("GROWTH_RESULT "));
+    if (!line) {
+        judge(
+            "adding a cluster changes only its grants' roles and repositories",
+            `bench/growth.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`,
+            false,
+        );
+        return;
+    }
+    const { cases, written } = JSON.parse(line.slice("GROWTH_RESULT ".length)) as {
+        cases: GrowthCase[];
+        written: { size: FleetSize; problems: number; first: string[] }[];
+    };
+    out();
+    out(`Adding a cluster to ${fleetLabel(TARGET)} (exact scope), every registered input of the ECR program diffed before and after:`);
+    out();
+    out("| the new cluster joins | registry resources created | changed | deleted | outside its grants |");
+    out("|:--|--:|--:|--:|--:|");
+    for (const c of cases) {
+        out(`| ${c.label} | ${c.created.length} | ${c.changed.length} | ${c.deleted.length} | ${c.beyond.length} |`);
+    }
+    const beyond = cases.flatMap((c) => c.beyond);
+    judge(
+        "adding a cluster (exact scope) changes only the roles and repositories of its grants, and a federated grant's provider",
+        `${beyond.length} resources outside them in ${cases.length} cases${beyond.length > 0 ? ` (${beyond.slice(0, 5).join(", ")})` : ""}`,
+        beyond.length === 0,
+    );
+    out();
+    out("Fleets as a user first writes them (the platform grant in one role, every node role named), and what the preview says:");
+    for (const w of written) {
+        out(`  ${fleetLabel(w.size)}: ${w.problems} problem${w.problems === 1 ? "" : "s"}; first: ${w.first[0] ?? "none"}`);
+    }
+}
 
 // ---- Child processes --------------------------------------------------------
 
@@ -494,6 +539,11 @@ function main(): void {
     );
     for (const message of [...overDocs, ...overCounts]) {
         out(`  over: ${message}`);
+    }
+
+    // Growth: a cluster added to the target fleet, and fleets as a user first writes them (counts, not time).
+    if (!QUICK) {
+        growthReport(out, judge);
     }
 
     // Where the time goes, when a target failed.
