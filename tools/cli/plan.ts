@@ -25,7 +25,6 @@ import { adoptedResources, importFileFor } from "../state/import-file";
 import { readProject } from "../state/project-config";
 import { parseStackExport, StackExport } from "../state/stack-export";
 import { readStackFile, StackFileError } from "../state/stack-file";
-import { effectiveStackConfig } from "../state/esc";
 import { Command, Io, many, single, UsageError, Values } from "./command";
 
 /** Documents at or above this share of their limit are listed by default. */
@@ -261,11 +260,12 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
             }
         },
     });
-    const ecrConfig = effectiveStackConfig(ecrFile, project?.name).config;
+    // The configs the programs ran with: each stack file and its environments are read once, by runProject.
+    const ecrConfig = run.ecr.config;
     const registryLimits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
     const clusterLimits = (stack: EksStackRunResult): QuotaLimits => ({
         ...DEFAULT_LIMITS,
-        ...((effectiveStackConfig(stack.file, project?.name).config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
+        ...((stack.config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
     });
 
     const access = accessReport(

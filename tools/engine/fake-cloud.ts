@@ -216,8 +216,8 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
     }
 }
 
-/** Existing repositories by name in the provider's region, `<name>@<region>` in another. */
-function repositoryKey(name: string, region: string | undefined, providerRegion: string): string {
+/** Existing repositories by name in the provider's region, `<name>@<region>` in another (the language-host world keys them so too). */
+export function repositoryKey(name: string, region: string | undefined, providerRegion: string): string {
     return region === undefined || region === providerRegion ? name : `${name}@${region}`;
 }
 

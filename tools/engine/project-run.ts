@@ -51,12 +51,19 @@ export interface EksStackRunResult {
     readonly accountGiven: boolean;
     readonly clusterName: string;
     readonly adopted: boolean;
+    /** The config the program ran with (environments resolved, declared defaults added). */
+    readonly config: Readonly<Record<string, unknown>>;
     readonly run: ProgramRun<Resolved<EksProgramOutputs>>;
 }
 
 export interface ProjectRun {
     readonly eks: readonly EksStackRunResult[];
-    readonly ecr: { readonly file: string; readonly accountId: string; readonly run: ProgramRun<Resolved<EcrProgramOutputs>> };
+    readonly ecr: {
+        readonly file: string;
+        readonly accountId: string;
+        readonly config: Readonly<Record<string, unknown>>;
+        readonly run: ProgramRun<Resolved<EcrProgramOutputs>>;
+    };
     /** What the runs assumed in place of AWS, in sentences. */
     readonly notes: readonly string[];
 }
@@ -173,7 +180,7 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
         if (!given) {
             notes.push(`${name}: account ${accountId} is an example; give the real one with --account ${name.split("/").pop()}=<12 digits>.`);
         }
-        eks.push({ name, file, accountId, accountGiven: given !== undefined, clusterName, adopted, run });
+        eks.push({ name, file, accountId, accountGiven: given !== undefined, clusterName, adopted, config, run });
     }
     if (fetched.size > 0) {
         notes.push(
@@ -190,7 +197,7 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
         );
     }
     const ecr = await runEcrStack({ config: ecrStack.config, accountId, region, existingRegistry }, references);
-    return { eks, ecr: { file: ecrFile, accountId, run: ecr }, notes };
+    return { eks, ecr: { file: ecrFile, accountId, config: ecrStack.config, run: ecr }, notes };
 }
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);

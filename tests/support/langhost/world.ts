@@ -10,7 +10,7 @@
  * AWS SDK for Go v2 error format) and the Kubernetes provider print.
  */
 import { createHash } from "crypto";
-import { ExistingClusterFixture, ExistingRegistryFixture, FakeCloud, fakeRoleName } from "../../../tools/engine/fake-cloud";
+import { ExistingClusterFixture, ExistingRegistryFixture, FakeCloud, fakeRoleName, repositoryKey } from "../../../tools/engine/fake-cloud";
 import { isUnknown } from "./wire";
 
 /** A Kubernetes object that already exists in a cluster. */
@@ -551,11 +551,6 @@ export class World {
                 }
         }
     }
-}
-
-/** A repository by name in the run's region, `name@region` in another (a replica: @pulumi/aws 7's per-resource region). */
-function repositoryKey(name: string, region: string | undefined, runRegion: string): string {
-    return region === undefined || region === runRegion ? name : `${name}@${region}`;
 }
 
 function roleOfArn(arn: unknown): { accountId: string; name: string } | undefined {
