@@ -164,15 +164,15 @@ export function generateFleet(options: FleetOptions): Fleet {
     // The last cluster joins the grants `joins` names, after the ones it has by the layout.
     for (const grant of grants.filter((g) => options.joins?.includes(g.name))) {
         const last = clusters[clusters.length - 1].stackName;
-        if (!grant.clusters.includes(last)) {
-            grant.clusters.push(last);
+        if (!grant.clusters!.includes(last)) {
+            grant.clusters!.push(last);
         }
     }
 
     // Which grants name each cluster, in grant order.
     const grantsOf = new Map<string, GrantSpec[]>(clusters.map((c) => [c.stackName, []]));
     for (const grant of grants) {
-        for (const stack of grant.clusters) {
+        for (const stack of grant.clusters ?? []) {
             grantsOf.get(stack)!.push(grant);
         }
     }

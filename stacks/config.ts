@@ -7,7 +7,7 @@ import { ClusterLimits } from "../components/cluster/plan";
 import { checkAdoptedNodeRoleArns, checkManagedClusterSettings } from "../components/cluster/settings";
 import { validateWorkloads, WorkloadSpec } from "../components/cluster/spec";
 import { GrantSpec, RepositorySpec } from "../components/registry/spec";
-import { readGrantDefinitions, withGrantDefinitions } from "../components/contract/grants";
+import { GrantDefinition, readGrantDefinitions, withGrantDefinitions } from "../components/contract/grants";
 import { checkLimits } from "../components/iam/quotas";
 import {
     asArray,
@@ -98,10 +98,15 @@ export interface EksStackConfig {
     readonly limits?: Partial<ClusterLimits>;
     /** What the preview should say about the config that still works (release 0.2's forms). */
     readonly notices: readonly string[];
+    /** The grants ecrpull:grants defines with an organization scope: their roles here go at IAM path `/ecrpull/<grant>/`. */
+    readonly orgScopedGrants: readonly string[];
+    /** Organization-scoped grants whose images this cluster's nodes pull: its node roles carry their node-pull tags. */
+    readonly nodePullGrants: readonly string[];
 }
 
 /** `grants`: the definitions both programs may read (components/contract/grants.ts); the EKS program takes each grant's path and shards from them. */
-const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads", "limits", "grants"];
+/** `nodePullGrants`: organization-scoped grants whose images the nodes pull, besides those of the workloads. */
+const EKS_KEYS = ["program", "registryAccountId", "cluster", "oidcThumbprint", "createNamespaces", "workloads", "limits", "grants", "nodePullGrants"];
 /** The quotas of the cluster account's documents (see `ClusterLimits`). */
 const EKS_LIMIT_KEYS = ["trustPolicy", "rolePolicy"] as const;
 const CLUSTER_KEYS = [
@@ -154,9 +159,12 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
     if (definitions && problems.list.length === 0) {
         ({ workloads, notices } = withGrantDefinitions(workloads as WorkloadSpec[], definitions, problems));
     }
+    const scoped = [...(definitions?.values() ?? [])].filter((d) => d.scope).map((d) => d.name);
+    const nodePullGrants = readNodePullGrants(read("nodePullGrants"), definitions, problems);
     const limits = read("limits");
     checkLimits(problems, "limits", limits, EKS_LIMIT_KEYS);
     problems.throwIfAny(`Stack "${stack}" (EKS program)`);
+    const workloadGrants = (workloads as WorkloadSpec[]).map((w) => w.grant).filter((g) => scoped.includes(g));
 
     return {
         registryAccountId: registryAccountId as string,
@@ -166,7 +174,45 @@ export function readEksStackConfig(config: ConfigReader, stack: string): EksStac
         workloads: workloads as WorkloadSpec[],
         limits: limits as Partial<ClusterLimits> | undefined,
         notices,
+        orgScopedGrants: scoped.sort(),
+        nodePullGrants: [...new Set([...workloadGrants, ...nodePullGrants])].sort(),
     };
+}
+
+/**
+ * `nodePullGrants`: organization-scoped grants whose images this cluster's
+ * nodes pull without a workload of the grant here. Exact-scope grants list
+ * their clusters in the registry's config instead, so only grants that
+ * ecrpull:grants defines with a scope may be named.
+ */
+function readNodePullGrants(value: unknown, definitions: ReadonlyMap<string, GrantDefinition> | undefined, problems: Problems): string[] {
+    if (value === undefined) {
+        return [];
+    }
+    const list = asArray(problems, "nodePullGrants", value, "grant names");
+    if (!list) {
+        return [];
+    }
+    if (!definitions) {
+        problems.raw(
+            "nodePullGrants",
+            "needs the grant definitions: import the environment that defines ecrpull:grants (or set it), so that this stack knows each grant's scope.",
+        );
+        return [];
+    }
+    const scoped = [...definitions.values()].filter((d) => d.scope).map((d) => JSON.stringify(d.name));
+    list.forEach((grant, i) => {
+        const definition = typeof grant === "string" ? definitions.get(grant) : undefined;
+        if (!definition?.scope) {
+            problems.add(
+                `nodePullGrants[${i}]`,
+                grant,
+                `is not a grant with an organization scope in ecrpull:grants (${scoped.join(", ") || "none has one"}): a grant of exact scope lists its clusters in the registry's ecrpull:grants, which gives their nodes its images.`,
+            );
+        }
+    });
+    checkUnique(problems, "nodePullGrants", list, stringItem, "grant");
+    return list.filter((g): g is string => typeof g === "string");
 }
 
 function checkClusterConfig(record: Record<string, unknown>, problems: Problems): ClusterConfig {
@@ -255,7 +301,10 @@ export function readEcrStackConfig(config: ConfigReader, problems: Problems): Ec
     const clusterStacks = read("clusterStacks");
     let stacks: string[] = [];
     if (clusterStacks === undefined) {
-        problems.missing("clusterStacks", 'list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"].');
+        problems.missing(
+            "clusterStacks",
+            'list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"] ([] when every grant has an organization scope, which reads no cluster stack).',
+        );
     } else {
         const list = asArray(problems, "clusterStacks", clusterStacks, "stack names");
         list?.forEach((name, i) => checkStackName(problems, `clusterStacks[${i}]`, name));

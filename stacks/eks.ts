@@ -11,8 +11,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterIdentity, clusterDocumentSizes, eksIssuerStandIn, oversizedClusterDocuments, planClusterAccess } from "../components/cluster/plan";
-import { checkClusterObjects, checkSubnets, readAdoptedCluster } from "../components/cluster/preflight";
+import {
+    ClusterIdentity,
+    clusterDocumentSizes,
+    eksIssuerStandIn,
+    nodePullTags,
+    oversizedClusterDocuments,
+    planClusterAccess,
+} from "../components/cluster/plan";
+import { checkClusterObjects, checkNodePullTags, checkSubnets, readAdoptedCluster } from "../components/cluster/preflight";
 import { ClusterPullAccess, ownerTagValue } from "../components/cluster/cluster-pull-access";
 import { ClusterSource } from "../components/cluster/source";
 import { CONTRACT_VERSION, EksStackOutputs } from "../components/contract/stack-outputs";
@@ -59,7 +66,8 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
         region: regionName,
         clusterName: settings.cluster.name,
     };
-    const plan = planClusterAccess(settings.workloads, clusterIdentity);
+    const plan = planClusterAccess(settings.workloads, clusterIdentity, settings.orgScopedGrants);
+    const nodeRoleTags = nodePullTags(settings.nodePullGrants);
     // A new cluster's issuer is not known yet; every EKS issuer of the region has the same length.
     const issuerForChecks = adopted?.issuerUrl ?? eksIssuerStandIn(regionName);
     const limits = { trustPolicy: DEFAULT_LIMITS.trustPolicy, rolePolicy: DEFAULT_LIMITS.rolePolicy, ...settings.limits };
@@ -74,6 +82,7 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
             owner: ownerTagValue(),
         });
         problems.push(...objects);
+        problems.push(...(await checkNodePullTags(key("cluster.nodeRoleArns"), settings.cluster.nodeRoleArns, nodeRoleTags)));
     } else if (settings.cluster.subnetIds) {
         problems.push(...(await checkSubnets(key("cluster.subnetIds"), settings.cluster.vpcId, settings.cluster.subnetIds)));
     }
@@ -106,6 +115,7 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
               vpcId: settings.cluster.vpcId,
               subnetIds: settings.cluster.subnetIds ? [...settings.cluster.subnetIds] : undefined,
               partition: partitionOfRegion(regionName),
+              nodeRoleTags,
           })
         : new ExistingCluster("cluster", {
               clusterName: settings.cluster.name,
@@ -124,6 +134,7 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
             clusterOidcProvider: settings.cluster.create ? "managed" : settings.cluster.oidcProvider,
             podIdentityAgent: settings.cluster.create ? "install" : settings.cluster.podIdentityAgent,
             limits: settings.limits,
+            orgScopedGrants: [...settings.orgScopedGrants],
         },
         { providers: { kubernetes: cluster.kubernetesProvider } },
     );

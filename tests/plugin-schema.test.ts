@@ -137,9 +137,12 @@ describe("multi-language: the plugin schema and a construct through the componen
             "name",
             "path",
             "repositories",
+            "scope",
             "serviceAccounts",
             "shards",
         ]);
+        expect((grant as { required?: string[] }).required ?? []).to.not.include("clusters");
+        expect(Object.keys(schema.types["ecrpull:index:OrganizationScope"].properties).sort()).to.deep.equal(["organization", "organizationalUnits"]);
         expect(schema.types["ecrpull:index:ClusterSpec"].properties).to.include.keys("issuerUrl", "nodeRoleArns", "clusterArn", "clusterRoles");
         expect(schema.types["ecrpull:index:WorkloadSpec"].properties).to.include.keys("namespace", "serviceAccount", "grant", "path", "shards");
     });

@@ -424,7 +424,7 @@ describe("planRegistry", () => {
                 repositories: [s.repositories[2], s.repositories[0], s.repositories[1]],
                 grants: [...s.grants].reverse().map((g) => ({
                     ...g,
-                    clusters: [...g.clusters].reverse(),
+                    clusters: [...g.clusters!].reverse(),
                     serviceAccounts: [...g.serviceAccounts].reverse(),
                     repositories: [...g.repositories].reverse(),
                 })),
@@ -675,7 +675,7 @@ describe("planRegistry", () => {
             const shuffled: RegistrySpec = {
                 clusters: [...s.clusters].reverse().map((c) => ({ ...c, clusterRoles: [...(c.clusterRoles ?? [])].reverse() })),
                 repositories: [...s.repositories].reverse(),
-                grants: [...s.grants].reverse().map((g) => ({ ...g, clusters: [...g.clusters].reverse(), serviceAccounts: [...g.serviceAccounts].reverse() })),
+                grants: [...s.grants].reverse().map((g) => ({ ...g, clusters: [...g.clusters!].reverse(), serviceAccounts: [...g.serviceAccounts].reverse() })),
             };
             expect(planRegistry(shuffled, CONTEXT)).to.deep.equal(paths);
         });
@@ -733,7 +733,7 @@ describe("oversized trust policies: the remedy fits the grant's path", () => {
             while (!fits(withShards(spec, needed))) {
                 needed++;
             }
-            const moved = spec.grants[0].clusters.filter((_, i) => shardOf(arnOf(i), needed) !== 0).sort();
+            const moved = spec.grants[0].clusters!.filter((_, i) => shardOf(arnOf(i), needed) !== 0).sort();
             const shown = moved.length <= 5 ? moved.join(", ") : `${moved.slice(0, 5).join(", ")} and ${moved.length - 5} more`;
             expect(oversizedPolicies(plan), path).to.deep.equal([
                 `the trust policy of ecr-pull-big (grant "big", ${clusters} clusters) is ${size} characters; AWS allows 2048: set shards: ${needed} on grant "big" (in ecrpull:grants, and on its workloads in each cluster's ecrpull:workloads), which moves the workloads of ${moved.length} of its ${clusters} clusters to another pull role (${shown}); or ${TRUST_REMEDY[path]}.`,
@@ -753,7 +753,7 @@ describe("oversized trust policies: the remedy fits the grant's path", () => {
         for (const role of plan.roles) {
             expect(policySize(role.trustPolicy)).to.be.at.most(2048);
         }
-        spec.grants[0].clusters.forEach((name, i) => {
+        spec.grants[0].clusters!.forEach((name, i) => {
             const shard = shardOf(arnOf(i), shards);
             expect(clusterOf(plan, name)).to.equal(shard === 0 ? "ecr-pull-big" : `ecr-pull-big.${shard}`);
         });

@@ -215,7 +215,7 @@ const GRANT = "is not a valid grant name: use lowercase letters, digits and '-',
 const ROLE_ARN = 'is not an IAM role ARN: use "arn:aws:iam::<12-digit account>:role/<name>".';
 const KNOWN_CLUSTERS = `use one of the clusters listed ("${CLUSTER_A}", "${CLUSTER_B}").`;
 const KNOWN_REPOSITORIES = 'use one of the repositories listed ("shared/base", "team-a/api", "team-b/worker").';
-const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads, limits, grants";
+const EKS_KEYS = "program, registryAccountId, cluster, oidcThumbprint, createNamespaces, workloads, limits, grants, nodePullGrants";
 const OUTPUT_KEYS = "contractVersion, oidcIssuerUrl, oidcThumbprint, accountId, region, clusterName, clusterArn, nodeRoleArns, workloads";
 const OUT = `stack "${EKS_STACK}" output`;
 
@@ -472,7 +472,7 @@ const cases: Case[] = [
                     delete s.grants[0].repositories;
                 },
                 [
-                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories, path, shards, allowPatterns, allowEveryServiceAccount.",
+                    "[grants[0].repositorys] is not a known setting: use one of name, clusters, serviceAccounts, repositories, path, shards, allowPatterns, allowEveryServiceAccount, scope.",
                     "[grants[0].repositories] is missing: set it to a YAML list of repository names.",
                 ],
             ],
@@ -753,7 +753,9 @@ const cases: Case[] = [
             [
                 "clusterStacks missing",
                 (v: Loose) => delete v.clusterStacks,
-                ['ecrpull:clusterStacks is missing: list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"].'],
+                [
+                    'ecrpull:clusterStacks is missing: list the EKS stacks to serve, e.g. ["acme/ecrpull/eks"] ([] when every grant has an organization scope, which reads no cluster stack).',
+                ],
             ],
             [
                 "clusterStacks not a list",

@@ -13,12 +13,13 @@ import {
 } from "./plan";
 import { validateWorkloads, WorkloadSpec } from "./spec";
 import { WorkloadExport } from "../contract/stack-outputs";
-import { STS_AUDIENCE } from "../iam/names";
+import { checkGrantName, STS_AUDIENCE } from "../iam/names";
 import { AWS_CONFIG_KEY, WorkloadPodSettings } from "./pod-settings";
 import { DEFAULT_LIMITS } from "../iam/quotas";
 import { checkLimits } from "../iam/quotas";
 import {
     argKey,
+    asArray,
     checkAccountId,
     checkArgsObject,
     checkClusterName,
@@ -93,6 +94,12 @@ export interface ClusterPullAccessArgs {
     readonly limits?: Partial<ClusterLimits>;
     /** Tags for the IAM roles and the add-on. */
     readonly tags?: Record<string, string>;
+    /**
+     * Grants defined with an organization scope (`scope` in ecrpull:grants):
+     * their roles here sit at IAM path `/ecrpull/<grant>/`, the path the
+     * registry's trust recognises them by. Default: none.
+     */
+    readonly orgScopedGrants?: string[];
 }
 
 /** Beside the component, not a declared property: see `registryPlans` in registry-access.ts. */
@@ -153,6 +160,11 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
         checkLimits(problems, "limits", args.limits, ["trustPolicy", "rolePolicy"]);
         checkTags(problems, "tags", args.tags);
         validateWorkloads(args.workloads, problems);
+        if (args.orgScopedGrants !== undefined) {
+            asArray(problems, "orgScopedGrants", args.orgScopedGrants, "grant names")?.forEach((grant, i) =>
+                checkGrantName(problems, `orgScopedGrants[${i}]`, grant),
+            );
+        }
         problems.throwIfAny(`ClusterPullAccess "${name}"`);
 
         const identity: ClusterIdentity = {
@@ -161,7 +173,7 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
             region: args.region,
             clusterName: args.clusterName,
         };
-        const plan = planClusterAccess(args.workloads, identity);
+        const plan = planClusterAccess(args.workloads, identity, args.orgScopedGrants ?? []);
         clusterPlans.set(this, plan);
         const limits: ClusterLimits = { trustPolicy: DEFAULT_LIMITS.trustPolicy, rolePolicy: DEFAULT_LIMITS.rolePolicy, ...args.limits };
         // Measured now, with the issuer when it is known and else with one as long as every EKS issuer of the region.
@@ -259,13 +271,16 @@ export class ClusterPullAccess extends pulumi.ComponentResource {
                 `${name}-${kind}-${role.grant}`,
                 {
                     name: role.roleName,
+                    path: role.rolePath,
                     assumeRolePolicy: pulumi.all([issuerUrl, ready]).apply(([url]) => clusterRoleTrustPolicy(role, plan, identity, url)),
                     description: `Reaches the registry's pull role of grant "${role.grant}" by ${role.path === "chaining" ? "role chaining" : "EKS Pod Identity"}.`,
                     maxSessionDuration: 3600,
                     tags: args.tags,
                 },
                 // The trust names the provider: IAM refuses a trust whose Federated principal does not exist.
-                { parent: this, dependsOn: clusterProvider ? [clusterProvider] : [] },
+                // A new path (a grant moved to organization scope) replaces the role, and IAM
+                // refuses a second role of the same name: the old one goes first.
+                { parent: this, dependsOn: clusterProvider ? [clusterProvider] : [], deleteBeforeReplace: true },
             );
             new aws.iam.RolePolicy(
                 `${name}-${kind}-${role.grant}-assume`,

@@ -30,6 +30,11 @@ export interface ManagedClusterArgs {
     readonly partition?: string;
     /** Tags for the cluster and its node role. Default: none. */
     readonly tags?: Record<string, string>;
+    /**
+     * Further tags for the node role only: the node-pull tags of the
+     * organization-scoped grants whose images the nodes pull (`nodePullTags`).
+     */
+    readonly nodeRoleTags?: Record<string, string>;
 }
 
 /**
@@ -66,6 +71,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
             checkOneOf(problems, "partition", args.partition, PARTITIONS);
         }
         checkTags(problems, "tags", args.tags);
+        checkTags(problems, "nodeRoleTags", args.nodeRoleTags);
         // Plain values are checked now; Outputs are the caller's to vouch for.
         const plain = (value: unknown) => (pulumi.Output.isInstance(value) ? undefined : value);
         checkManagedClusterSettings(problems, (field) => field, {
@@ -88,7 +94,7 @@ export class ManagedCluster extends pulumi.ComponentResource implements ClusterS
                     Statement: [{ Sid: "Ec2Nodes", Effect: "Allow", Principal: { Service: ["ec2.amazonaws.com"] }, Action: ["sts:AssumeRole"] }],
                 }),
                 description: `Nodes of EKS cluster ${args.clusterName}`,
-                tags: args.tags,
+                tags: Object.keys(args.nodeRoleTags ?? {}).length > 0 ? { ...args.tags, ...args.nodeRoleTags } : args.tags,
             },
             { parent: this },
         );

@@ -19,6 +19,7 @@ import {
 } from "../iam/names";
 import { chainedAwsConfig, podSettingsFor, WorkloadPodSettings } from "./pod-settings";
 import { assumePullRolePolicy, podIdentityServiceTrustPolicy, policySize, serializePolicy, webIdentityTrustPolicy } from "../iam/policies";
+import { nodePullTagKey, NODE_PULL_TAG_VALUE, orgRolePath } from "../iam/org-scope";
 
 /** The annotation EKS's IRSA webhook reads to inject web-identity credentials: federated service accounts only. */
 export const ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn";
@@ -43,6 +44,8 @@ export interface ClusterRolePlan {
     readonly grant: string;
     readonly path: "chaining" | "podIdentity";
     readonly roleName: string;
+    /** `/` or, for an organization-scoped grant, `/ecrpull/<grant>/`: the path the registry's trust recognises. */
+    readonly rolePath: string;
     readonly roleArn: string;
     readonly pullRoleArn: string;
     readonly serviceAccounts: readonly { readonly namespace: string; readonly name: string }[];
@@ -76,8 +79,12 @@ const byKey =
     (a: T, b: T) =>
         key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
-/** Plans a validated workload list (see `validateWorkloads`). */
-export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: ClusterIdentity): ClusterPlan {
+/**
+ * Plans a validated workload list (see `validateWorkloads`).
+ * `orgScopedGrants` names the grants defined with a scope: their roles here
+ * go at IAM path `/ecrpull/<grant>/`, which the registry's trust recognises.
+ */
+export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: ClusterIdentity, orgScopedGrants: readonly string[] = []): ClusterPlan {
     const partition = partitionOfRegion(identity.region);
     const thisClusterArn = clusterArn(partition, identity.region, identity.clusterAccountId, identity.clusterName);
     const shardsOf = new Map(workloads.map((w) => [w.grant, w.shards ?? 1]));
@@ -101,11 +108,13 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
         let role = clusterRoles.find((r) => r.grant === w.grant && r.path === path);
         if (!role) {
             const roleName = clusterRoleName(path, w.grant, identity.region, identity.clusterName);
+            const rolePath = orgScopedGrants.includes(w.grant) ? orgRolePath(w.grant) : "/";
             role = {
                 grant: w.grant,
                 path,
                 roleName,
-                roleArn: `arn:${partition}:iam::${identity.clusterAccountId}:role/${roleName}`,
+                rolePath,
+                roleArn: `arn:${partition}:iam::${identity.clusterAccountId}:role${rolePath}${roleName}`,
                 pullRoleArn: arnOfPullRole(w.grant),
                 serviceAccounts: [],
                 rolePolicy: serializePolicy(assumePullRolePolicy(arnOfPullRole(w.grant), path === "podIdentity")),
@@ -161,6 +170,14 @@ export function planClusterAccess(workloads: readonly WorkloadSpec[], identity: 
             ]),
         ),
     };
+}
+
+/**
+ * The tags a cluster's node roles carry so that the repositories of these
+ * organization-scoped grants admit their kubelets' pulls (see org-scope.ts).
+ */
+export function nodePullTags(grants: readonly string[]): Record<string, string> {
+    return Object.fromEntries([...new Set(grants)].sort().map((grant) => [nodePullTagKey(grant), NODE_PULL_TAG_VALUE]));
 }
 
 /**

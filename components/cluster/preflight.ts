@@ -94,6 +94,36 @@ export async function checkClusterObjects(check: ClusterObjectsCheck): Promise<s
 }
 
 /**
+ * An adopted cluster's node roles must carry the node-pull tag of each
+ * organization-scoped grant its nodes pull (see org-scope.ts): the registry
+ * recognises them by it. This stack did not create them and cannot tag
+ * them, so a missing tag is reported with the command that adds it.
+ */
+export async function checkNodePullTags(key: string, nodeRoleArns: readonly string[], tags: Readonly<Record<string, string>>): Promise<string[]> {
+    const wanted = Object.entries(tags);
+    if (wanted.length === 0) {
+        return [];
+    }
+    const names = nodeRoleArns.map((arn) => arn.slice(arn.lastIndexOf("/") + 1));
+    const reads = await Promise.all(names.map((name) => readIfExists(aws.iam.getRole({ name }), `the node role ${name}`, "iam:GetRole")));
+    return reads.flatMap((role, i) => {
+        if (role instanceof UnreadableError) {
+            return [role.message];
+        }
+        if (!role) {
+            return [`${key}[${i}] "${nodeRoleArns[i]}" was not found in this account.`];
+        }
+        const missing = wanted.filter(([k, v]) => role.tags?.[k] !== v);
+        if (missing.length === 0) {
+            return [];
+        }
+        return [
+            `the node role ${names[i]} lacks ${missing.map(([k, v]) => `${k}=${v}`).join(", ")}, by which the registry admits its kubelets' pulls of ${missing.length === 1 ? "that organization-scoped grant" : "those organization-scoped grants"} (this stack did not create the role, so it does not tag it): tag it once with \`aws iam tag-role --role-name ${names[i]} --tags ${missing.map(([k, v]) => `Key=${k},Value=${v}`).join(" ")}\` (a deployer the service control policy allows), or remove the grant from ecrpull:nodePullGrants and from the workloads.`,
+        ];
+    });
+}
+
+/**
  * A created cluster's subnets: each exists, lies in the cluster's VPC (the
  * account's default VPC when none is given) and together they span at least
  * two Availability Zones, which EKS requires (EKS user guide, "View Amazon

@@ -13,12 +13,15 @@
 import { WorkloadSpec } from "../cluster/spec";
 import { ACCESS_PATHS, checkGrantName, DEFAULT_ACCESS_PATH, MAX_SHARDS } from "../iam/names";
 import { asArray, asRecord, checkIntegerInRange, checkOneOf, Problems } from "../validation";
+import { checkOrganizationScope, OrganizationScope } from "../iam/org-scope";
 
 /** What an EKS stack needs of a grant's definition. */
 export interface GrantDefinition {
     readonly name: string;
     readonly path: string;
     readonly shards: number;
+    /** Set for an organization-scoped grant: its cluster-side roles then sit at IAM path `/ecrpull/<grant>/`. */
+    readonly scope?: OrganizationScope;
 }
 
 /**
@@ -43,9 +46,15 @@ export function readGrantDefinitions(value: unknown, problems: Problems, key = "
         if (grant.shards !== undefined) {
             checkIntegerInRange(problems, `${at}.shards`, grant.shards, 1, MAX_SHARDS);
         }
+        const scope = grant.scope === undefined ? undefined : checkOrganizationScope(problems, `${at}.scope`, grant.scope);
         if (problems.list.length === before) {
             const name = grant.name as string;
-            definitions.set(name, { name, path: (grant.path as string | undefined) ?? DEFAULT_ACCESS_PATH, shards: (grant.shards as number | undefined) ?? 1 });
+            definitions.set(name, {
+                name,
+                path: (grant.path as string | undefined) ?? DEFAULT_ACCESS_PATH,
+                shards: (grant.shards as number | undefined) ?? 1,
+                ...(scope ? { scope } : {}),
+            });
         }
     });
     return definitions;

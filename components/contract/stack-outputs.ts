@@ -8,6 +8,7 @@ import { ACCESS_PATHS, accountIdOfArn, clusterArn as clusterArnOf, DEFAULT_ACCES
 import { ClusterRoleSpec, ClusterSpec, GrantSpec } from "../registry/spec";
 import { checkAccountId, checkIssuerUrl, checkOneOf, checkRegion, checkRoleArn, Problems } from "../validation";
 import { wildcardMatches } from "../iam/wildcards";
+import { orgRolePath } from "../iam/org-scope";
 
 /**
  * Bumped when an output is added or changes meaning; the ECR stack refuses
@@ -251,7 +252,12 @@ export function checkWorkloadsAgainstGrants(
                     at,
                     `(${who}) reaches grant "${w.grant}" by path "${w.path}", but that grant's path is "${grantPath}": set the same path in ecrpull:grants and in that stack's ecrpull:workloads.`,
                 );
-            } else if (!grant.clusters.includes(cluster.name)) {
+            } else if (grant.scope && !w.clusterRoleArn.includes(`:role${orgRolePath(grant.name)}`)) {
+                problems.raw(
+                    at,
+                    `(${who}) reaches grant "${w.grant}" through the role "${w.clusterRoleArn}", but that grant has an organization scope, whose trust admits only roles at IAM path ${orgRolePath(grant.name)}: give stack "${cluster.name}" the grant definitions (ecrpull:grants, e.g. from the shared ESC environment) so that it puts its role there, and update it.`,
+                );
+            } else if (!grant.scope && !(grant.clusters ?? []).includes(cluster.name)) {
                 problems.raw(at, `(${who}) uses grant "${w.grant}", which does not list cluster "${cluster.name}": add it to that grant's clusters.`);
             } else if (!grant.serviceAccounts.some((sa) => matches(sa.namespace, w.namespace) && matches(sa.name, w.serviceAccount))) {
                 problems.raw(

@@ -10,6 +10,7 @@
  * same bytes.
  */
 import { accountIdOfArn, accountRootArn, issuerHostPath, STS_AUDIENCE } from "./names";
+import { nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRoleArnPattern, orgScopeCondition } from "./org-scope";
 import { createHash } from "crypto";
 
 /** The actions a cross-account pull needs, and nothing more (docs/aws-facts.md). */
@@ -26,7 +27,7 @@ export const POLICY_LIMITS = {
     lifecyclePolicy: 30720,
 } as const;
 
-export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike";
+export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike" | "ForAnyValue:StringLike";
 
 export interface Principal {
     readonly AWS?: readonly string[];
@@ -268,6 +269,60 @@ export function podIdentityTargetTrustPolicy(partition: string, entries: readonl
 }
 
 /**
+ * Role chaining on organization scope (see org-scope.ts): the pull role
+ * trusts any role at the grant's IAM path in the scope's accounts. The
+ * cluster-side role's own trust pins the namespace and service account.
+ */
+export function orgChainingTrustPolicy(partition: string, grant: string, scope: OrganizationScope): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ChainFromOrgClusterRoles",
+                Effect: "Allow",
+                Principal: { AWS: ["*"] },
+                Action: ["sts:AssumeRole"],
+                Condition: { ...orgScopeCondition(scope), ArnLike: { "aws:PrincipalArn": [orgRoleArnPattern(partition, grant)] } },
+            },
+        ],
+    };
+}
+
+/**
+ * EKS Pod Identity on organization scope: the association roles at the
+ * grant's IAM path in the scope's accounts, for sessions whose tags name one
+ * of the grant's namespaces and service accounts, in any cluster.
+ */
+export function orgPodIdentityTargetTrustPolicy(
+    partition: string,
+    grant: string,
+    scope: OrganizationScope,
+    serviceAccounts: readonly { readonly namespace: string; readonly name: string }[],
+): PolicyDocument {
+    if (serviceAccounts.length === 0) {
+        throw new Error(`The Pod Identity trust of grant ${grant} needs at least one service account.`);
+    }
+    const statements = podIdentityStatements({ clusterArn: "*", roleArns: [], serviceAccounts }, "OrgPodIdentity", { AWS: ["*"] }, {});
+    return {
+        Version: "2012-10-17",
+        Statement: statements.map((s) => {
+            // No cluster is pinned: any cluster of the scope may host the grant's service accounts.
+            const { [POD_IDENTITY_TAGS.clusterArn]: _cluster, ...stringEquals } = s.Condition!.StringEquals ?? {};
+            const scoped = orgScopeCondition(scope);
+            return {
+                ...s,
+                Condition: {
+                    ...s.Condition,
+                    ...scoped,
+                    StringEquals: { ...stringEquals, ...(scoped.StringEquals ?? {}) },
+                    ArnLike: { "aws:PrincipalArn": [orgRoleArnPattern(partition, grant)] },
+                },
+            };
+        }),
+    };
+}
+
+/**
  * EKS Pod Identity, cluster side: the association's own role, trusted by the
  * EKS Pod Identity service of this account only, for the grant's service
  * accounts of this cluster (EKS user guide, pod-id-role).
@@ -332,6 +387,8 @@ export interface RepositoryPullPolicyArgs {
     readonly nodeRoleArns: readonly string[];
     /** `roles` (default): exactly the node roles. `accounts`: the node roles' accounts, for fleets too large to list every role. */
     readonly nodeScope?: "roles" | "accounts";
+    /** Organization-scoped grants naming this repository: their tagged node roles in their scope pull too. */
+    readonly orgNodePulls?: readonly { readonly grant: string; readonly scope: OrganizationScope }[];
 }
 
 /**
@@ -359,6 +416,16 @@ export function repositoryPullPolicy(args: RepositoryPullPolicyArgs): PolicyDocu
     }
     if (args.nodeRoleArns.length > 0) {
         statements.push(statement(args.nodeScope === "accounts" ? "PullByNodeAccounts" : "PullByNodeRoles", args.nodeRoleArns, args.nodeScope !== "accounts"));
+    }
+    for (const { grant, scope } of args.orgNodePulls ?? []) {
+        const scoped = orgScopeCondition(scope);
+        statements.push({
+            Sid: `PullByOrgNodes${sidSuffix(grant)}`,
+            Effect: "Allow",
+            Principal: { AWS: ["*"] },
+            Action: ECR_PULL_ACTIONS,
+            Condition: { ...scoped, StringEquals: { ...(scoped.StringEquals ?? {}), [`aws:PrincipalTag/${nodePullTagKey(grant)}`]: [NODE_PULL_TAG_VALUE] } },
+        });
     }
     return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
 }

@@ -11,6 +11,8 @@
  */
 import {
     chainingTrustPolicy,
+    orgChainingTrustPolicy,
+    orgPodIdentityTargetTrustPolicy,
     FederatedTrustEntry,
     PolicyDocument,
     podIdentityTargetTrustPolicy,
@@ -35,6 +37,7 @@ import {
 } from "../iam/names";
 import { ClusterSpec, clusterRegion, GrantSpec, RegistrySpec, REPLICATION_LIMITS, ResolvedRepositorySpec, withRepositoryDefaults } from "./spec";
 import { DEFAULT_LIMITS, QuotaLimits } from "../iam/quotas";
+import { describeScope, nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRolePath } from "../iam/org-scope";
 
 export interface RegistryContext {
     readonly registryAccountId: string;
@@ -75,6 +78,8 @@ export interface PullRolePlan {
     readonly rolePolicy: string;
     /** Issuers the trust names: the role must be created after their providers. */
     readonly issuerUrls: readonly string[];
+    /** For an organization-scoped grant: its scope; the role then names no cluster (`clusters` is empty). */
+    readonly scope?: OrganizationScope;
 }
 
 /** How far a repository policy was widened for node pulls (nodePullScope `accounts`), to say so. */
@@ -145,15 +150,25 @@ export interface RegistryPlan {
     readonly overBudget: readonly string[];
     /** What the preview says of each repository policy widened to accounts: which accounts, for how many node roles. */
     readonly widenings: readonly string[];
+    /** What the preview says of each organization-scoped grant: exactly whom its trust and repository policies admit. */
+    readonly admissions: readonly string[];
 }
+
+/** A grant with its cluster list: empty for an organization-scoped grant. */
+type ListedGrant = GrantSpec & { readonly clusters: string[] };
 
 const byKey =
     <T>(key: (item: T) => string) =>
     (a: T, b: T) =>
         key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
-export function planRegistry(spec: RegistrySpec, context: RegistryContext): RegistryPlan {
+export function planRegistry(given: RegistrySpec, context: RegistryContext): RegistryPlan {
     const { partition, registryAccountId, region } = context;
+    // An organization-scoped grant lists no cluster: every cluster-indexed rule below skips it.
+    const spec: Omit<RegistrySpec, "grants"> & { grants: ListedGrant[] } = {
+        ...given,
+        grants: given.grants.map((g) => ({ ...g, clusters: g.scope ? [] : (g.clusters ?? []) })),
+    };
     const clustersByName = new Map(spec.clusters.map((c) => [c.name, c]));
 
     const pathOf = (grant: GrantSpec) => (grant.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
@@ -188,25 +203,35 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
         const own = clusterRegion(cluster);
         return own !== undefined && replicaRegions.includes(own) ? own : undefined;
     };
-    const replicaRegionsOf = (grant: GrantSpec) =>
-        [...new Set(grant.clusters.map((c) => replicaRegionOf(clustersByName.get(c)!)).filter((r): r is string => r !== undefined))].sort();
+    // An organization-scoped grant may have clusters in any region: it reaches every replica.
+    const replicaRegionsOf = (grant: ListedGrant) =>
+        grant.scope
+            ? replicaRegions
+            : [...new Set(grant.clusters.map((c) => replicaRegionOf(clustersByName.get(c)!)).filter((r): r is string => r !== undefined))].sort();
 
     const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...context.limits };
     const overBudget: string[] = [];
     const trustOf = (grant: GrantSpec, clusters: readonly ClusterSpec[]) => {
+        if (grant.scope) {
+            const trust =
+                pathOf(grant) === "podIdentity"
+                    ? orgPodIdentityTargetTrustPolicy(partition, grant.name, grant.scope, grant.serviceAccounts)
+                    : orgChainingTrustPolicy(partition, grant.name, grant.scope);
+            return { issuerUrls: [], trustPolicy: serializePolicy(trust) };
+        }
         const issuerUrls = pathOf(grant) === "federation" ? [...new Set(clusters.map((c) => c.issuerUrl))].sort() : [];
         return { issuerUrls, trustPolicy: serializePolicy(pullRoleTrust(grant, pathOf(grant), clusters, issuerUrls, providerArnOf, partition)) };
     };
 
     const roles: PullRolePlan[] = [];
     for (const grant of [...spec.grants].sort(byKey((g) => g.name))) {
-        const shards = grant.shards ?? 1;
+        const shards = grant.scope ? 1 : (grant.shards ?? 1);
         // The grant's repositories in the source region, and their replicas where the grant has clusters.
         const replicaArns = replicaRegionsOf(grant).flatMap((region) =>
             grant.repositories.map((name) => repositoryArn(partition, region, registryAccountId, name)),
         );
         const rolePolicy = serializePolicy(pullRolePolicy([...grant.repositories.map(repositoryArnOf), ...replicaArns]));
-        const byShard = shardClusters(grant, shards, clustersByName);
+        const byShard: [number, ClusterSpec[]][] = grant.scope ? [[0, []]] : shardClusters(grant, shards, clustersByName);
         let oversized = false;
         for (const [shard, clusters] of byShard) {
             const { issuerUrls, trustPolicy } = trustOf(grant, clusters);
@@ -222,6 +247,7 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
                 trustPolicy,
                 rolePolicy,
                 issuerUrls,
+                ...(grant.scope ? { scope: grant.scope } : {}),
             });
         }
         if (oversized) {
@@ -246,14 +272,16 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
         owner: string,
         grantRoleArns: readonly string[],
         nodeRoleArns: readonly string[],
+        orgGrants: readonly GrantSpec[],
     ): { policy?: string; widening?: NodePullWidening } => {
         nodeRolesOf.set(owner, { roles: new Set(nodeRoleArns).size, accounts: new Set(nodeRoleArns.map((arn) => accountIdOfArn(arn))).size });
-        const exact = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "roles" });
+        const orgNodePulls = orgGrants.map((g) => ({ grant: g.name, scope: g.scope! }));
+        const exact = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "roles", orgNodePulls });
         const exactText = exact ? serializePolicy(exact) : undefined;
         if (!exactText || context.nodePullScope !== "accounts" || policySize(exactText) <= limits.repositoryPolicy) {
             return { policy: exactText };
         }
-        const wide = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "accounts" })!;
+        const wide = repositoryPullPolicy({ partition, grantRoleArns, nodeRoleArns, nodeScope: "accounts", orgNodePulls })!;
         return {
             policy: serializePolicy(wide),
             widening: {
@@ -272,16 +300,18 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
                 repository.name,
                 grants.flatMap((g) => roleArnsOf(g.name)),
                 nodeRoleArns,
+                grants.filter((g) => g.scope),
             );
             const settings = withRepositoryDefaults(repository);
             const replicas = replicaRegions.map((replicaRegion): ReplicaPlan => {
                 // Only what pulls in that region: node roles of clusters there, and the roles serving them.
                 const here = (name: string) => replicaRegionOf(clustersByName.get(name)!) === replicaRegion;
-                const grantsHere = grants.filter((g) => g.clusters.some(here));
+                const grantsHere = grants.filter((g) => g.scope || g.clusters.some(here));
                 const { policy: replicaPolicy, widening: replicaWidening } = nodePullPolicy(
                     `${repository.name} (${replicaRegion})`,
-                    grantsHere.flatMap((g) => roles.filter((r) => r.grant === g.name && r.clusters.some(here)).map((r) => r.roleArn)),
+                    grantsHere.flatMap((g) => roles.filter((r) => r.grant === g.name && (r.scope || r.clusters.some(here))).map((r) => r.roleArn)),
                     grantsHere.flatMap((g) => g.clusters.filter(here).flatMap((c) => clustersByName.get(c)!.nodeRoleArns)),
+                    grantsHere.filter((g) => g.scope),
                 );
                 return {
                     region: replicaRegion,
@@ -363,11 +393,30 @@ export function planRegistry(spec: RegistrySpec, context: RegistryContext): Regi
             .filter((x) => x.nodePullWidening)
             .map((x) => wideningMessage(`${r.settings.name} (${x.region})`, x.nodePullWidening!, limits.repositoryPolicy)),
     ]);
-    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings };
+    const admissions = spec.grants
+        .filter((g) => g.scope)
+        .sort(byKey((g) => g.name))
+        .map((g) => admissionMessage(g, pathOf(g), partition));
+    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings, admissions };
+}
+
+/**
+ * Exactly whom an organization-scoped grant admits, for the preview: the
+ * principals its trust and repository policies name by pattern, what stays
+ * pinned, and what closes the rest.
+ */
+export function admissionMessage(grant: GrantSpec, path: AccessPath, partition: string): string {
+    const scope = describeScope(grant.scope!);
+    const accounts = grant.serviceAccounts.map((sa) => `${sa.namespace}/${sa.name}`).join(", ");
+    const pinned =
+        path === "podIdentity"
+            ? `for Pod Identity sessions tagged with service account ${accounts} (any cluster)`
+            : `whose own trust is then the only check of the service account (the package writes it for ${accounts} of its cluster)`;
+    return `grant "${grant.name}" (scope: ${scope}, path ${path}): its pull role ${pullRoleName(grant.name)} trusts any role at IAM path ${orgRolePath(grant.name)} in any account of ${scope} (aws:PrincipalArn arn:${partition}:iam::*:role${orgRolePath(grant.name)}*), ${pinned}; its ${grant.repositories.length} repositories admit the node roles tagged ${nodePullTagKey(grant.name)}=${NODE_PULL_TAG_VALUE} there. So any principal of that scope allowed to create a role at that path, change such a role's trust, or tag a role with that key gets the grant's pulls: attach the service control policy policy/ecrpull-org-scope.scp.json to the organization (or those OUs) to keep that to your deployers.`;
 }
 
 /** The grant's clusters by shard, for the shards that serve any; sorted by shard. */
-function shardClusters(grant: GrantSpec, shards: number, clustersByName: ReadonlyMap<string, ClusterSpec>): [number, ClusterSpec[]][] {
+function shardClusters(grant: ListedGrant, shards: number, clustersByName: ReadonlyMap<string, ClusterSpec>): [number, ClusterSpec[]][] {
     const byShard = new Map<number, ClusterSpec[]>();
     for (const name of grant.clusters) {
         const cluster = clustersByName.get(name)!;
@@ -392,7 +441,7 @@ function listSome(names: readonly string[]): string {
  * (their workloads' role ARN changes); otherwise the path's remedies.
  */
 function oversizedTrustMessages(
-    grant: GrantSpec,
+    grant: ListedGrant,
     roles: readonly PullRolePlan[],
     clustersByName: ReadonlyMap<string, ClusterSpec>,
     limits: QuotaLimits,

@@ -126,6 +126,10 @@ export class RegistryAccess extends pulumi.ComponentResource {
         for (const widening of plan.widenings) {
             pulumi.log.warn(widening, this);
         }
+        // So does a trust written by pattern: whom it admits, and what closes the rest.
+        for (const admission of plan.admissions) {
+            pulumi.log.warn(admission, this);
+        }
         const adoptProblems = new Problems(argKey);
         const adopted = resolveAdopted(args.adopt, adoptionTargetsOfPlan(plan), args.registryAccountId, adoptProblems);
         adoptProblems.throwIfAny(`RegistryAccess "${name}"`);

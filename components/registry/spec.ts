@@ -35,6 +35,7 @@ import {
     MAX_SHARDS,
     pullRoleName,
 } from "../iam/names";
+import { checkOrganizationScope, OrganizationScope } from "../iam/org-scope";
 
 /** A Kubernetes service account, by namespace and name. */
 export interface ServiceAccountRef {
@@ -112,8 +113,11 @@ export interface RepositorySpec {
 export interface GrantSpec {
     /** Lowercase name; the pull role is `ecr-pull-<name>`. */
     readonly name: string;
-    /** Names of clusters (see `ClusterSpec.name`). */
-    readonly clusters: string[];
+    /**
+     * Names of clusters (see `ClusterSpec.name`). Required, except for a
+     * grant with `scope`, which names none: any cluster of its scope joins.
+     */
+    readonly clusters?: string[];
     /** Exact service accounts; each is admitted in every listed cluster. */
     readonly serviceAccounts: ServiceAccountRef[];
     /** Names of repositories (see `RepositorySpec.name`). */
@@ -128,6 +132,15 @@ export interface GrantSpec {
     readonly shards?: number;
     /** Allow `*` and `?` in serviceAccounts (matched with StringLike). Default false: exact names only. */
     readonly allowPatterns?: boolean;
+    /**
+     * Organization scope, for `chaining` and `podIdentity`: instead of listed
+     * clusters, trust the grant's cluster-side roles (IAM path
+     * `/ecrpull/<grant>/`) and tagged node roles anywhere in the organization
+     * or its listed OUs. One pull role whatever the number of clusters; a
+     * cluster joins with its own EKS stack. See docs/organization-scope.md
+     * for whom this admits and the service control policy that closes it.
+     */
+    readonly scope?: OrganizationScope;
     /** Allow patterns that admit every service account of a cluster (`*` / `*`). Default false. */
     readonly allowEveryServiceAccount?: boolean;
 }
@@ -203,7 +216,7 @@ const REPOSITORY_KEYS = [
     "forceDelete",
     "replicaKmsKeyArns",
 ];
-const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path", "shards", "allowPatterns", "allowEveryServiceAccount"];
+const GRANT_KEYS = ["name", "clusters", "serviceAccounts", "repositories", "path", "shards", "allowPatterns", "allowEveryServiceAccount", "scope"];
 /** A namespace or service-account pattern: lowercase RFC 1123 characters and IAM's wildcards. */
 const NAMESPACE_PATTERN = /^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$/;
 const SERVICE_ACCOUNT_PATTERN = /^[a-z0-9*?]([-.a-z0-9*?]*[a-z0-9*?])?$/;
@@ -244,7 +257,8 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
     const clusters = new Map(spec.clusters.map((c) => [c.name, c]));
     spec.grants.forEach((grant, i) => {
         const path = grant.path ?? DEFAULT_ACCESS_PATH;
-        grant.clusters.forEach((name, j) => {
+        const listed = grant.clusters ?? [];
+        listed.forEach((name, j) => {
             const cluster = clusters.get(name);
             if (cluster && (grant.shards ?? 1) > 1 && !cluster.clusterArn) {
                 problems.add(
@@ -257,7 +271,7 @@ function checkPathsAreServed(spec: RegistrySpec, problems: Problems): void {
         if (path === "federation") {
             return;
         }
-        grant.clusters.forEach((name, j) => {
+        listed.forEach((name, j) => {
             const cluster = clusters.get(name);
             if (!cluster) {
                 return; // unreadable: reported with its reference
@@ -569,7 +583,11 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
                 checkBoolean(problems, `${at}.${flag}`, grant[flag]);
             }
         }
-        validateReferences(problems, `${at}.clusters`, grant.clusters, clusterNames, "cluster", "clusters");
+        if (grant.scope !== undefined) {
+            checkScopedGrant(problems, at, grant);
+        } else {
+            validateReferences(problems, `${at}.clusters`, grant.clusters, clusterNames, "cluster", "clusters");
+        }
         validateReferences(problems, `${at}.repositories`, grant.repositories, repositoryNames, "repository", "repositories");
         const accounts = asArray(problems, `${at}.serviceAccounts`, grant.serviceAccounts, "{ namespace, name } service accounts");
         if (accounts) {
@@ -617,6 +635,34 @@ function validateGrants(value: unknown, problems: Problems, clusterNames: Set<st
         }
     });
     checkUnique(problems, "grants", grants, (g) => stringField(g, "name"), "grant");
+}
+
+/**
+ * An organization-scoped grant: a valid scope, a path whose trust can be
+ * written by pattern (chaining, Pod Identity; federation needs an OIDC
+ * provider per issuer, so it keeps exact scope), no cluster list and one
+ * role (the trust does not grow with clusters).
+ */
+function checkScopedGrant(problems: Problems, at: string, grant: Record<string, unknown>): void {
+    checkOrganizationScope(problems, `${at}.scope`, grant.scope);
+    const path = grant.path ?? DEFAULT_ACCESS_PATH;
+    if (path === "federation") {
+        problems.add(
+            `${at}.scope`,
+            grant.scope,
+            'applies to paths "chaining" and "podIdentity" only: "federation" trusts an OIDC provider of each cluster\'s issuer in the registry account, so it keeps exact scope (list its clusters). Set path: chaining or podIdentity to scope the grant to the organization.',
+        );
+    }
+    if (grant.clusters !== undefined && !(Array.isArray(grant.clusters) && grant.clusters.length === 0)) {
+        problems.add(
+            `${at}.clusters`,
+            grant.clusters,
+            "lists clusters, but the grant has a scope, which admits every cluster of the scope without a list: remove clusters (a cluster joins by naming the grant in its own ecrpull:workloads or ecrpull:nodePullGrants), or remove scope to keep the list.",
+        );
+    }
+    if (grant.shards !== undefined && grant.shards !== 1) {
+        problems.add(`${at}.shards`, grant.shards, "splits a grant with a scope, whose one trust fits any number of clusters: remove shards.");
+    }
 }
 
 /**

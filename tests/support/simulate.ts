@@ -121,6 +121,8 @@ export interface RoleSessionRequest {
     readonly trustPolicy: string;
     /** Session tags passed with the call (`aws:RequestTag/<key>`). */
     readonly sessionTags?: Readonly<Record<string, string>>;
+    /** More keys about the principal: `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalTag/<key>`. */
+    readonly principalContext?: Readonly<Record<string, string | string[]>>;
 }
 
 export interface ServiceRequest {
@@ -142,6 +144,8 @@ export interface EcrRequest {
     readonly repositoryArn?: string;
     /** The repository's policy; absent when it has none. */
     readonly repositoryPolicy?: string;
+    /** More keys about the principal: `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalTag/<key>`. */
+    readonly principalContext?: Readonly<Record<string, string | string[]>>;
 }
 
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/;
@@ -283,6 +287,7 @@ export class IamSimulator {
                 contextVariables: {
                     "aws:PrincipalArn": request.principalRoleArn,
                     "aws:PrincipalAccount": account,
+                    ...request.principalContext,
                     ...tagKeys(request.sessionTags),
                 },
             },
@@ -323,7 +328,7 @@ export class IamSimulator {
                 resource: request.repositoryArn
                     ? { resource: request.repositoryArn, accountId: accountOfArn(request.repositoryArn) }
                     : { resource: "*", accountId: account },
-                contextVariables: { "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account },
+                contextVariables: { "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account, ...request.principalContext },
             },
             identityPolicies: this.identities(request.identityPolicies),
             serviceControlPolicies: [],

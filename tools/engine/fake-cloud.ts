@@ -69,6 +69,8 @@ export interface FakeCloud {
     readonly defaultVpcId?: string;
     /** Registry-account resources that exist before the stack runs. */
     readonly existingRegistry?: ExistingRegistryFixture;
+    /** Other IAM roles of the account (an adopted cluster's node roles), by name: their path (default "/") and tags. */
+    readonly existingRoles?: Readonly<Record<string, { readonly path?: string; readonly tags?: Readonly<Record<string, string>> }>>;
     /** Provider functions the credentials may not call (by token): they fail with AWS's AccessDenied. */
     readonly deniedInvokes?: readonly string[];
 }
@@ -185,7 +187,8 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
             return { prefix: inputs.prefix, description, region: where, id: inputs.prefix };
         }
         case "aws:iam/getRole:getRole": {
-            const role = cloud.existingRegistry?.roles?.[inputs.name];
+            const role: { path?: string; assumeRolePolicy?: string; tags?: Readonly<Record<string, string>> } | undefined =
+                cloud.existingRegistry?.roles?.[inputs.name] ?? cloud.existingRoles?.[inputs.name];
             if (!role) {
                 throw new Error(`reading IAM Role (${inputs.name}): couldn't find resource`);
             }
@@ -194,7 +197,8 @@ export function fakeInvoke(token: string, inputs: Record<string, any>, cloud: Fa
                 name: inputs.name,
                 path,
                 arn: `arn:${partition}:iam::${accountId}:role${path}${inputs.name}`,
-                assumeRolePolicy: role.assumeRolePolicy,
+                assumeRolePolicy: role.assumeRolePolicy ?? "",
+                tags: { ...role.tags },
                 id: inputs.name,
             };
         }

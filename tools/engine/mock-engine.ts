@@ -67,6 +67,8 @@ export interface RunOptions {
     readonly existingRegistry?: FakeCloud["existingRegistry"];
     /** Provider functions the credentials may not call. */
     readonly deniedInvokes?: FakeCloud["deniedInvokes"];
+    /** Other IAM roles of the account (an adopted cluster's node roles), with their tags. */
+    readonly existingRoles?: FakeCloud["existingRoles"];
     /** Run as a preview: outputs the mocks do not return stay unknown. */
     readonly preview?: boolean;
     readonly project?: string;
@@ -109,6 +111,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
         defaultVpcId: options.defaultVpcId,
         existingRegistry: options.existingRegistry,
         deniedInvokes: options.deniedInvokes,
+        existingRoles: options.existingRoles,
     };
 
     const mocks: pulumi.runtime.Mocks = {

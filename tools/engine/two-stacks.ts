@@ -22,6 +22,8 @@ export interface EksStackRun {
     readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
     /** Provider functions the stack's credentials may not call. */
     readonly deniedInvokes?: readonly string[];
+    /** Other IAM roles of the account (an adopted cluster's node roles), with their tags. */
+    readonly existingRoles?: FakeCloud["existingRoles"];
 }
 
 export interface EcrStackRun {
@@ -50,6 +52,7 @@ export async function runEksStack(stack: EksStackRun, preview = false): Promise<
         subnets: stack.subnets,
         defaultVpcId: stack.defaultVpcId,
         deniedInvokes: stack.deniedInvokes,
+        existingRoles: stack.existingRoles,
         preview,
     });
 }

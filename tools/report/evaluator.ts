@@ -64,7 +64,7 @@ interface Statement {
 }
 
 const STATEMENT_KEYS = new Set(["Sid", "Effect", "Principal", "Action", "Resource", "Condition"]);
-const OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike"]);
+const OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:StringLike"]);
 
 const list = (v: Values | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -125,6 +125,8 @@ function conditionMatches(statement: Statement, request: Request): boolean {
             if (actual === undefined) {
                 return false;
             }
+            // ForAnyValue: any of the request's values (aws:PrincipalOrgPaths has one per account
+            // in practice) matching any pattern; the context holds such a key as one string.
             const exact = operator === "StringEquals" || operator === "ArnEquals";
             if (!list(values).some((expected) => (exact ? actual === expected : globMatches(expected, actual)))) {
                 return false;
@@ -190,6 +192,20 @@ export interface RoleDocuments {
     readonly identityPolicies: readonly { readonly name: string; readonly json: string }[];
     /** Set when the identity policies are not in the documents but assumed (an adopted cluster's node role): says what is assumed. */
     readonly assumed?: string;
+    /** The role's own tags (`aws:PrincipalTag/<key>` of its sessions). */
+    readonly tags?: Readonly<Record<string, string>>;
+    /** Where the role's account sits in AWS Organizations (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`); absent outside any organization. */
+    readonly organization?: { readonly id: string; readonly path: string };
+}
+
+/** The condition keys a session of the role carries about its principal. */
+export function principalContext(role: RoleDocuments): Record<string, string> {
+    return {
+        "aws:PrincipalArn": role.arn,
+        "aws:PrincipalAccount": accountOf(role.arn) ?? "",
+        ...(role.organization ? { "aws:PrincipalOrgID": role.organization.id, "aws:PrincipalOrgPaths": role.organization.path } : {}),
+        ...Object.fromEntries(Object.entries(role.tags ?? {}).map(([key, value]) => [`aws:PrincipalTag/${key}`, value])),
+    };
 }
 
 export interface RepositoryDocuments {
@@ -287,7 +303,7 @@ export function podIdentityServiceAllowed(role: RoleDocuments, clusterArn: strin
 export function assumeRoleAllowed(caller: RoleDocuments, target: RoleDocuments, sessionTags?: Readonly<Record<string, string>>): Verdict {
     const actions = sessionTags ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
     for (const action of actions) {
-        const context = { "aws:PrincipalArn": caller.arn, "aws:PrincipalAccount": accountOf(caller.arn) ?? "", ...(sessionTags ?? {}) };
+        const context = { ...principalContext(caller), ...(sessionTags ?? {}) };
         if (!identityAllows(caller, { action, resource: target.arn, context })) {
             return denied(`the policies of ${roleNameOf(caller.arn)} do not allow ${action} on ${target.arn}`);
         }
@@ -308,7 +324,7 @@ export function assumeRoleAllowed(caller: RoleDocuments, target: RoleDocuments, 
  */
 export function pullAllowed(role: RoleDocuments, repository: RepositoryDocuments): Verdict {
     const account = accountOf(role.arn);
-    const context = { "aws:PrincipalArn": role.arn, "aws:PrincipalAccount": account ?? "" };
+    const context = principalContext(role);
     if (!identityAllows(role, { action: ECR_AUTH_TOKEN_ACTION, resource: "*", context })) {
         return denied(`the policies of ${roleNameOf(role.arn)} do not allow ${ECR_AUTH_TOKEN_ACTION}`);
     }

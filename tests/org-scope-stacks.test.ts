@@ -1,0 +1,199 @@
+/**
+ * Organization scope through the two stack programs (mock engine): the EKS
+ * stacks learn each grant's scope from the shared grant definitions, put
+ * their roles at the grant's IAM path and tag their node roles; the ECR
+ * stack writes one pull role per grant without reading a single cluster
+ * stack, and says whom each such trust admits. A cluster joining is then
+ * admitted by what the registry already has, checked here on the documents
+ * the programs registered.
+ */
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../components/validation";
+import { RecordedResource } from "../tools/engine/mock-engine";
+import { runEcrStack, runEksStack, runTwoStacks } from "../tools/engine/two-stacks";
+import { assumeRoleAllowed, MANAGED_POLICY_DOCUMENTS, podIdentityTags, pullAllowed } from "../tools/report/evaluator";
+import { clusterA, clusterB, NODE_ROLE_B, registry, STACK_A } from "./support/fixtures";
+
+const ORG = "o-a1b2c3d4e5";
+const GRANTS = [
+    {
+        name: "platform",
+        path: "chaining",
+        scope: { organization: ORG },
+        serviceAccounts: [{ namespace: "ci", name: "image-builder" }],
+        repositories: ["platform/base"],
+    },
+    { name: "ml", path: "podIdentity", scope: { organization: ORG }, serviceAccounts: [{ namespace: "ml", name: "trainer" }], repositories: ["ml/models"] },
+    { name: "payments", path: "chaining", clusters: [STACK_A], serviceAccounts: [{ namespace: "payments", name: "deployer" }], repositories: ["payments/api"] },
+];
+const WORKLOADS_A = [
+    { namespace: "ci", serviceAccount: "image-builder", grant: "platform" },
+    { namespace: "ml", serviceAccount: "trainer", grant: "ml" },
+    { namespace: "payments", serviceAccount: "deployer", grant: "payments" },
+];
+const REPOSITORIES = [{ name: "platform/base" }, { name: "ml/models" }, { name: "payments/api" }];
+
+const byName = (resources: readonly RecordedResource[], type: string, name: string) => {
+    const found = resources.find((r) => r.type === type && r.inputs.name === name);
+    if (!found) {
+        throw new Error(`no ${type} named ${name} among ${resources.map((r) => `${r.type} ${String(r.inputs.name)}`).join(", ")}`);
+    }
+    return found;
+};
+const roles = (resources: readonly RecordedResource[]) => resources.filter((r) => r.type === "aws:iam/role:Role");
+
+async function warningsOf<T>(run: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => {
+        warnings.push(message);
+    };
+    try {
+        return { result: await run(), warnings };
+    } finally {
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn;
+    }
+}
+
+describe("organization scope: the two stacks", function () {
+    this.timeout(60000);
+
+    it("a created cluster puts the scoped grants' roles at /ecrpull/<grant>/ and tags its node role for them", async () => {
+        const run = await runEksStack(clusterA({ "ecrpull:grants": GRANTS, "ecrpull:workloads": WORKLOADS_A }));
+        const paths = roles(run.resources)
+            .filter((r) => typeof r.inputs.name === "string")
+            .map((r) => [String(r.inputs.name).replace(/-[0-9a-f]{6}$/, ""), r.inputs.path])
+            .sort((x, y) => (String(x[0]) < String(y[0]) ? -1 : 1));
+        expect(paths).to.deep.equal([
+            ["ecr-chain-payments", "/"],
+            ["ecr-chain-platform", "/ecrpull/platform/"],
+            ["ecr-podid-ml", "/ecrpull/ml/"],
+        ]);
+        const nodeRole = run.resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("node-role"))!;
+        expect(nodeRole.inputs.tags).to.deep.equal({ "ecrpull.dev/node-pull/ml": "true", "ecrpull.dev/node-pull/platform": "true" });
+        const exported = run.outputs.workloads as unknown as { grant: string; clusterRoleArn: string; roleArn: string }[];
+        expect(exported.find((w) => w.grant === "platform")!.clusterRoleArn).to.match(
+            /^arn:aws:iam::444455556666:role\/ecrpull\/platform\/ecr-chain-platform-[0-9a-f]{6}$/,
+        );
+        expect(exported.find((w) => w.grant === "platform")!.roleArn).to.equal("arn:aws:iam::111122223333:role/ecr-pull-platform");
+    });
+
+    it("an adopted cluster's node roles must carry the tags: a missing one is refused before anything is registered, with the command", async () => {
+        const stack = (tags: Record<string, string>) => ({
+            ...clusterB({ "ecrpull:grants": GRANTS, "ecrpull:workloads": [], "ecrpull:nodePullGrants": ["platform"] }),
+            existingRoles: { "apps-b-nodes": { tags } },
+        });
+        const error = await runEksStack(stack({ team: "b" })).then(
+            () => undefined,
+            (e: unknown) => e,
+        );
+        expect(error).to.be.instanceOf(ValidationError);
+        expect((error as Error).message).to.equal(
+            'Stack "eks-b" (EKS program): the node role apps-b-nodes lacks ecrpull.dev/node-pull/platform=true, by which the registry admits its kubelets\' pulls of that organization-scoped grant (this stack did not create the role, so it does not tag it): tag it once with `aws iam tag-role --role-name apps-b-nodes --tags Key=ecrpull.dev/node-pull/platform,Value=true` (a deployer the service control policy allows), or remove the grant from ecrpull:nodePullGrants and from the workloads.',
+        );
+        const run = await runEksStack(stack({ team: "b", "ecrpull.dev/node-pull/platform": "true" }));
+        expect(run.resources.filter((r) => r.type.startsWith("aws:"))).to.deep.equal([]);
+        expect(run.outputs.nodeRoleArns).to.deep.equal([NODE_ROLE_B]);
+    });
+
+    it("refuses nodePullGrants that name an exact-scope or unknown grant, or come without the definitions", async () => {
+        const refused = async (config: Record<string, unknown>) =>
+            runEksStack(clusterA(config)).then(
+                () => "",
+                (e: unknown) => (e as Error).message,
+            );
+        expect(await refused({ "ecrpull:grants": GRANTS, "ecrpull:workloads": WORKLOADS_A, "ecrpull:nodePullGrants": ["payments", "nope"] })).to.equal(
+            'Stack "eks-a" (EKS program): 2 problems:\n' +
+                '  - ecrpull:nodePullGrants[0] "payments" is not a grant with an organization scope in ecrpull:grants ("platform", "ml"): a grant of exact scope lists its clusters in the registry\'s ecrpull:grants, which gives their nodes its images.\n' +
+                '  - ecrpull:nodePullGrants[1] "nope" is not a grant with an organization scope in ecrpull:grants ("platform", "ml"): a grant of exact scope lists its clusters in the registry\'s ecrpull:grants, which gives their nodes its images.',
+        );
+        expect(await refused({ "ecrpull:nodePullGrants": ["platform"] })).to.match(/ecrpull:nodePullGrants needs the grant definitions/);
+    });
+
+    it("the registry writes one pull role per scoped grant without reading any cluster stack, and says whom it admits", async () => {
+        const { result, warnings } = await warningsOf(() =>
+            runEcrStack(
+                { ...registry(), config: { "ecrpull:clusterStacks": [], "ecrpull:repositories": REPOSITORIES, "ecrpull:grants": GRANTS.slice(0, 2) } },
+                {},
+            ),
+        );
+        expect(roles(result.resources).map((r) => r.inputs.name)).to.deep.equal(["ecr-pull-ml", "ecr-pull-platform"]);
+        expect(result.resources.filter((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider")).to.deep.equal([]);
+        expect(result.resources.filter((r) => r.type === "pulumi:pulumi:StackReference")).to.deep.equal([]);
+        expect(warnings.filter((w) => w.includes("trusts any role at IAM path"))).to.have.length(2);
+    });
+
+    it("a cluster that joins later is admitted by what the registry already has: its roles assume, its nodes pull, no one else's do", async () => {
+        // The registry runs once, before cluster B exists; it reads only cluster A (for the exact-scope grant).
+        const fleet = await runTwoStacks(
+            [clusterA({ "ecrpull:grants": GRANTS, "ecrpull:workloads": WORKLOADS_A })],
+            registry({ "ecrpull:clusterStacks": [STACK_A], "ecrpull:repositories": REPOSITORIES, "ecrpull:grants": GRANTS }),
+        );
+        const joined = await runEksStack({
+            ...clusterB({
+                "ecrpull:grants": GRANTS,
+                "ecrpull:workloads": [
+                    { namespace: "ci", serviceAccount: "image-builder", grant: "platform" },
+                    { namespace: "ml", serviceAccount: "trainer", grant: "ml" },
+                ],
+            }),
+            existingRoles: { "apps-b-nodes": { tags: { "ecrpull.dev/node-pull/platform": "true", "ecrpull.dev/node-pull/ml": "true" } } },
+        });
+        const registered = (name: string) => byName(fleet.ecr.resources, "aws:iam/role:Role", name);
+        const policyOf = (role: string) =>
+            fleet.ecr.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && String(r.name).includes(role.replace("ecr-pull-", "")))!;
+        const pullRole = (grant: string) => ({
+            arn: `arn:aws:iam::111122223333:role/ecr-pull-${grant}`,
+            trustPolicy: String(registered(`ecr-pull-${grant}`).inputs.assumeRolePolicy),
+            identityPolicies: [{ name: "pull", json: String(policyOf(`ecr-pull-${grant}`).inputs.policy) }],
+        });
+        const clusterRole = (grant: string, organization?: string) => {
+            const w = (joined.outputs.workloads as unknown as { grant: string; clusterRoleArn: string }[]).find((x) => x.grant === grant)!;
+            const resource = roles(joined.resources).find((r) => w.clusterRoleArn.endsWith(`/${String(r.inputs.name)}`))!;
+            const inline = joined.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith(resource.name))!;
+            return {
+                arn: w.clusterRoleArn,
+                trustPolicy: "{}",
+                identityPolicies: [{ name: "assume", json: String(inline.inputs.policy) }],
+                organization: organization ? { id: organization, path: `${organization}/r-ab12/` } : undefined,
+            };
+        };
+        expect(assumeRoleAllowed(clusterRole("platform", ORG), pullRole("platform")).allowed).to.equal(true);
+        expect(assumeRoleAllowed(clusterRole("platform", "o-zzzzzzzzzz"), pullRole("platform")).allowed).to.equal(false);
+        const tags = podIdentityTags("arn:aws:eks:eu-west-1:777788889999:cluster/apps-b", "ml", "trainer");
+        expect(assumeRoleAllowed(clusterRole("ml", ORG), pullRole("ml"), tags).allowed).to.equal(true);
+        expect(assumeRoleAllowed(clusterRole("ml", ORG), pullRole("ml"), { ...tags, "aws:RequestTag/kubernetes-namespace": "ci" }).allowed).to.equal(false);
+        const repository = (name: string) => {
+            const policy = fleet.ecr.resources.find((r) => r.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" && r.inputs.repository === name);
+            return { name, arn: `arn:aws:ecr:eu-west-1:111122223333:repository/${name}`, policy: policy ? String(policy.inputs.policy) : undefined };
+        };
+        const node = (tags: Record<string, string>) => ({
+            arn: NODE_ROLE_B,
+            trustPolicy: "{}",
+            identityPolicies: [{ name: "pull-only", json: MANAGED_POLICY_DOCUMENTS["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"] }],
+            organization: { id: ORG, path: `${ORG}/r-ab12/` },
+            tags,
+        });
+        expect(pullAllowed(node({ "ecrpull.dev/node-pull/platform": "true" }), repository("platform/base")).allowed).to.equal(true);
+        expect(pullAllowed(node({ "ecrpull.dev/node-pull/platform": "true" }), repository("payments/api")).allowed).to.equal(false);
+        expect(pullAllowed(node({}), repository("platform/base")).allowed).to.equal(false);
+    });
+
+    it("refuses a listed cluster whose role of a scoped grant is not at the grant's path (a stack without the definitions)", async () => {
+        const workloads = [
+            { namespace: "ci", serviceAccount: "image-builder", grant: "platform", path: "chaining" },
+            { namespace: "payments", serviceAccount: "deployer", grant: "payments", path: "chaining" },
+        ];
+        const error = await runTwoStacks(
+            [clusterA({ "ecrpull:workloads": workloads })],
+            registry({ "ecrpull:clusterStacks": [STACK_A], "ecrpull:repositories": REPOSITORIES, "ecrpull:grants": GRANTS }),
+        ).then(
+            () => "",
+            (e: unknown) => (e as Error).message,
+        );
+        expect(error, error).to.match(
+            /reaches grant "platform" through the role "arn:aws:iam::444455556666:role\/ecr-chain-platform-[0-9a-f]{6}", but that grant has an organization scope, whose trust admits only roles at IAM path \/ecrpull\/platform\//,
+        );
+    });
+});
