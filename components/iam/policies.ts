@@ -26,7 +26,8 @@ export const POLICY_LIMITS = {
     lifecyclePolicy: 30720,
 } as const;
 
-export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike";
+/** Written in this order by `serializePolicy` (operators sorted by name), whatever order a document gives them in. */
+export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike" | "ArnNotLike" | "ForAnyValue:StringLike";
 
 export interface Principal {
     readonly AWS?: readonly string[];
