@@ -32,6 +32,7 @@
  */
 import { spawnSync } from "child_process";
 import type { GrowthCase } from "./growth";
+import type { OrgResult } from "./org-scope";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -96,6 +97,48 @@ function growthReport(out: (line?: string) => void, judge: (name: string, figure
     for (const w of written) {
         out(`  ${fleetLabel(w.size)}: ${w.problems} problem${w.problems === 1 ? "" : "s"}; first: ${w.first[0] ?? "none"}`);
     }
+}
+
+// ---- Organization scope (bench/org-scope.ts, in a child) -------------------------
+
+const ORG_TARGET: FleetSize = { clusters: 1000, tenants: 100, repositories: 1000 };
+const ORG_TARGET_SECONDS = 30;
+const ORG_TARGET_MEMORY_MIB = 1536;
+
+function orgScopeReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
+    childCount++;
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/org-scope.ts", JSON.stringify(ORG_TARGET)], {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 10 * 60 * 1000,
+    });
+    const label = fleetLabel(ORG_TARGET);
+    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("ORG_RESULT "));
+    if (!line) {
+        judge(`${label} on organization scope`, `bench/org-scope.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`, false);
+        return;
+    }
+    const r = JSON.parse(line.slice("ORG_RESULT ".length)) as OrgResult;
+    out();
+    out(
+        `Organization scope, ${label} (every tenant's grant spans every cluster; tenants on chaining and Pod Identity in turn, plus the platform grant): the ECR program ran in ${seconds(r.ecrMs)} s, peak ${mib(r.maxRssKiB)} MiB, reading ${r.stackReferences} cluster stacks; ${r.pullRoles} pull roles, ${r.oidcProviders} OIDC providers, ${r.repositories} repositories, ${r.overQuota} of ${r.documents} documents over quota. The EKS program of a cluster running every tenant: ${seconds(r.eksMs)} s, ${r.eksResources} resources.`,
+    );
+    out();
+    out("| a cluster joins (organization scope) | registry resources created | changed | deleted | resources of its own EKS stack |");
+    out("|:--|--:|--:|--:|--:|");
+    for (const g of r.growth) {
+        out(`| ${g.label} | ${g.created} | ${g.changed} | ${g.deleted} | ${g.eksResources} |`);
+    }
+    judge(`${label} on organization scope <= ${ORG_TARGET_SECONDS} s`, `${seconds(r.ecrMs)} s`, r.ecrMs <= ORG_TARGET_SECONDS * 1000);
+    judge(`${label} on organization scope peak memory < 1.5 GiB`, `${mib(r.maxRssKiB)} MiB`, mib(r.maxRssKiB) < ORG_TARGET_MEMORY_MIB);
+    judge(
+        `${label} on organization scope: one pull role per grant, no OIDC provider, 0 documents over quota`,
+        `${r.pullRoles} roles for ${ORG_TARGET.tenants} tenants and the platform, ${r.oidcProviders} providers, ${r.overQuota} over`,
+        r.pullRoles === ORG_TARGET.tenants + 1 && r.oidcProviders === 0 && r.overQuota === 0,
+    );
+    const touched = r.growth.reduce((n, g) => n + g.created + g.changed + g.deleted, 0);
+    judge("adding a cluster on organization scope changes no registry resource", `${touched} changed in ${r.growth.length} cases`, touched === 0);
 }
 
 // ---- Child processes --------------------------------------------------------
@@ -544,6 +587,7 @@ function main(): void {
     // Growth: a cluster added to the target fleet, and fleets as a user first writes them (counts, not time).
     if (!QUICK) {
         growthReport(out, judge);
+        orgScopeReport(out, judge);
     }
 
     // Where the time goes, when a target failed.

@@ -520,7 +520,7 @@ describe("access report", function () {
                 ],
                 [
                     { Effect: "Allow", Action: "ecr:*", Resource: "*", Condition: { StringNotEquals: { "aws:PrincipalArn": "x" } } },
-                    "evaluator: unsupported condition operator StringNotEquals (only StringEquals, StringLike, ArnEquals, ArnLike are written)",
+                    "evaluator: unsupported condition operator StringNotEquals (only StringEquals, StringLike, ArnEquals, ArnLike, ForAnyValue:StringLike, Null are written)",
                 ],
                 [
                     { Effect: "Allow", Principal: { CanonicalUser: "abc" }, Action: "ecr:*" },

@@ -173,6 +173,7 @@ describe("organization scope: the two stacks", function () {
             trustPolicy: "{}",
             identityPolicies: [{ name: "pull-only", json: MANAGED_POLICY_DOCUMENTS["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"] }],
             organization: { id: ORG, path: `${ORG}/r-ab12/` },
+            instanceVpc: "vpc-0b1c2d3e",
             tags,
         });
         expect(pullAllowed(node({ "ecrpull.dev/node-pull/platform": "true" }), repository("platform/base")).allowed).to.equal(true);

@@ -88,6 +88,7 @@ describe("organization scope: the registry's documents", () => {
         expect(repoPolicy.Statement[1].Sid).to.match(/^PullByOrgNodes[0-9A-F]{10}$/);
         expect(repoPolicy.Statement[1]).to.deep.include({ Principal: { AWS: "*" }, Action: [...ECR_PULL_ACTIONS] });
         expect(repoPolicy.Statement[1].Condition).to.deep.equal({
+            Null: { "aws:Ec2InstanceSourceVpc": "false" },
             StringEquals: { "aws:PrincipalOrgID": ORG, [`aws:PrincipalTag/${nodePullTagKey("team-a")}`]: "true" },
         });
     });
@@ -136,6 +137,19 @@ describe("organization scope: the registry's documents", () => {
         expect(a).to.include("policy/ecrpull-org-scope.scp.json");
         expect(b).to.include(`organizational unit ${PLATFORM_OU}* of organization ${ORG}`);
         expect(b).to.include("Pod Identity sessions tagged with service account team-b/mirror");
+        // Many grants of one scope and path: one paragraph, not one each.
+        const many = planRegistry(
+            {
+                clusters: [],
+                repositories: SPEC.repositories,
+                grants: ["x", "y", "z"].map((name) => ({ ...chained, name })),
+            },
+            CONTEXT,
+        ).admissions;
+        expect(many).to.have.length(1);
+        expect(many[0]).to.match(
+            /^grants "x", "y", "z" \(scope: organization o-a1b2c3d4e5, path chaining\): each pull role ecr-pull-<grant> trusts any role at IAM path \/ecrpull\/<grant>\//,
+        );
     });
 });
 
@@ -216,7 +230,7 @@ describe("organization scope: the cluster side", () => {
 /** A role somewhere in (or outside) the organization, with its documents. */
 function role(
     arn: string,
-    options: { org?: string; orgPath?: string; tags?: Record<string, string>; identity: { name: string; json: string }[] },
+    options: { org?: string; orgPath?: string; tags?: Record<string, string>; instanceVpc?: string; identity: { name: string; json: string }[] },
 ): RoleDocuments {
     return {
         arn,
@@ -224,6 +238,7 @@ function role(
         identityPolicies: options.identity,
         tags: options.tags,
         organization: options.org ? { id: options.org, path: options.orgPath ?? `${options.org}/r-ab12/` } : undefined,
+        instanceVpc: options.instanceVpc,
     };
 }
 
@@ -253,6 +268,7 @@ describe("organization scope: both evaluators agree with the config", function (
     const contextOf = (caller: RoleDocuments): Record<string, string | string[]> => ({
         ...(caller.organization ? { "aws:PrincipalOrgID": caller.organization.id, "aws:PrincipalOrgPaths": [caller.organization.path] } : {}),
         ...Object.fromEntries(Object.entries(caller.tags ?? {}).map(([k, v]) => [`aws:PrincipalTag/${k}`, v])),
+        ...(caller.instanceVpc ? { "aws:Ec2InstanceSourceVpc": caller.instanceVpc } : {}),
     });
 
     /** AssumeRole (and TagSession with tags) into a pull role: both evaluators, one answer. */
@@ -269,7 +285,7 @@ describe("organization scope: both evaluators agree with the config", function (
                 roleArn: target.arn,
                 trustPolicy: target.trustPolicy,
                 sessionTags: tags,
-                principalContext: contextOf(caller),
+                context: contextOf(caller),
             });
         }
         expect(ours, `the report's evaluator and iam-simulate disagree on ${caller.arn} assuming ${target.arn}`).to.equal(theirs);
@@ -284,7 +300,7 @@ describe("organization scope: both evaluators agree with the config", function (
             principalRoleArn: caller.arn,
             identityPolicies: caller.identityPolicies,
             action: "ecr:GetAuthorizationToken",
-            principalContext: contextOf(caller),
+            context: contextOf(caller),
         });
         for (const action of ECR_PULL_ACTIONS) {
             theirs &&= await sim.ecr({
@@ -293,7 +309,7 @@ describe("organization scope: both evaluators agree with the config", function (
                 action,
                 repositoryArn: repo.arn,
                 repositoryPolicy: repo.repositoryPolicy,
-                principalContext: contextOf(caller),
+                context: contextOf(caller),
             });
         }
         expect(ours, `the report's evaluator and iam-simulate disagree on ${caller.arn} pulling ${repository}`).to.equal(theirs);
@@ -341,8 +357,13 @@ describe("organization scope: both evaluators agree with the config", function (
     });
 
     it("node pulls: node roles tagged for the grant, in its scope, pull its repositories and no others", async () => {
-        const node = (account: string, options: { org?: string; orgPath?: string; tags?: Record<string, string> }) =>
-            role(`arn:aws:iam::${account}:role/blue-nodes`, { ...options, identity: nodePolicy });
+        // The kubelet pulls with the node role's EC2 instance credentials.
+        const node = (account: string, options: { org?: string; orgPath?: string; tags?: Record<string, string>; instanceVpc?: string | false }) =>
+            role(`arn:aws:iam::${account}:role/blue-nodes`, {
+                ...options,
+                instanceVpc: options.instanceVpc === false ? undefined : (options.instanceVpc ?? "vpc-0a1b2c3d"),
+                identity: nodePolicy,
+            });
         const tagged = (...grants: string[]) => nodePullTags(grants);
         expect(await pulls(node("111111111111", { org: ORG, tags: tagged("team-a") }), "team-a/api")).to.equal(true);
         expect(await pulls(node("111111111111", { org: ORG, tags: tagged("team-a") }), "team-b/api"), "another grant's repository").to.equal(false);
@@ -354,6 +375,11 @@ describe("organization scope: both evaluators agree with the config", function (
         expect(
             await pulls(node("111111111111", { org: ORG, orgPath: `${ROOT}/ou-ab12-33333333/`, tags: tagged("team-b") }), "team-b/api"),
             "another OU",
+        ).to.equal(false);
+        // The tag as a session tag (a web identity or another account's session may carry any): not EC2 instance credentials.
+        expect(
+            await pulls(node("111111111111", { org: ORG, tags: tagged("team-a"), instanceVpc: false }), "team-a/api"),
+            "tag without instance credentials",
         ).to.equal(false);
     });
 

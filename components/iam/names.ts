@@ -165,7 +165,7 @@ export function clusterArn(partition: string, region: string, accountId: string,
 // ---- Checks of the names that end up in IAM ---------------------------------
 
 /** A grant name becomes part of a role name and of Pulumi names: keep it plain. */
-const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const GRANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A grant name must also fit in the pull role's name (IAM: 64 characters). */
 export function checkGrantName(problems: Problems, path: string, value: unknown): void {

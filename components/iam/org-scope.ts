@@ -18,6 +18,15 @@
  * the accounts of that OU and of every OU below it.
  */
 import { Problems, quoteHint } from "../validation";
+import { GRANT_NAME } from "./names";
+
+/** Names built from a grant are only ever built from a checked one; a bad one here is a bug, said loudly. */
+function checkedGrant(grant: string): string {
+    if (!GRANT_NAME.test(grant)) {
+        throw new Error(`"${grant}" is not a grant name: lowercase letters, digits and '-', starting and ending with a letter or digit.`);
+    }
+    return grant;
+}
 
 /** A grant's organization scope, as written in `ecrpull:grants[].scope`. */
 export interface OrganizationScope {
@@ -36,16 +45,27 @@ export const ORG_ROLE_PATH_PREFIX = "/ecrpull/";
 
 /** The IAM path of the cluster-side roles of an organization-scoped grant: `/ecrpull/<grant>/`. */
 export function orgRolePath(grant: string): string {
-    return `${ORG_ROLE_PATH_PREFIX}${grant}/`;
+    return `${ORG_ROLE_PATH_PREFIX}${checkedGrant(grant)}/`;
 }
 
+/** The tag key namespace of ecrpull. */
+export const TAG_KEY_PREFIX = "ecrpull.dev/";
 /** Node roles whose kubelets pull an organization-scoped grant's images carry this tag key, with value `true`. */
-export const NODE_PULL_TAG_PREFIX = "ecrpull.dev/node-pull/";
+export const NODE_PULL_TAG_PREFIX = `${TAG_KEY_PREFIX}node-pull/`;
 export const NODE_PULL_TAG_VALUE = "true";
 
 export function nodePullTagKey(grant: string): string {
-    return `${NODE_PULL_TAG_PREFIX}${grant}`;
+    return `${NODE_PULL_TAG_PREFIX}${checkedGrant(grant)}`;
 }
+
+/**
+ * A global condition key present only in requests signed with EC2 instance
+ * credentials (the node role as the kubelet uses it), which carry no session
+ * tags (AWS Security Blog, "How to use policies to restrict where EC2
+ * instance credentials can be used from"; IAM user guide, global condition
+ * keys). Requiring it makes the node-pull tag the role's own.
+ */
+export const EC2_INSTANCE_CREDENTIALS_KEY = "aws:Ec2InstanceSourceVpc";
 
 /** The `aws:PrincipalArn` pattern the registry trusts for an organization-scoped grant. */
 export function orgRoleArnPattern(partition: string, grant: string): string {

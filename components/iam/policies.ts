@@ -10,7 +10,7 @@
  * same bytes.
  */
 import { accountIdOfArn, accountRootArn, issuerHostPath, STS_AUDIENCE } from "./names";
-import { nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRoleArnPattern, orgScopeCondition } from "./org-scope";
+import { EC2_INSTANCE_CREDENTIALS_KEY, nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRoleArnPattern, orgScopeCondition } from "./org-scope";
 import { createHash } from "crypto";
 
 /** The actions a cross-account pull needs, and nothing more (docs/aws-facts.md). */
@@ -27,7 +27,8 @@ export const POLICY_LIMITS = {
     lifecyclePolicy: 30720,
 } as const;
 
-export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike" | "ForAnyValue:StringLike";
+/** Written in this order by `serializePolicy` (operators sorted by name), whatever order a document gives them in. */
+export type ConditionOperator = "StringEquals" | "StringLike" | "ArnEquals" | "ArnLike" | "ArnNotLike" | "ForAnyValue:StringLike" | "Null";
 
 export interface Principal {
     readonly AWS?: readonly string[];
@@ -424,7 +425,15 @@ export function repositoryPullPolicy(args: RepositoryPullPolicyArgs): PolicyDocu
             Effect: "Allow",
             Principal: { AWS: ["*"] },
             Action: ECR_PULL_ACTIONS,
-            Condition: { ...scoped, StringEquals: { ...(scoped.StringEquals ?? {}), [`aws:PrincipalTag/${nodePullTagKey(grant)}`]: [NODE_PULL_TAG_VALUE] } },
+            Condition: {
+                ...scoped,
+                StringEquals: { ...(scoped.StringEquals ?? {}), [`aws:PrincipalTag/${nodePullTagKey(grant)}`]: [NODE_PULL_TAG_VALUE] },
+                // aws:PrincipalTag also reads session tags, which a session from outside the
+                // organization's SCPs (a web identity, another account) may carry. Only EC2
+                // instance credentials carry this key, and EC2 passes no session tags: the tag
+                // must then be the node role's own (see org-scope.ts).
+                Null: { [EC2_INSTANCE_CREDENTIALS_KEY]: ["false"] },
+            },
         });
     }
     return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;

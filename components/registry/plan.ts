@@ -37,7 +37,15 @@ import {
 } from "../iam/names";
 import { ClusterSpec, clusterRegion, GrantSpec, RegistrySpec, REPLICATION_LIMITS, ResolvedRepositorySpec, withRepositoryDefaults } from "./spec";
 import { DEFAULT_LIMITS, QuotaLimits } from "../iam/quotas";
-import { describeScope, nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRolePath } from "../iam/org-scope";
+import {
+    describeScope,
+    NODE_PULL_TAG_PREFIX,
+    nodePullTagKey,
+    NODE_PULL_TAG_VALUE,
+    ORG_ROLE_PATH_PREFIX,
+    OrganizationScope,
+    orgRolePath,
+} from "../iam/org-scope";
 
 export interface RegistryContext {
     readonly registryAccountId: string;
@@ -393,26 +401,34 @@ export function planRegistry(given: RegistrySpec, context: RegistryContext): Reg
             .filter((x) => x.nodePullWidening)
             .map((x) => wideningMessage(`${r.settings.name} (${x.region})`, x.nodePullWidening!, limits.repositoryPolicy)),
     ]);
-    const admissions = spec.grants
-        .filter((g) => g.scope)
-        .sort(byKey((g) => g.name))
-        .map((g) => admissionMessage(g, pathOf(g), partition));
+    // One message per scope and path: a fleet of a hundred scoped grants reads as one paragraph, not a hundred.
+    const groups = new Map<string, ListedGrant[]>();
+    for (const grant of spec.grants.filter((g) => g.scope).sort(byKey((g) => g.name))) {
+        const key = `${describeScope(grant.scope!)}|${pathOf(grant)}`;
+        groups.set(key, [...(groups.get(key) ?? []), grant]);
+    }
+    const admissions = [...groups.values()].map((grants) => admissionMessage(grants, pathOf(grants[0]), partition));
     return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings, admissions };
 }
 
 /**
- * Exactly whom an organization-scoped grant admits, for the preview: the
- * principals its trust and repository policies name by pattern, what stays
- * pinned, and what closes the rest.
+ * Exactly whom organization-scoped grants of one scope and path admit, for
+ * the preview: the principals their trust and repository policies name by
+ * pattern, what stays pinned, and what closes the rest.
  */
-export function admissionMessage(grant: GrantSpec, path: AccessPath, partition: string): string {
-    const scope = describeScope(grant.scope!);
-    const accounts = grant.serviceAccounts.map((sa) => `${sa.namespace}/${sa.name}`).join(", ");
+export function admissionMessage(grants: readonly GrantSpec[], path: AccessPath, partition: string): string {
+    const scope = describeScope(grants[0].scope!);
+    const one = grants.length === 1;
+    const names = one ? `grant "${grants[0].name}"` : `grants ${listSome(grants.map((g) => JSON.stringify(g.name)))}`;
+    const accounts = (g: GrantSpec) => g.serviceAccounts.map((sa) => `${sa.namespace}/${sa.name}`).join(", ");
+    const grant = one ? grants[0].name : "<grant>";
+    const rolePath = one ? orgRolePath(grant) : `${ORG_ROLE_PATH_PREFIX}<grant>/`;
+    const tagKey = one ? nodePullTagKey(grant) : `${NODE_PULL_TAG_PREFIX}<grant>`;
     const pinned =
         path === "podIdentity"
-            ? `for Pod Identity sessions tagged with service account ${accounts} (any cluster)`
-            : `whose own trust is then the only check of the service account (the package writes it for ${accounts} of its cluster)`;
-    return `grant "${grant.name}" (scope: ${scope}, path ${path}): its pull role ${pullRoleName(grant.name)} trusts any role at IAM path ${orgRolePath(grant.name)} in any account of ${scope} (aws:PrincipalArn arn:${partition}:iam::*:role${orgRolePath(grant.name)}*), ${pinned}; its ${grant.repositories.length} repositories admit the node roles tagged ${nodePullTagKey(grant.name)}=${NODE_PULL_TAG_VALUE} there. So any principal of that scope allowed to create a role at that path, change such a role's trust, or tag a role with that key gets the grant's pulls: attach the service control policy policy/ecrpull-org-scope.scp.json to the organization (or those OUs) to keep that to your deployers.`;
+            ? `for Pod Identity sessions tagged with ${one ? `service account ${accounts(grants[0])}` : "one of the grant's service accounts"} (any cluster)`
+            : `whose own trust is then the only check of the service account (the package writes it for ${one ? accounts(grants[0]) : "the grant's service accounts"} of its cluster)`;
+    return `${names} (scope: ${scope}, path ${path}): ${one ? "its pull role" : "each pull role"} ${pullRoleName(grant)} trusts any role at IAM path ${rolePath} in any account of ${scope} (aws:PrincipalArn arn:${partition}:iam::*:role${rolePath}*), ${pinned}; ${one ? "its" : "the grant's"} repositories admit the node roles tagged ${tagKey}=${NODE_PULL_TAG_VALUE} there. So any principal of that scope allowed to create a role at that path, change such a role's trust, or tag a role with that key gets the grant's pulls: attach the service control policy policy/ecrpull-org-scope.scp.json to the organization (or those OUs) to keep that to your deployers.`;
 }
 
 /** The grant's clusters by shard, for the shards that serve any; sorted by shard. */

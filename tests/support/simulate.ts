@@ -1,7 +1,8 @@
 /**
  * A thin adapter over @cloud-copilot/iam-simulate, an IAM policy simulator
  * written by other people than this package's documents: it answers "is
- * this request allowed" for the three kinds of request our documents govern.
+ * this request allowed" for the kinds of request our documents govern: (a)
+ * to (c) below, and (d), the IAM calls the organization-scope SCP restricts.
  *
  * LICENCE: @cloud-copilot/iam-simulate and @cloud-copilot/iam-policy are
  * AGPL-3.0. They are dev dependencies, imported only from tests/ (never from
@@ -41,7 +42,8 @@
  *     session ARN (`arn:aws:sts::<account>:assumed-role/<role>/<session>`),
  *     with `aws:PrincipalArn` (the role ARN) and `aws:PrincipalAccount` set,
  *     since the simulator does not derive them itself (README, "Features
- *     coming soon"). Pod Identity session tags are `aws:RequestTag/<key>`.
+ *     coming soon"). Session tags (Pod Identity's) are `aws:RequestTag/<key>`,
+ *     and their keys `aws:TagKeys`, as STS sets both.
  *     The role's trust is the resource policy and the caller's policies the
  *     identity policies: cross-account, both must allow; same account, the
  *     trust must still allow (StsServiceAuthorizer). sts:TagSession is its
@@ -61,23 +63,48 @@
  *     grants nothing by itself there. `ecr:GetAuthorizationToken` has no
  *     resource type: it is evaluated against `*` in the caller's account.
  *
+ * (d) An action on a resource of the caller's own account that has no
+ *     resource policy: IAM's calls on roles and users (iam:CreateRole,
+ *     iam:TagRole...). The identity policies decide, within the SCPs. Tags
+ *     sent with the call are `aws:RequestTag/<key>` and `aws:TagKeys`; a call
+ *     that removes tags (iam:UntagRole) sends only `aws:TagKeys`.
+ *
+ * Organizations. Requests by a session of a role (`roleSession`, `ecr`,
+ * `accountAction`) take optional service control policies, one entry per
+ * level of the organization (root first, the account last),
+ * as the simulator's `serviceControlPolicies`: the request must be allowed
+ * by some SCP at every level and denied by none (core_engine,
+ * analyzeControlPolicies), so a level needs an Allow such as AWS's default
+ * `FullAWSAccess` (exported below) next to Deny-only policies. They apply to
+ * the calling principal, as AWS applies them to the IAM principals of member
+ * accounts; whether the caller's account is a member one (not the management
+ * account, whose principals no SCP restricts) is the test's to say by passing
+ * SCPs or not. Without the option no SCP takes part. A web identity or an AWS
+ * service is no IAM principal of an account: `webIdentity` and `service` take
+ * no SCPs. Global keys the request
+ * context would carry in an organization (`aws:PrincipalOrgID`,
+ * `aws:PrincipalOrgPaths`, `aws:PrincipalTag/<key>`) are passed with the
+ * `context` option, which may not override a key the adapter sets itself.
+ *
  * Every policy is validated (trust policies with validateTrustPolicy,
  * identity policies with validateIdentityPolicy, repository policies with
- * validateResourcePolicy) before it is simulated; a request that the
- * simulator refuses (bad policy, unknown action, wrong resource type, a
- * context key it would silently drop) throws instead of answering.
+ * validateResourcePolicy, SCPs with validateServiceControlPolicy) before it
+ * is simulated; a request that the simulator refuses (bad policy, unknown
+ * action, wrong resource type, a context key it would silently drop) throws
+ * instead of answering.
  */
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import {
     createValidatedPolicy,
     validateIdentityPolicy,
     validateResourcePolicy,
+    validateServiceControlPolicy,
     validateTrustPolicy,
     type ValidatedPolicy,
     type ValidationError,
 } from "@cloud-copilot/iam-policy";
 
-export type PolicyKind = "trust" | "identity" | "resource";
+export type PolicyKind = "trust" | "identity" | "resource" | "scp";
 
 /** A policy document as JSON text, with a name for error messages. */
 export interface NamedPolicy {
@@ -89,6 +116,7 @@ const VALIDATORS: Record<PolicyKind, (policy: unknown) => ValidationError[]> = {
     trust: validateTrustPolicy,
     identity: validateIdentityPolicy,
     resource: validateResourcePolicy,
+    scp: validateServiceControlPolicy,
 };
 
 /** @cloud-copilot/iam-policy's verdict on a document, as IAM would judge it for that kind of policy. */
@@ -97,6 +125,27 @@ export function validatePolicy(kind: PolicyKind, json: string): ValidationError[
 }
 
 export const STS_AUDIENCE = "sts.amazonaws.com";
+
+/** The service control policies attached at one level of an organization: its root, an OU or the account. */
+export interface OrgLevel {
+    /** `r-...`, `ou-...` or an account ID: a name for the level. */
+    readonly orgIdentifier: string;
+    readonly policies: readonly NamedPolicy[];
+}
+
+/** AWS's default SCP, attached to every root, OU and account until someone detaches it (Organizations user guide, "FullAWSAccess"). */
+export const FULL_AWS_ACCESS: NamedPolicy = {
+    name: "FullAWSAccess",
+    json: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }),
+};
+
+/** What a request of kinds (b) to (d) may add: SCPs over the caller, and global keys of its request context. */
+export interface InOrganization {
+    /** One entry per level, root first; absent: no SCP applies. */
+    readonly serviceControlPolicies?: readonly OrgLevel[];
+    /** Extra context keys (`aws:PrincipalOrgID`, `aws:PrincipalTag/<key>`...); a key the adapter sets itself is refused. */
+    readonly context?: Readonly<Record<string, string | readonly string[]>>;
+}
 
 export interface WebIdentityRequest {
     /** The role the token is exchanged for, and its trust policy. */
@@ -111,7 +160,7 @@ export interface WebIdentityRequest {
     readonly audience: string;
 }
 
-export interface RoleSessionRequest {
+export interface RoleSessionRequest extends InOrganization {
     /** The role whose session makes the call. */
     readonly principalRoleArn: string;
     /** Its identity policies (inline and attached). */
@@ -121,8 +170,6 @@ export interface RoleSessionRequest {
     readonly trustPolicy: string;
     /** Session tags passed with the call (`aws:RequestTag/<key>`). */
     readonly sessionTags?: Readonly<Record<string, string>>;
-    /** More keys about the principal: `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalTag/<key>`. */
-    readonly principalContext?: Readonly<Record<string, string | string[]>>;
 }
 
 export interface ServiceRequest {
@@ -136,7 +183,7 @@ export interface ServiceRequest {
     readonly sessionTags?: Readonly<Record<string, string>>;
 }
 
-export interface EcrRequest {
+export interface EcrRequest extends InOrganization {
     readonly principalRoleArn: string;
     readonly identityPolicies: readonly NamedPolicy[];
     readonly action: string;
@@ -144,8 +191,20 @@ export interface EcrRequest {
     readonly repositoryArn?: string;
     /** The repository's policy; absent when it has none. */
     readonly repositoryPolicy?: string;
-    /** More keys about the principal: `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`, `aws:PrincipalTag/<key>`. */
-    readonly principalContext?: Readonly<Record<string, string | string[]>>;
+}
+
+export interface AccountActionRequest extends InOrganization {
+    /** The role whose session makes the call. */
+    readonly principalRoleArn: string;
+    readonly identityPolicies: readonly NamedPolicy[];
+    /** `iam:CreateRole`, `iam:TagRole`, `iam:UntagRole`, `iam:UpdateAssumeRolePolicy`... */
+    readonly action: string;
+    /** The role or user acted on, in the caller's account. */
+    readonly resourceArn: string;
+    /** Tags sent with the call (CreateRole, TagRole): `aws:RequestTag/<key>` and `aws:TagKeys`. */
+    readonly requestTags?: Readonly<Record<string, string>>;
+    /** Keys of tags removed by the call (UntagRole): `aws:TagKeys` only. */
+    readonly removedTagKeys?: readonly string[];
 }
 
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/;
@@ -197,6 +256,13 @@ export class IamSimulator {
         return policies.map((p) => ({ name: p.name, policy: this.policy("identity", p.name, p.json) }));
     }
 
+    private scps(levels: readonly OrgLevel[] | undefined): Simulation["serviceControlPolicies"] {
+        return (levels ?? []).map((level) => ({
+            orgIdentifier: level.orgIdentifier,
+            policies: level.policies.map((p) => ({ name: p.name, policy: this.policy("scp", p.name, p.json) })),
+        }));
+    }
+
     /** Validated simulations run, and fast ones whose shape a validated one had checked before. */
     public validatedRuns = 0;
     private readonly validatedShapes = new Set<string>();
@@ -240,6 +306,7 @@ export class IamSimulator {
             r.resource.resource,
             Object.keys(r.contextVariables).sort().join(","),
             simulation.identityPolicies.map((p) => p.name).join(","),
+            simulation.serviceControlPolicies.map((l) => `${l.orgIdentifier}:${l.policies.map((p) => p.name).join("+")}`).join(","),
             simulation.resourcePolicy ? "resource" : "",
         ].join("|");
         if (!this.validatedShapes.has(shape) || this.simulations % 50 === 0) {
@@ -284,15 +351,13 @@ export class IamSimulator {
                 principal: sessionArnOf(request.principalRoleArn),
                 action: request.action,
                 resource: { resource: request.roleArn, accountId: accountOfArn(request.roleArn) },
-                contextVariables: {
-                    "aws:PrincipalArn": request.principalRoleArn,
-                    "aws:PrincipalAccount": account,
-                    ...request.principalContext,
-                    ...tagKeys(request.sessionTags),
-                },
+                contextVariables: withContext(
+                    { "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account, ...tagKeys(request.sessionTags) },
+                    request.context,
+                ),
             },
             identityPolicies: this.identities(request.identityPolicies),
-            serviceControlPolicies: [],
+            serviceControlPolicies: this.scps(request.serviceControlPolicies),
             resourceControlPolicies: [],
             resourcePolicy: this.policy("trust", `trust of ${request.roleArn}`, request.trustPolicy),
         });
@@ -328,18 +393,65 @@ export class IamSimulator {
                 resource: request.repositoryArn
                     ? { resource: request.repositoryArn, accountId: accountOfArn(request.repositoryArn) }
                     : { resource: "*", accountId: account },
-                contextVariables: { "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account, ...request.principalContext },
+                contextVariables: withContext({ "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account }, request.context),
             },
             identityPolicies: this.identities(request.identityPolicies),
-            serviceControlPolicies: [],
+            serviceControlPolicies: this.scps(request.serviceControlPolicies),
             resourceControlPolicies: [],
             resourcePolicy: request.repositoryPolicy ? this.policy("resource", `policy of ${request.repositoryArn}`, request.repositoryPolicy) : undefined,
         });
     }
+
+    /** (d) An action by a session of a role on a role or user of its own account (no resource policy). */
+    async accountAction(request: AccountActionRequest): Promise<boolean> {
+        const { account } = parseRoleArn(request.principalRoleArn);
+        if (accountOfArn(request.resourceArn) !== account) {
+            throw new Error(`simulate: ${request.action} on ${request.resourceArn} from account ${account}: IAM acts on the caller's own account only`);
+        }
+        if (request.requestTags && request.removedTagKeys) {
+            throw new Error("simulate: a call either sends tags or removes them");
+        }
+        const removed: Record<string, string[]> = request.removedTagKeys ? { "aws:TagKeys": [...request.removedTagKeys] } : {};
+        return this.run({
+            request: {
+                principal: sessionArnOf(request.principalRoleArn),
+                action: request.action,
+                resource: { resource: request.resourceArn, accountId: account },
+                contextVariables: withContext(
+                    { "aws:PrincipalArn": request.principalRoleArn, "aws:PrincipalAccount": account, ...tagKeys(request.requestTags), ...removed },
+                    request.context,
+                ),
+            },
+            identityPolicies: this.identities(request.identityPolicies),
+            serviceControlPolicies: this.scps(request.serviceControlPolicies),
+            resourceControlPolicies: [],
+            resourcePolicy: undefined,
+        });
+    }
 }
 
-function tagKeys(tags: Readonly<Record<string, string>> | undefined): Record<string, string> {
-    return Object.fromEntries(Object.entries(tags ?? {}).map(([key, value]) => [`aws:RequestTag/${key}`, value]));
+/** Tags sent with a request, as the request context carries them: each value, and the keys (none when no tag is sent). */
+function tagKeys(tags: Readonly<Record<string, string>> | undefined): Record<string, string | string[]> {
+    const entries = Object.entries(tags ?? {});
+    if (entries.length === 0) {
+        return {};
+    }
+    return { ...Object.fromEntries(entries.map(([key, value]) => [`aws:RequestTag/${key}`, value])), "aws:TagKeys": entries.map(([key]) => key) };
+}
+
+/** The adapter's own keys, plus the caller's extra ones; a caller may not replace one the adapter derives. */
+function withContext(
+    own: Record<string, string | string[]>,
+    extra: Readonly<Record<string, string | readonly string[]>> | undefined,
+): Record<string, string | string[]> {
+    const out = { ...own };
+    for (const [key, value] of Object.entries(extra ?? {})) {
+        if (Object.keys(own).some((k) => k.toLowerCase() === key.toLowerCase())) {
+            throw new Error(`simulate: the context key ${key} is set by the adapter; pass it through the request's own fields`);
+        }
+        out[key] = typeof value === "string" ? value : [...value];
+    }
+    return out;
 }
 
 function describe(simulation: Simulation): string {

@@ -28,6 +28,7 @@
 import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS, POD_IDENTITY_TAGS } from "../../components/iam/policies";
 import { issuerHostPath, serviceAccountSubject, STS_AUDIENCE } from "../../components/iam/names";
 import { wildcardRegExp } from "../../components/iam/wildcards";
+import { EC2_INSTANCE_CREDENTIALS_KEY } from "../../components/iam/org-scope";
 
 /** Thrown for a document or request outside what this evaluator understands. */
 export class EvaluatorError extends Error {}
@@ -64,7 +65,7 @@ interface Statement {
 }
 
 const STATEMENT_KEYS = new Set(["Sid", "Effect", "Principal", "Action", "Resource", "Condition"]);
-const OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:StringLike"]);
+const OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike", "ForAnyValue:StringLike", "Null"]);
 
 const list = (v: Values | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -122,6 +123,13 @@ function conditionMatches(statement: Statement, request: Request): boolean {
         }
         for (const [key, values] of Object.entries(block)) {
             const actual = request.context?.[key];
+            if (operator === "Null") {
+                // "false": the key must be present; "true": absent.
+                if (!list(values).some((expected) => (expected === "true") === (actual === undefined))) {
+                    return false;
+                }
+                continue;
+            }
             if (actual === undefined) {
                 return false;
             }
@@ -196,6 +204,8 @@ export interface RoleDocuments {
     readonly tags?: Readonly<Record<string, string>>;
     /** Where the role's account sits in AWS Organizations (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`); absent outside any organization. */
     readonly organization?: { readonly id: string; readonly path: string };
+    /** Set for a node role used with EC2 instance credentials (the kubelet): the instance's VPC, `aws:Ec2InstanceSourceVpc`. */
+    readonly instanceVpc?: string;
 }
 
 /** The condition keys a session of the role carries about its principal. */
@@ -204,6 +214,7 @@ export function principalContext(role: RoleDocuments): Record<string, string> {
         "aws:PrincipalArn": role.arn,
         "aws:PrincipalAccount": accountOf(role.arn) ?? "",
         ...(role.organization ? { "aws:PrincipalOrgID": role.organization.id, "aws:PrincipalOrgPaths": role.organization.path } : {}),
+        ...(role.instanceVpc ? { [EC2_INSTANCE_CREDENTIALS_KEY]: role.instanceVpc } : {}),
         ...Object.fromEntries(Object.entries(role.tags ?? {}).map(([key, value]) => [`aws:PrincipalTag/${key}`, value])),
     };
 }
