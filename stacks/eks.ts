@@ -35,6 +35,12 @@ import { CONFIG_NAMESPACE, ConfigReader, readEksStackConfig } from "./config";
 export type EksProgramOutputs = { [K in keyof EksStackOutputs]: pulumi.Input<EksStackOutputs[K]> } & {
     /** What a pod of each workload needs, by `<namespace>/<serviceAccount>` (not part of the contract: the ECR stack does not read it). */
     readonly podSpecs: pulumi.Input<Record<string, WorkloadPodSettings>>;
+    /**
+     * The organization-scoped grants whose node-pull tags the node roles carry
+     * (created here, or checked on adopted ones): for the access report and the
+     * audit, not part of the contract.
+     */
+    readonly nodePullGrants: pulumi.Input<string[]>;
 };
 
 export interface EksProgramOptions {
@@ -151,5 +157,6 @@ export async function eksProgram(config: ConfigReader, options: EksProgramOption
         nodeRoleArns: cluster.nodeRoleArns,
         workloads: access.workloads,
         podSpecs: access.podSpecs,
+        nodePullGrants: [...settings.nodePullGrants],
     };
 }

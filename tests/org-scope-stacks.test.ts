@@ -14,6 +14,8 @@ import { RecordedResource } from "../tools/engine/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks } from "../tools/engine/two-stacks";
 import { assumeRoleAllowed, MANAGED_POLICY_DOCUMENTS, podIdentityTags, pullAllowed } from "../tools/report/evaluator";
 import { clusterA, clusterB, NODE_ROLE_B, registry, STACK_A } from "./support/fixtures";
+import { effectiveStackConfig } from "../tools/state/esc";
+import * as path from "path";
 
 const ORG = "o-a1b2c3d4e5";
 const GRANTS = [
@@ -179,6 +181,27 @@ describe("organization scope: the two stacks", function () {
         expect(pullAllowed(node({ "ecrpull.dev/node-pull/platform": "true" }), repository("platform/base")).allowed).to.equal(true);
         expect(pullAllowed(node({ "ecrpull.dev/node-pull/platform": "true" }), repository("payments/api")).allowed).to.equal(false);
         expect(pullAllowed(node({}), repository("platform/base")).allowed).to.equal(false);
+    });
+
+    it("the example's cluster that joins later (examples/organization-scope, eks-green) deploys alone once its node role is tagged", async () => {
+        const { config } = effectiveStackConfig(path.resolve(__dirname, "../examples/organization-scope/Pulumi.eks-green.yaml"));
+        const stack = (tags: Record<string, string>) => ({
+            name: "acme/organization-scope/eks-green",
+            config,
+            accountId: "777788889999",
+            region: "eu-west-1",
+            existingClusters: { "apps-green": { issuerUrl: "https://oidc.eks.eu-west-1.amazonaws.com/id/6E6E6E6E6E6E6E6E6E6E6E6E6E6E6E6E" } },
+            existingRoles: { "apps-green-nodes": { tags } },
+        });
+        const refused = await runEksStack(stack({})).then(
+            () => "",
+            (e: unknown) => (e as Error).message,
+        );
+        expect(refused).to.include("aws iam tag-role --role-name apps-green-nodes --tags Key=ecrpull.dev/node-pull/platform,Value=true");
+        const run = await runEksStack(stack({ "ecrpull.dev/node-pull/platform": "true" }));
+        const chained = roles(run.resources).map((r) => [r.inputs.path, String(r.inputs.name).replace(/-[0-9a-f]{6}$/, "")]);
+        expect(chained).to.deep.equal([["/ecrpull/platform/", "ecr-chain-platform"]]);
+        expect(run.outputs.nodePullGrants).to.deep.equal(["platform"]);
     });
 
     it("refuses a listed cluster whose role of a scoped grant is not at the grant's path (a stack without the definitions)", async () => {

@@ -401,14 +401,23 @@ export function planRegistry(given: RegistrySpec, context: RegistryContext): Reg
             .filter((x) => x.nodePullWidening)
             .map((x) => wideningMessage(`${r.settings.name} (${x.region})`, x.nodePullWidening!, limits.repositoryPolicy)),
     ]);
-    // One message per scope and path: a fleet of a hundred scoped grants reads as one paragraph, not a hundred.
-    const groups = new Map<string, ListedGrant[]>();
-    for (const grant of spec.grants.filter((g) => g.scope).sort(byKey((g) => g.name))) {
+    const admissions = organizationAdmissions(spec.grants, partition);
+    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings, admissions };
+}
+
+/**
+ * What the preview says of the organization-scoped grants: one message per
+ * scope and path, so that a fleet of a hundred scoped grants reads as one
+ * paragraph, not a hundred.
+ */
+export function organizationAdmissions(grants: readonly GrantSpec[], partition: string): string[] {
+    const pathOf = (grant: GrantSpec) => (grant.path ?? DEFAULT_ACCESS_PATH) as AccessPath;
+    const groups = new Map<string, GrantSpec[]>();
+    for (const grant of grants.filter((g) => g.scope).sort(byKey((g) => g.name))) {
         const key = `${describeScope(grant.scope!)}|${pathOf(grant)}`;
         groups.set(key, [...(groups.get(key) ?? []), grant]);
     }
-    const admissions = [...groups.values()].map((grants) => admissionMessage(grants, pathOf(grants[0]), partition));
-    return { providers, roles, repositories, replication: { regions: replicaRegions, rules }, sizes, counts, overBudget, widenings, admissions };
+    return [...groups.values()].map((group) => admissionMessage(group, pathOf(group[0]), partition));
 }
 
 /**

@@ -16,6 +16,9 @@ import * as path from "path";
 import { WorkloadPodSettings } from "../../components/cluster/pod-settings";
 import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
 import { policySize } from "../../components/iam/policies";
+import { partitionOfRegion } from "../../components/iam/names";
+import { organizationAdmissions } from "../../components/registry/plan";
+import { GrantSpec } from "../../components/registry/spec";
 import { EksProgramOutputs } from "../../stacks/eks";
 import { ProgramRun, RecordedResource, Resolved } from "../engine/mock-engine";
 import { EksStackRunResult, runProject } from "../engine/project-run";
@@ -268,12 +271,24 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
         ...((stack.config["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}),
     });
 
+    // Organization-scoped trusts check where each account sits in AWS Organizations, which
+    // no stack file says: the plan takes every account to be inside the grants' scope.
+    const scoped = ((ecrConfig["ecrpull:grants"] ?? []) as GrantSpec[]).filter((g) => g.scope);
+    const organization = scoped.length > 0 ? exampleOrganization(scoped) : undefined;
+    const notes = [...run.notes];
+    if (organization) {
+        notes.push(
+            `every account is taken to be in organization ${organization.id}, at ${organization.path}, as the organization-scoped grants need; \`pulumi up\` does not check it, AWS does at each request.`,
+        );
+    }
     const access = accessReport(
         readFleetState(
             asState(run.ecr.run, "ecr"),
             run.eks.map((e) => asState(e.run, e.name.split("/").pop()!)),
+            organization ? { organization: { id: organization.id, pathOf: () => organization.path } } : {},
         ),
     );
+    const admissions = organizationAdmissions(scoped, partitionOfRegion(String(ecrConfig["aws:region"] ?? "eu-west-1")));
     const sizes = [
         ...run.eks.flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
         ...documentSizes(run.ecr.accountId, run.ecr.run.resources, registryLimits),
@@ -337,6 +352,9 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
             );
         }
     }
+    if (admissions.length > 0) {
+        out.push("", "Organization scope: whom these trusts admit beyond the clusters above:", ...admissions.map((a) => `  - ${a}`));
+    }
     out.push("", "Who can pull what (evaluated from the documents above, not from the config):", "", renderMarkdown(access), "");
     const near = sizes.filter((s) => s.size >= s.limit * NEAR_LIMIT).sort((a, b) => percent(b) - percent(a));
     const largest = [...sizes].sort((a, b) => percent(b) - percent(a))[0];
@@ -351,8 +369,8 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
             "",
         );
     }
-    if (run.notes.length > 0) {
-        out.push("Assumed in place of AWS:", ...run.notes.map((n) => `  - ${n}`), "");
+    if (notes.length > 0) {
+        out.push("Assumed in place of AWS:", ...notes.map((n) => `  - ${n}`), "");
     }
     if (!options.documents) {
         out.push("`ecrpull plan --documents` prints every document and the chained pod settings; `--json` gives all of it as JSON.");
@@ -374,10 +392,17 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
         },
         access,
         documents: sizes,
-        assumed: run.notes,
+        assumed: notes,
         ...(importFile ? { importFile } : {}),
     };
     return { text: out.join("\n"), json, access, sizes };
+}
+
+/** The organization the plan's example accounts are taken to be in: the scoped grants', inside the first OU one names. */
+function exampleOrganization(scoped: readonly GrantSpec[]): { id: string; path: string } {
+    const id = scoped[0].scope!.organization;
+    const unit = scoped.flatMap((g) => g.scope!.organizationalUnits ?? [])[0];
+    return { id, path: unit ? unit.replace(/\*$/, "") : `${id}/r-exampleroot/` };
 }
 
 export const planCommand: Command = {

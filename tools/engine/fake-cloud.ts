@@ -247,7 +247,7 @@ export function fakeState(type: string, name: string, inputs: Record<string, any
             return {
                 ...inputs,
                 name: roleName,
-                arn: `arn:${partition}:iam::${accountId}:role/${roleName}`,
+                arn: `arn:${partition}:iam::${accountId}:role${inputs.path ?? "/"}${roleName}`,
                 uniqueId: `AROA${fakeIssuerId(roleName).slice(0, 17)}`,
             };
         }

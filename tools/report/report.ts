@@ -28,7 +28,7 @@ import {
     Verdict,
     webIdentityAllowed,
 } from "./evaluator";
-import { ROLE_ARN_ANNOTATION } from "../../components/cluster/plan";
+import { nodePullTags, ROLE_ARN_ANNOTATION } from "../../components/cluster/plan";
 import { issuerHostPath, partitionOfRegion, STS_AUDIENCE } from "../../components/iam/names";
 import { ExportedResource, StackExport } from "../state/stack-export";
 
@@ -151,12 +151,18 @@ function need<T>(value: T | undefined, source: string, what: string): T {
 
 /** Roles of one state by name, with their inline and attached policies. */
 function readRoles(state: StackExport, account: string, partition: string, roles: Map<string, RoleDocuments>): void {
-    const byName = new Map<string, { arn: string; trustPolicy: string; identityPolicies: { name: string; json: string }[] }>();
+    const byName = new Map<string, { arn: string; trustPolicy: string; identityPolicies: { name: string; json: string }[]; tags?: Record<string, string> }>();
     for (const r of state.resources.filter((x) => x.type === "aws:iam/role:Role")) {
         const name = need(text(field(r, "name")), state.source, `the role ${r.urn} has no [name]; export the state after \`pulumi up\` has created it.`);
-        const arn = text(r.outputs.arn) ?? `arn:${partition}:iam::${account}:role/${name}`;
+        const arn = text(r.outputs.arn) ?? `arn:${partition}:iam::${account}:role${text(field(r, "path")) ?? "/"}${name}`;
         const trustPolicy = need(text(field(r, "assumeRolePolicy")), state.source, `the role ${name} has no [assumeRolePolicy].`);
-        const role = { arn, trustPolicy, identityPolicies: [] as { name: string; json: string }[] };
+        const tags = record(field(r, "tags"));
+        const role = {
+            arn,
+            trustPolicy,
+            identityPolicies: [] as { name: string; json: string }[],
+            ...(Object.keys(tags).length > 0 ? { tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) } : {}),
+        };
         byName.set(name, role);
         roles.set(arn, role);
     }
@@ -218,11 +224,26 @@ function chainsOf(config: string): { source: string; target: string }[] {
 }
 
 /**
+ * Where accounts sit in AWS Organizations, which no stack state holds: what
+ * organization-scoped trusts check (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`).
+ */
+export interface OrganizationFacts {
+    readonly id: string;
+    /** An account's path, `o-…/r-…/ou-…/`; undefined when the account is not in the organization. */
+    readonly pathOf: (account: string) => string | undefined;
+}
+
+export interface FleetStateOptions {
+    /** Without it, no account is in an organization, and organization-scoped grants admit nobody. */
+    readonly organization?: OrganizationFacts;
+}
+
+/**
  * Reads the documents of a registry state and its clusters' states. Fails
  * with a message naming the file for a state that lacks what the report
  * needs (an EKS state without the contract's outputs, an unknown policy type).
  */
-export function readFleetState(registry: StackExport, clusters: readonly StackExport[]): FleetState {
+export function readFleetState(registry: StackExport, clusters: readonly StackExport[], options: FleetStateOptions = {}): FleetState {
     const registryAccount = need(
         text(registry.outputs.registryAccountId),
         registry.source,
@@ -353,6 +374,9 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
             });
             assumptions.push({ kind: "oidc provider", stack: cluster.stack, subject: account });
         }
+        // The node-pull tags of organization-scoped grants: a node role the stack created has them
+        // in its state; an adopted one was checked for them at deploy time (output nodePullGrants).
+        const nodePullGrants = strings(state.outputs.nodePullGrants);
         for (const nodeRoleArn of cluster.nodeRoleArns) {
             if (!roles.has(nodeRoleArn)) {
                 roles.set(nodeRoleArn, {
@@ -360,11 +384,27 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
                     trustPolicy: JSON.stringify({ Version: "2012-10-17", Statement: [] }),
                     identityPolicies: [{ name: ASSUMED_NODE_POLICY, json: MANAGED_POLICY_DOCUMENTS[ASSUMED_NODE_POLICY] }],
                     assumed: "AmazonEC2ContainerRegistryPullOnly",
+                    tags: nodePullTags(nodePullGrants),
                 });
                 assumptions.push({ kind: "node role policy", stack: cluster.stack, subject: roleNameOf(nodeRoleArn) });
             }
             principals.push({ cluster, kind: "node", nodeRoleArn, routes: [{ kind: "node", roleArn: nodeRoleArn }] });
         }
+    }
+    // Organization membership and node credentials, which no state holds: given, never guessed.
+    const organization = options.organization;
+    if (organization) {
+        for (const [arn, role] of roles) {
+            const path = organization.pathOf(arn.split(":")[4]);
+            if (path !== undefined) {
+                roles.set(arn, { ...role, organization: { id: organization.id, path } });
+            }
+        }
+    }
+    // The kubelet pulls with the node role's EC2 instance credentials (aws:Ec2InstanceSourceVpc).
+    for (const p of principals.filter((x) => x.kind === "node")) {
+        const role = roles.get(p.nodeRoleArn!)!;
+        roles.set(p.nodeRoleArn!, { ...role, instanceVpc: role.instanceVpc ?? "vpc-of-the-node" });
     }
     return {
         registry: { stack: registry.stack, account: registryAccount, region: registryRegion },

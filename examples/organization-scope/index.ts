@@ -1,0 +1,2 @@
+import { main } from "ecrpull/stacks";
+export = main();
