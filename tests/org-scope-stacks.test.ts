@@ -16,6 +16,13 @@ import { assumeRoleAllowed, MANAGED_POLICY_DOCUMENTS, podIdentityTags, pullAllow
 import { clusterA, clusterB, NODE_ROLE_B, registry, STACK_A } from "./support/fixtures";
 import { effectiveStackConfig } from "../tools/state/esc";
 import * as path from "path";
+import { runProject } from "../tools/engine/project-run";
+import { ProgramRun } from "../tools/engine/mock-engine";
+import { toStackExport } from "../tools/state/from-run";
+import { parseStackExport } from "../tools/state/stack-export";
+import { auditStates, AuditResult } from "../tools/audit/audit";
+import { organizationFromPaths } from "../tools/cli/audit";
+import { DEFAULT_LIMITS } from "../components/iam/quotas";
 
 const ORG = "o-a1b2c3d4e5";
 const GRANTS = [
@@ -219,5 +226,36 @@ describe("organization scope: the two stacks", function () {
         expect(error, error).to.match(
             /reaches grant "platform" through the role "arn:aws:iam::444455556666:role\/ecr-chain-platform-[0-9a-f]{6}", but that grant has an organization scope, whose trust admits only roles at IAM path \/ecrpull\/platform\//,
         );
+    });
+});
+
+describe("organization scope: the audit of deployed states", function () {
+    this.timeout(60000);
+
+    it("admits the scoped grants' workloads and nodes only with --org-path, and does not call a scoped grant unused", async () => {
+        const run = await runProject({ ecrFile: path.resolve(__dirname, "../examples/organization-scope/Pulumi.ecr.yaml") });
+        const asState = (r: ProgramRun<unknown>, stack: string) => parseStackExport(JSON.stringify(toStackExport(r, { stack })), stack);
+        const states = { registry: asState(run.ecr.run, "ecr"), clusters: run.eks.map((e) => asState(e.run, e.name.split("/").pop()!)) };
+        const pulls = (result: AuditResult) =>
+            result.access.principals
+                .filter((p) => p.access.length > 0)
+                .map((p) => `${p.serviceAccount ?? "node"}: ${p.access.map((e) => e.repository).join(", ")}`)
+                .sort();
+        const blind = auditStates(states, states, DEFAULT_LIMITS);
+        // Without --org-path only the exact-scope grant (mirrors: the service account and the node role) pulls.
+        expect(pulls(blind)).to.deep.equal(["mirror: platform/base-images", "node: platform/base-images"]);
+        const organization = organizationFromPaths(["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"]);
+        const seen = auditStates(states, states, DEFAULT_LIMITS, { organization });
+        expect(pulls(seen)).to.deep.equal([
+            "image-builder: platform/base-images",
+            "mirror: platform/base-images",
+            "node: payments/api, platform/base-images",
+            "release-deployer: payments/api",
+        ]);
+        // The Pod Identity grant is scoped to its OU: an account elsewhere in the organization gets nothing from it.
+        const elsewhere = auditStates(states, states, DEFAULT_LIMITS, { organization: organizationFromPaths(["o-a1b2c3d4e5/r-ab12/ou-ab12-99999999/"]) });
+        expect(pulls(elsewhere)).to.deep.equal(["image-builder: platform/base-images", "mirror: platform/base-images", "node: platform/base-images"]);
+        expect(seen.findings.filter((f) => f.kind === "unused grant")).to.deep.equal([]);
+        expect(() => organizationFromPaths(["ou-ab12-11111111"])).to.throw(/--org-path ou-ab12-11111111: give an account's path/);
     });
 });

@@ -17,7 +17,7 @@
  * Pure: the caller runs the programs (tools/cli/audit.ts) and hands over both
  * sets of states; this module compares values and does no I/O.
  */
-import { accessReport, AccessReport, FleetState, readFleetState } from "../report/report";
+import { accessReport, AccessReport, FleetState, FleetStateOptions, readFleetState } from "../report/report";
 import { pullAllowed, roleNameOf } from "../report/evaluator";
 import { ROLE_ARN_ANNOTATION } from "../../components/cluster/plan";
 import { policySize } from "../../components/iam/policies";
@@ -318,7 +318,9 @@ function checkUse(states: StateSet, fleet: FleetState, access: AccessReport, fin
         ((c.outputs.workloads ?? []) as { namespace: string; serviceAccount: string; roleArn: string }[]).map((w) => ({ ...w, stack: c.stack })),
     );
     for (const [grant, arn] of Object.entries(pullRoles).sort()) {
-        if (workloads.some((w) => w.roleArn === arn)) {
+        // An organization-scoped grant's clusters are not listed anywhere: any cluster of the scope may use it.
+        const scoped = fleet.roles.get(arn)?.trustPolicy.includes('"aws:PrincipalOrg');
+        if (workloads.some((w) => w.roleArn === arn) || scoped) {
             continue;
         }
         const role = fleet.roles.get(arn);
@@ -356,7 +358,7 @@ function checkUse(states: StateSet, fleet: FleetState, access: AccessReport, fin
  * current code with the same config). Cluster states are matched by stack
  * name; `limits` are the registry's (ecrpull:limits or the defaults).
  */
-export function auditStates(deployed: StateSet, generated: StateSet, limits: QuotaLimits): AuditResult {
+export function auditStates(deployed: StateSet, generated: StateSet, limits: QuotaLimits, options: FleetStateOptions = {}): AuditResult {
     for (const state of [deployed.registry, ...deployed.clusters]) {
         requirePlaintext(state);
     }
@@ -371,7 +373,7 @@ export function auditStates(deployed: StateSet, generated: StateSet, limits: Quo
         }
         compared += compareStates(cluster, twin, findings);
     }
-    const fleet = readFleetState(deployed.registry, deployed.clusters);
+    const fleet = readFleetState(deployed.registry, deployed.clusters, options);
     const access = accessReport(fleet);
     checkUse(deployed, fleet, access, findings);
     const measured = measure(deployed, limits, findings);

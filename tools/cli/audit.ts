@@ -19,7 +19,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { renderMarkdown, renderMermaid } from "../report/report";
+import { OrganizationFacts, renderMarkdown, renderMermaid } from "../report/report";
 import { issuerHostPath } from "../../components/iam/names";
 import { sidSuffix } from "../../components/iam/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
@@ -36,6 +36,40 @@ export interface AuditOptions {
     readonly eksFiles: readonly string[];
     /** Where the `Pulumi.<stack>.yaml` files are. */
     readonly configDir: string;
+    /** `--org-path`: where accounts sit in AWS Organizations, `<path>` for every account or `<account>=<path>`. */
+    readonly orgPaths?: readonly string[];
+}
+
+const ORG_PATH = /^(o-[a-z0-9]{10,32})\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
+
+/**
+ * `--org-path` values as the report's organization facts: one organization,
+ * each account at its own path or at the path given without an account.
+ */
+export function organizationFromPaths(values: readonly string[]): OrganizationFacts | undefined {
+    if (values.length === 0) {
+        return undefined;
+    }
+    const byAccount = new Map<string, string>();
+    let fallback: string | undefined;
+    for (const value of values) {
+        const [account, orgPath] = value.includes("=") ? value.split("=", 2) : [undefined, value];
+        if (!ORG_PATH.test(orgPath) || (account !== undefined && !/^\d{12}$/.test(account))) {
+            throw new UsageError(
+                `--org-path ${value}: give an account's path in AWS Organizations as aws:PrincipalOrgPaths has it, "o-<id>/r-<root>/ou-<id>/", for every account or as <12-digit account>=<path> (aws organizations list-parents, from the account up).`,
+            );
+        }
+        if (account === undefined) {
+            fallback = orgPath;
+        } else {
+            byAccount.set(account, orgPath);
+        }
+    }
+    const ids = new Set([...byAccount.values(), ...(fallback ? [fallback] : [])].map((p) => ORG_PATH.exec(p)![1]));
+    if (ids.size > 1) {
+        throw new UsageError(`--org-path: the paths name ${ids.size} organizations (${[...ids].join(", ")}); an account belongs to one.`);
+    }
+    return { id: [...ids][0], pathOf: (account) => byAccount.get(account) ?? fallback };
 }
 
 function readState(file: string): StackExport {
@@ -146,14 +180,15 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     const deployed: StateSet = { registry: readState(options.ecrFile), clusters: options.eksFiles.map(readState) };
     const ecrConfig = stackConfig(options.configDir, deployed.registry.stack, deployed.registry.source);
     const limits: QuotaLimits = { ...DEFAULT_LIMITS, ...((ecrConfig["ecrpull:limits"] as Partial<QuotaLimits> | undefined) ?? {}) };
-    return auditStates(deployed, await regenerate(deployed, options.configDir, ecrConfig), limits);
+    const organization = organizationFromPaths(options.orgPaths ?? []);
+    return auditStates(deployed, await regenerate(deployed, options.configDir, ecrConfig), limits, organization ? { organization } : {});
 }
 
 export const auditCommand: Command = {
     name: "audit",
     summary: "who can pull what in deployed stacks, and how they drifted from the current code",
     help: [
-        "usage: ecrpull audit --ecr <ecr export> --eks <eks export> [--eks <another>]... [--config-dir <dir>] [--json]",
+        "usage: ecrpull audit --ecr <ecr export> --eks <eks export> [--eks <another>]... [--config-dir <dir>] [--org-path <path>]... [--json]",
         "",
         "Reads the files `pulumi stack export --show-secrets` writes for the ECR stack and each EKS stack it",
         "references, re-runs both programs with the stacks' Pulumi.<stack>.yaml, and reports drift (document by",
@@ -163,11 +198,20 @@ export const auditCommand: Command = {
         "  --ecr <file>           the ECR stack's export",
         "  --eks <file>           an EKS stack's export; one for each stack in ecrpull:clusterStacks",
         "  --config-dir <dir>     where the Pulumi.<stack>.yaml files are; default: here",
+        "  --org-path <path>      where the accounts sit in AWS Organizations, for organization-scoped grants:",
+        "                         o-<id>/r-<root>/ou-<id>/ for every account, or <account>=<path>; repeatable.",
+        "                         Without it no account counts as in an organization, and scoped grants admit nobody.",
         "  --json                 the findings, the comparison and the access report as JSON",
         "",
         "Exit code: 0 nothing wrong (warnings allowed), 1 drift or another error found, 2 wrong arguments or files.",
     ].join("\n"),
-    options: { ecr: { type: "string", multiple: true }, eks: { type: "string", multiple: true }, "config-dir": { type: "string" }, json: { type: "boolean" } },
+    options: {
+        ecr: { type: "string", multiple: true },
+        eks: { type: "string", multiple: true },
+        "config-dir": { type: "string" },
+        "org-path": { type: "string", multiple: true },
+        json: { type: "boolean" },
+    },
     async run(values: Values, io: Io): Promise<number> {
         const ecr = many(values, "ecr");
         if (ecr.length !== 1) {
@@ -178,7 +222,12 @@ export const auditCommand: Command = {
             throw new UsageError("give an --eks file for each EKS stack the ECR stack references.");
         }
         const resolve = (file: string) => path.resolve(io.cwd, file);
-        const options: AuditOptions = { ecrFile: resolve(ecr[0]), eksFiles: eks.map(resolve), configDir: resolve(single(values, "config-dir") ?? ".") };
+        const options: AuditOptions = {
+            ecrFile: resolve(ecr[0]),
+            eksFiles: eks.map(resolve),
+            configDir: resolve(single(values, "config-dir") ?? "."),
+            orgPaths: many(values, "org-path"),
+        };
         const result = await runAudit(options);
         const failed = result.findings.some((x) => x.severity === "error");
         if (values.json === true) {
