@@ -41,6 +41,8 @@ export interface ClusterFixture {
 export interface AccountFixture {
     /** Role names. */
     readonly roles?: readonly string[];
+    /** Tags of those roles, by name (what `aws.iam.getRole` reads: an adopted cluster's node-pull tags). */
+    readonly roleTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     /** Issuer URLs that have an IAM OIDC provider in this account. */
     readonly oidcProviders?: readonly string[];
     /** Tags of those providers, by issuer URL. */
@@ -78,6 +80,8 @@ interface AccountState {
     clusters: Map<string, ClusterState>;
     repositories: Set<string>;
     registry?: ExistingRegistryFixture;
+    /** The fixture's role tags, by role name: the roles `aws.iam.getRole` finds. */
+    roleTags?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 const hostPath = (url: string) => url.replace(/^https:\/\//, "").replace(/\/+$/, "");
@@ -148,6 +152,7 @@ export class World {
         for (const [accountId, account] of Object.entries(fixture)) {
             const state = this.account(accountId);
             account.roles?.forEach((r) => state.roles.add(r));
+            state.roleTags = account.roleTags;
             account.oidcProviders?.forEach((u) => state.oidcProviders.add(hostPath(u)));
             Object.entries(account.oidcProviderTags ?? {}).forEach(([u, tags]) => state.oidcProviderTags.set(hostPath(u), tags));
             account.repositories?.forEach((r) => state.repositories.add(r));
@@ -196,7 +201,8 @@ export class World {
                 oidcProviderTags: account.oidcProviderTags.get(hostPath(cluster.issuerUrl)),
             };
         }
-        return { accountId: place.accountId, region: place.region, existingClusters, stackReferences, existingRegistry: account.registry };
+        const existingRoles = Object.fromEntries(Object.entries(account.roleTags ?? {}).map(([name, tags]) => [name, { tags }]));
+        return { accountId: place.accountId, region: place.region, existingClusters, stackReferences, existingRegistry: account.registry, existingRoles };
     }
 
     hasCluster(accountId: string, name: string): boolean {
