@@ -43,7 +43,7 @@ describe('nodePullScope "accounts"', () => {
     it("without it, the preview's remedy says it widens access and by how much", () => {
         const plan = planRegistry(spec, { ...context, limits });
         expect(plan.overBudget).to.deep.equal([
-            `the repository policy of shared/base is ${limit + 1} characters; AWS allows ${limit}: name the repository in fewer grants, or set ecrpull:nodePullScope to "accounts": then this repository's policy (and only the policies that do not fit) names the node roles' accounts instead of each node role, which widens its node pulls to every principal of those accounts with ECR permissions (here 2 accounts instead of 6 node roles).`,
+            `the repository policy of shared/base is ${limit + 1} characters; AWS allows ${limit}: name the repository in fewer grants, give its grants an organization scope (node roles are then admitted by their tag for the grant, and those of every cluster of the organization or OUs that carries it: docs/organization-scope.md), or set ecrpull:nodePullScope to "accounts": then this repository's policy (and only the policies that do not fit) names the node roles' accounts instead of each node role, which widens its node pulls to every principal of those accounts with ECR permissions (here 2 accounts instead of 6 node roles).`,
         ]);
     });
 

@@ -9,8 +9,8 @@ import { allows, podIdentitySession, roleSession, webIdentity } from "./support/
 const RAISE = 'raise the IAM quota "Role trust policy length" (L-C07B4B0D) to 4,096';
 const TRUST_REMEDY = {
     federation: `list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE}`,
-    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE}`,
-    chaining: `split the grant's clusters into two grants, or ${RAISE}`,
+    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), give the grant an organization scope (one trust for any number of clusters, which admits any role at IAM path /ecrpull/<grant>/ in the organization or OUs: docs/organization-scope.md), or ${RAISE}`,
+    chaining: `split the grant's clusters into two grants, give the grant an organization scope (one trust for any number of clusters, which admits any role at IAM path /ecrpull/<grant>/ in the organization or OUs: docs/organization-scope.md), or ${RAISE}`,
 } as const;
 
 // Parsed policy JSON, read loosely on purpose: the helpers below check its shape.

@@ -529,8 +529,8 @@ const RAISE_TRUST_QUOTA = 'raise the IAM quota "Role trust policy length" (L-C07
 /** Remedies for a trust policy over its quota, by the grant's path: each path grows differently. */
 const TRUST_REMEDIES: Record<AccessPath, string> = {
     federation: `list fewer clusters or service accounts in the grant, split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
-    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), or ${RAISE_TRUST_QUOTA}`,
-    chaining: `split the grant's clusters into two grants, or ${RAISE_TRUST_QUOTA}`,
+    podIdentity: `list fewer clusters or namespaces in the grant (one statement each), split it into two grants, switch it to path "chaining" (one short statement for all clusters), give the grant an organization scope (one trust for any number of clusters, which admits any role at IAM path /ecrpull/<grant>/ in the organization or OUs: docs/organization-scope.md), or ${RAISE_TRUST_QUOTA}`,
+    chaining: `split the grant's clusters into two grants, give the grant an organization scope (one trust for any number of clusters, which admits any role at IAM path /ecrpull/<grant>/ in the organization or OUs: docs/organization-scope.md), or ${RAISE_TRUST_QUOTA}`,
 };
 
 /** Remedies, by kind, for the other documents over their quota (trust policies take TRUST_REMEDIES). */
@@ -543,7 +543,7 @@ function wideningMessage(repository: string, widening: NodePullWidening, limit: 
 const REMEDIES: Record<Exclude<PolicyKind, "trust policy">, string> = {
     "role policy": "split the grant's repositories into two grants",
     "repository policy":
-        "name the repository in fewer grants, or set ecrpull:nodePullScope to \"accounts\": then this repository's policy (and only the policies that do not fit) names the node roles' accounts instead of each node role, which widens its node pulls to every principal of those accounts with ECR permissions",
+        "name the repository in fewer grants, give its grants an organization scope (node roles are then admitted by their tag for the grant, and those of every cluster of the organization or OUs that carries it: docs/organization-scope.md), or set ecrpull:nodePullScope to \"accounts\": then this repository's policy (and only the policies that do not fit) names the node roles' accounts instead of each node role, which widens its node pulls to every principal of those accounts with ECR permissions",
     "lifecycle policy": "shorten the lifecycle rules",
 };
 
