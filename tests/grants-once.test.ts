@@ -10,10 +10,10 @@
  *   definitions in `esc/`, as the Pulumi CLI does before it runs a program.
  */
 import { expect } from "chai";
+import { warningsOf } from "./support/warnings";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../components/validation";
 import { RecordedResource } from "../tools/engine/mock-engine";
 import { runEksStack, runTwoStacks } from "../tools/engine/two-stacks";
@@ -28,19 +28,6 @@ const ROOT = path.resolve(__dirname, "..");
 const bare = (workloads: unknown) => (workloads as Record<string, unknown>[]).map(({ path: _path, shards: _shards, ...rest }) => rest);
 /** Each resource's URN and inputs as JSON (inputs may hold resource references, which differ by object between runs). */
 const identities = (resources: readonly RecordedResource[]) => resources.map((r) => `${r.urn} ${JSON.stringify(r.inputs)}`).sort();
-
-async function warningsOf<T>(run: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
-    const warnings: string[] = [];
-    const warn = pulumi.log.warn;
-    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => {
-        warnings.push(message);
-    };
-    try {
-        return { result: await run(), warnings };
-    } finally {
-        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn;
-    }
-}
 
 describe("grants written once", function () {
     this.timeout(60000);

@@ -8,7 +8,7 @@
  * the programs registered.
  */
 import { expect } from "chai";
-import * as pulumi from "@pulumi/pulumi";
+import { warningsOf } from "./support/warnings";
 import { ValidationError } from "../components/validation";
 import { RecordedResource } from "../tools/engine/mock-engine";
 import { runEcrStack, runEksStack, runTwoStacks } from "../tools/engine/two-stacks";
@@ -51,19 +51,6 @@ const byName = (resources: readonly RecordedResource[], type: string, name: stri
     return found;
 };
 const roles = (resources: readonly RecordedResource[]) => resources.filter((r) => r.type === "aws:iam/role:Role");
-
-async function warningsOf<T>(run: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
-    const warnings: string[] = [];
-    const warn = pulumi.log.warn;
-    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => {
-        warnings.push(message);
-    };
-    try {
-        return { result: await run(), warnings };
-    } finally {
-        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn;
-    }
-}
 
 describe("organization scope: the two stacks", function () {
     this.timeout(60000);
