@@ -88,8 +88,13 @@ export function describeScope(scope: OrganizationScope): string {
 }
 
 const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
-/** Organizations API: root `r-[0-9a-z]{4,32}`, OU `ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}`. */
+/** Organizations API: root `r-[0-9a-z]{4,32}`, OU `ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}`; a scope's path may end in `*`. */
 const ORG_PATH = /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*\*?$/;
+
+/** An account's own path in its organization, as `aws:PrincipalOrgPaths` has it: the organization's ID, or undefined when it is not one. */
+export function organizationOfPath(path: string): string | undefined {
+    return ORG_PATH.test(path) && !path.endsWith("*") ? path.slice(0, path.indexOf("/")) : undefined;
+}
 const SCOPE_KEYS = ["organization", "organizationalUnits"];
 
 /** Checks `value` as an `OrganizationScope`; returns it when it is one. */

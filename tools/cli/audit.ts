@@ -20,6 +20,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { OrganizationFacts, renderMarkdown, renderMermaid } from "../report/report";
+import { organizationOfPath } from "../../components/iam/org-scope";
 import { issuerHostPath } from "../../components/iam/names";
 import { sidSuffix } from "../../components/iam/policies";
 import { DEFAULT_LIMITS, QuotaLimits } from "../../components/iam/quotas";
@@ -40,8 +41,6 @@ export interface AuditOptions {
     readonly orgPaths?: readonly string[];
 }
 
-const ORG_PATH = /^(o-[a-z0-9]{10,32})\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
-
 /**
  * `--org-path` values as the report's organization facts: one organization,
  * each account at its own path or at the path given without an account.
@@ -54,7 +53,7 @@ export function organizationFromPaths(values: readonly string[]): OrganizationFa
     let fallback: string | undefined;
     for (const value of values) {
         const [account, orgPath] = value.includes("=") ? value.split("=", 2) : [undefined, value];
-        if (!ORG_PATH.test(orgPath) || (account !== undefined && !/^\d{12}$/.test(account))) {
+        if (organizationOfPath(orgPath) === undefined || (account !== undefined && !/^\d{12}$/.test(account))) {
             throw new UsageError(
                 `--org-path ${value}: give an account's path in AWS Organizations as aws:PrincipalOrgPaths has it, "o-<id>/r-<root>/ou-<id>/", for every account or as <12-digit account>=<path> (aws organizations list-parents, from the account up).`,
             );
@@ -65,7 +64,7 @@ export function organizationFromPaths(values: readonly string[]): OrganizationFa
             byAccount.set(account, orgPath);
         }
     }
-    const ids = new Set([...byAccount.values(), ...(fallback ? [fallback] : [])].map((p) => ORG_PATH.exec(p)![1]));
+    const ids = new Set([...byAccount.values(), ...(fallback ? [fallback] : [])].map((p) => organizationOfPath(p)!));
     if (ids.size > 1) {
         throw new UsageError(`--org-path: the paths name ${ids.size} organizations (${[...ids].join(", ")}); an account belongs to one.`);
     }
