@@ -383,6 +383,81 @@ describe("organization scope: both evaluators agree with the config", function (
         ).to.equal(false);
     });
 
+    it("every combination of role path, grant, place in the organization, session tags and credentials: allowed exactly where the config means it", async () => {
+        // The config's meaning, written from the grants alone (never from the documents).
+        const grants = { "team-a": chained, "team-b": podIdentity };
+        // In the organization, and under one of its OUs when it lists some (a path ending in /* takes the OUs below).
+        const inScope = (grant: GrantSpec, org: string | undefined, orgPath: string) => {
+            const units = grant.scope!.organizationalUnits ?? [];
+            return (
+                org === grant.scope!.organization &&
+                (units.length === 0 || units.some((u) => (u.endsWith("*") ? orgPath.startsWith(u.slice(0, -1)) : orgPath === u)))
+            );
+        };
+        const places = [
+            { org: ORG, orgPath: PLATFORM_OU },
+            { org: ORG, orgPath: `${PLATFORM_OU}ou-ab12-22222222/` },
+            { org: ORG, orgPath: `${ROOT}/ou-ab12-33333333/` },
+            { org: OTHER_ORG, orgPath: `${OTHER_ORG}/r-zz99/` },
+            { org: undefined, orgPath: "" },
+        ];
+        const rolePaths = ["/", "/ecrpull/", "/ecrpull/team-a/", "/ecrpull/team-b/", "/ecrpull/team-a/nested/", "/other/ecrpull/team-a/"];
+        const serviceAccounts = [
+            ["team-a", "builder"],
+            ["team-b", "mirror"],
+            ["team-b", "builder"],
+        ];
+        let checked = 0;
+        let allowed = 0;
+        for (const [target, grant] of Object.entries(grants)) {
+            for (const place of places) {
+                for (const rolePath of rolePaths) {
+                    const caller = role(`arn:aws:iam::111111111111:role${rolePath}ecr-x-abc123`, {
+                        ...place,
+                        identity: [{ name: "assume", json: clusterRole(target).rolePolicy }],
+                    });
+                    const pathOk = rolePath.startsWith(`/ecrpull/${target}/`);
+                    for (const [namespace, name] of grant.path === "podIdentity" ? serviceAccounts : [["-", "-"]]) {
+                        const tags =
+                            grant.path === "podIdentity" ? podIdentityTags("arn:aws:eks:eu-west-1:111111111111:cluster/any", namespace, name) : undefined;
+                        const saOk = grant.path !== "podIdentity" || grant.serviceAccounts.some((sa) => sa.namespace === namespace && sa.name === name);
+                        const expected = pathOk && saOk && inScope(grant, place.org, place.orgPath);
+                        expect(
+                            await assumes(caller, target, tags),
+                            `${target} by ${caller.arn} at ${place.orgPath || "no organization"} as ${namespace}/${name}`,
+                        ).to.equal(expected);
+                        checked++;
+                        allowed += expected ? 1 : 0;
+                    }
+                }
+            }
+        }
+        for (const repository of ["team-a/api", "team-b/api"]) {
+            const grant = Object.values(grants).find((g) => g.repositories.includes(repository))!;
+            for (const place of places) {
+                for (const tagged of [[], ["team-a"], ["team-b"], ["team-a", "team-b"]]) {
+                    for (const instanceVpc of ["vpc-0a1b2c3d", false] as const) {
+                        const caller = role("arn:aws:iam::111111111111:role/nodes", {
+                            ...place,
+                            tags: nodePullTags(tagged),
+                            instanceVpc: instanceVpc || undefined,
+                            identity: nodePolicy,
+                        });
+                        const expected = tagged.includes(grant.name) && instanceVpc !== false && inScope(grant, place.org, place.orgPath);
+                        expect(await pulls(caller, repository), `${repository} by a node tagged [${tagged}] at ${place.orgPath || "no organization"}`).to.equal(
+                            expected,
+                        );
+                        checked++;
+                        allowed += expected ? 1 : 0;
+                    }
+                }
+            }
+        }
+        // Both evaluators were asked each time (assumes/pulls compare them); print the tally for the docs.
+        console.log(`      organization scope: ${checked} combinations, ${allowed} allowed, both evaluators agreeing with the config`);
+        expect(allowed).to.be.greaterThan(0);
+    });
+
     it("the pull roles pull their own grant's repositories only", async () => {
         expect(await pulls(pullRole("team-a"), "team-a/api")).to.equal(true);
         expect(await pulls(pullRole("team-a"), "team-b/api")).to.equal(false);
