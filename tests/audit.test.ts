@@ -336,7 +336,7 @@ describe("audit of deployed stacks", function () {
             const usage = cli(["--eks", d.files.eks[0], "--verbose"]);
             expect(usage.status).to.equal(2);
             expect(usage.stderr).to.include(
-                'ecrpull audit: unknown argument "--verbose"; the options are --ecr, --eks, --config-dir, --json, --help.\nusage: ecrpull audit --ecr <ecr export> --eks <eks export>',
+                'ecrpull audit: unknown argument "--verbose"; the options are --ecr, --eks, --config-dir, --org-path, --json, --help.\nusage: ecrpull audit --ecr <ecr export> --eks <eks export>',
             );
         });
     });
