@@ -20,6 +20,7 @@ export { PullRole, PullRoleArgs } from "./components/registry/pull-role";
 export { PullRepository, PullRepositoryArgs } from "./components/registry/pull-repository";
 export { ClusterSpec, ClusterRoleSpec, GrantSpec, RepositorySpec, ServiceAccountRef } from "./components/registry/spec";
 export { AdoptSpec } from "./components/registry/adopt";
+export { OrganizationScope } from "./components/iam/org-scope";
 
 // The cluster account's side.
 export { ClusterPullAccess, ClusterPullAccessArgs, POD_IDENTITY_AGENT_ADDON, OWNER_TAG } from "./components/cluster/cluster-pull-access";

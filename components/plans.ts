@@ -6,6 +6,7 @@
 export {
     planRegistry,
     oversizedPolicies,
+    organizationAdmissions,
     RegistryContext,
     RegistryPlan,
     PullRolePlan,
@@ -31,6 +32,7 @@ export {
 } from "./registry/spec";
 export {
     planClusterAccess,
+    nodePullTags,
     clusterRoleTrustPolicy,
     clusterDocumentSizes,
     oversizedClusterDocuments,
@@ -46,3 +48,5 @@ export { validateWorkloads } from "./cluster/spec";
 export { checkManagedClusterSettings, NODE_GROUP_DEFAULTS, ManagedClusterSettings } from "./cluster/settings";
 export { podSettingsFor, chainedAwsConfig } from "./cluster/pod-settings";
 export { DEFAULT_LIMITS, MAXIMUM_LIMITS, checkLimits } from "./iam/quotas";
+export { checkOrganizationScope, describeScope, orgRolePath, nodePullTagKey, ORG_ROLE_PATH_PREFIX, NODE_PULL_TAG_PREFIX } from "./iam/org-scope";
+export { orgScopeServiceControlPolicy, serviceControlPolicyFileText, SCP_MAX_SIZE } from "./iam/org-scp";
