@@ -12,11 +12,20 @@
  * the role's account, the token's signature, expiry and audience against the
  * provider's client IDs) are made here the way STS documents them, and are
  * logged with their own reasons.
+ *
+ * Organizations: when the World places the caller's account in AWS
+ * Organizations, a request by a role session (sts:AssumeRole, sts:TagSession,
+ * ECR) carries the global keys `aws:PrincipalOrgID` and
+ * `aws:PrincipalOrgPaths` of that account (IAM user guide, "AWS global
+ * condition context keys": both are present only when the principal's
+ * account is a member of an organization; the paths key is multivalued, one
+ * path per account). A web identity and an AWS service principal are no
+ * member of an organization: their requests carry neither.
  */
 import * as crypto from "crypto";
 import { IamSimulator, NamedPolicy } from "../simulate";
 import { audiences, parseJwt, verifyJwt } from "./jwt";
-import { World, WorldCluster, WorldRole } from "./world";
+import { organizationIdOfPath, World, WorldCluster, WorldRole } from "./world";
 
 export interface Session {
     readonly accessKeyId: string;
@@ -52,6 +61,8 @@ export interface Decision {
     /** `policy evaluation` when IamSimulator decided, else the check that decided. */
     readonly reason: string;
     readonly userAgent: string;
+    /** The organization keys the request context carried (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`); absent when it carried none. */
+    readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
 /** Where a request came from. */
@@ -99,6 +110,19 @@ export class ControlPlane {
 
     role(arn: string): WorldRole | undefined {
         return this.world.roles.get(arn);
+    }
+
+    /**
+     * The keys AWS adds to a request of a principal of `account`: its
+     * organization's ID and its path (an array: aws:PrincipalOrgPaths is
+     * multivalued); undefined for an account in no organization.
+     */
+    organizationContext(account: string): Record<string, string | string[]> | undefined {
+        const orgPath = this.world.organization?.pathOf(account);
+        if (orgPath === undefined) {
+            return undefined;
+        }
+        return { "aws:PrincipalOrgID": organizationIdOfPath(orgPath), "aws:PrincipalOrgPaths": [orgPath] };
     }
 
     private identityPolicies(role: WorldRole): NamedPolicy[] {
@@ -284,6 +308,7 @@ export class ControlPlane {
         const callerRole = this.role(caller.roleArn)!;
         const role = this.role(roleArn);
         const actions: ("sts:AssumeRole" | "sts:TagSession")[] = Object.keys(tags).length > 0 ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
+        const context = this.organizationContext(caller.account);
         for (const action of actions) {
             const allowed =
                 role !== undefined &&
@@ -294,6 +319,7 @@ export class ControlPlane {
                     roleArn,
                     trustPolicy: role.trustPolicy,
                     sessionTags: tags,
+                    context,
                 }));
             this.record(ctx, {
                 api: via === "pod-identity" ? "eks-auth" : "sts",
@@ -302,6 +328,7 @@ export class ControlPlane {
                 resource: roleArn,
                 verdict: allowed ? "allow" : "deny",
                 reason: role ? POLICY : "no such role",
+                ...(context ? { context } : {}),
             });
             if (!allowed) {
                 return {
@@ -360,14 +387,24 @@ export class ControlPlane {
     /** An ECR action by a session, on a repository ARN (with its policy) or on `*`. */
     async ecr(ctx: RequestContext, caller: Session, action: string, repository?: { readonly arn: string; readonly policy?: string }): Promise<boolean> {
         const role = this.role(caller.roleArn)!;
+        const context = this.organizationContext(caller.account);
         const allowed = await this.simulator.ecr({
             principalRoleArn: caller.roleArn,
             identityPolicies: this.identityPolicies(role),
             action,
             repositoryArn: repository?.arn,
             repositoryPolicy: repository?.policy,
+            context,
         });
-        this.record(ctx, { api: "ecr", caller: caller.arn, action, resource: repository?.arn ?? "*", verdict: allowed ? "allow" : "deny", reason: POLICY });
+        this.record(ctx, {
+            api: "ecr",
+            caller: caller.arn,
+            action,
+            resource: repository?.arn ?? "*",
+            verdict: allowed ? "allow" : "deny",
+            reason: POLICY,
+            ...(context ? { context } : {}),
+        });
         return allowed;
     }
 }

@@ -16,6 +16,7 @@
 import { createHash } from "crypto";
 import { ExistingClusterFixture, RecordedResource } from "../../../tools/engine/mock-engine";
 import { EksStackRun, TwoStackRun } from "../../../tools/engine/two-stacks";
+import { OrganizationFacts } from "../../../tools/report/report";
 import { IssuerKey, newIssuerKey } from "./jwt";
 import { managedPolicy } from "./managed-policies";
 
@@ -123,6 +124,14 @@ export interface World {
     };
     /** Each EKS stack's outputs by cluster ARN (workloads with their roles). */
     readonly eksOutputs: Map<string, Readonly<Record<string, unknown>>>;
+    /**
+     * Where the accounts sit in AWS Organizations (the shape `ecrpull audit
+     * --org-path` gives the report): the control plane adds
+     * `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` of the caller's
+     * account to role-session requests. Absent: no account is in an
+     * organization, and no request carries those keys.
+     */
+    readonly organization?: OrganizationFacts;
 }
 
 /** One stack's run, with the account its credentials belonged to. */
@@ -138,6 +147,8 @@ export interface StackRunInput {
 export interface WorldRuns {
     readonly eks: readonly StackRunInput[];
     readonly ecr: StackRunInput;
+    /** Where the accounts sit in AWS Organizations (see `World.organization`, and `organizationOf`). */
+    readonly organization?: OrganizationFacts;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -227,6 +238,7 @@ export function worldFromRuns(runs: WorldRuns): World {
             repositoryUrls: (ecrOutputs.repositoryUrls ?? {}) as Record<string, string>,
         },
         eksOutputs: new Map(),
+        organization: runs.organization,
     };
     const addProvider = (provider: WorldOidcProvider) => {
         if (world.providers.some((p) => p.arn === provider.arn)) {
@@ -347,11 +359,19 @@ export function worldFromTwoStacks(run: TwoStackRun, eksStacks: readonly EksStac
     });
 }
 
-/** The World of `runExampleStacks` (tools/engine/example-state.ts): no adopted-cluster fixtures there, so none has an account provider. */
-export function worldFromExampleRuns(runs: {
-    readonly eks: readonly { readonly accountId: string; readonly run: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown } }[];
-    readonly ecr: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown };
-}): World {
+/**
+ * The World of `runExampleStacks` (tools/engine/example-state.ts), or of
+ * `runProject` (tools/engine/project-run.ts) as `{ eks: run.eks, ecr:
+ * run.ecr.run }`: no adopted-cluster fixtures there, so none has an account
+ * provider. `organization` places the accounts in AWS Organizations.
+ */
+export function worldFromExampleRuns(
+    runs: {
+        readonly eks: readonly { readonly accountId: string; readonly run: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown } }[];
+        readonly ecr: { readonly resources: readonly RecordedResource[]; readonly outputs: unknown };
+    },
+    options: { readonly organization?: OrganizationFacts } = {},
+): World {
     const ecrOutputs = runs.ecr.outputs as Record<string, unknown>;
     return worldFromRuns({
         eks: runs.eks.map((e) => ({
@@ -361,7 +381,40 @@ export function worldFromExampleRuns(runs: {
             outputs: e.run.outputs,
         })),
         ecr: { accountId: String(ecrOutputs.registryAccountId), region: String(ecrOutputs.region), resources: runs.ecr.resources, outputs: runs.ecr.outputs },
+        organization: options.organization,
     });
+}
+
+/** An account's path in AWS Organizations as `aws:PrincipalOrgPaths` has it: organization, root, then each OU down to the account's. */
+const ORG_PATH = /^(o-[a-z0-9]{10,32})\/r-[0-9a-z]{4,32}\/(?:ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
+
+/** The organization ID an account's path starts with (AWS forms every path from it). */
+export function organizationIdOfPath(orgPath: string): string {
+    const match = ORG_PATH.exec(orgPath);
+    if (!match) {
+        throw new Error(`world: "${orgPath}" is not a path in AWS Organizations ("o-<id>/r-<root>/(ou-<id>/)*", as aws:PrincipalOrgPaths has it)`);
+    }
+    return match[1];
+}
+
+/**
+ * Accounts placed in AWS Organizations: `paths` gives each account's path
+ * (`o-…/r-…/ou-…/`); an account not listed is in no organization. A path
+ * that starts with another organization's ID than `id` puts the account in
+ * that other organization (the control plane takes aws:PrincipalOrgID from
+ * the path, as AWS forms the path from it).
+ */
+export function organizationOf(id: string, paths: Readonly<Record<string, string>>): OrganizationFacts {
+    if (!/^o-[a-z0-9]{10,32}$/.test(id)) {
+        throw new Error(`world: "${id}" is not an organization ID (o-<10 to 32 characters>)`);
+    }
+    for (const [account, orgPath] of Object.entries(paths)) {
+        if (!/^\d{12}$/.test(account)) {
+            throw new Error(`world: "${account}" is not an account ID`);
+        }
+        organizationIdOfPath(orgPath);
+    }
+    return { id, pathOf: (account) => paths[account] };
 }
 
 // ---- look-ups ------------------------------------------------------------------------
