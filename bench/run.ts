@@ -27,6 +27,9 @@
  *   npm run bench -- --quick    # the 10-cluster fleets only (smoke check)
  *   npm run bench -- --profile  # profile the target (or largest) ECR run even when every target passes
  *
+ * Full runs also time the ECR program as a whole process, node's start-up and module loading included,
+ * against a process that loads only the Pulumi SDKs and registers the same resources (bench/process.ts).
+ *
  * When a target fails (full runs), the target fleet's ECR run and its baseline are profiled with
  * `node --cpu-prof`, and the same resources replayed in two more shapes to split the overhead.
  */
@@ -38,6 +41,7 @@ import * as os from "os";
 import * as path from "path";
 import { clusterAccountLoad, FleetOptions, FleetPlan, FleetSize, fleetLabel, generateFleet, largestCluster, planFleet } from "./fleet";
 import type { OneArgs, OneResult } from "./one";
+import { PROCESS_TARGET, ProcessArgs, ProcessResult } from "./process";
 import { ProfileSummary, summarizeProfile } from "./profile";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -49,6 +53,8 @@ const TARGET_SECONDS = 10;
 const TARGET_MEMORY_MIB = 1024;
 const TARGET_DOUBLING = 2.2;
 const TARGET_OVERHEAD = 1.5;
+/** Timed runs of each process in bench/process.ts (the ECR program as a whole process against an SDK-only one). */
+const PROCESS_RUNS = 5;
 const REGISTRY_QUOTAS = { oidcProviders: 100, roles: 1000 };
 
 const CLUSTER_COUNTS = QUICK ? [10] : [10, 30, 100, 300];
@@ -139,6 +145,45 @@ function orgScopeReport(out: (line?: string) => void, judge: (name: string, figu
     );
     const touched = r.growth.reduce((n, g) => n + g.created + g.changed + g.deleted, 0);
     judge("adding a cluster on organization scope changes no registry resource", `${touched} changed in ${r.growth.length} cases`, touched === 0);
+}
+
+// ---- The whole process (bench/process.ts, in a child) ------------------------------
+
+function processReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
+    const name = `ECR program as a whole process <= ${PROCESS_TARGET}x a process that loads only the Pulumi SDKs and registers the same resources`;
+    if (QUICK) {
+        judge(name, "not run (--quick)", undefined);
+        return;
+    }
+    progress(`ECR program as a whole process against an SDK-only one, ${fleetLabel(TARGET)}, ${PROCESS_RUNS} alternating runs each ...`);
+    childCount++;
+    const args: ProcessArgs = { size: TARGET, runs: PROCESS_RUNS };
+    // Its own children are compiled JavaScript (see its header); it runs under ts-node like growth.ts.
+    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/process.ts", JSON.stringify(args)], {
+        cwd: ROOT,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 20 * 60 * 1000,
+    });
+    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("PROCESS_RESULT "));
+    if (!line) {
+        judge(name, `bench/process.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`, false);
+        return;
+    }
+    const measured = JSON.parse(line.slice("PROCESS_RESULT ".length)) as ProcessResult;
+    out();
+    for (const text of (result.stdout ?? "").split("\n").filter((l) => l !== "" && !l.startsWith("PROCESS_RESULT ") && !l.startsWith("target "))) {
+        out(text);
+    }
+    if (!measured.ok || measured.ratio === undefined) {
+        judge(name, `not measured: ${measured.error}`, false);
+        return;
+    }
+    judge(
+        name,
+        `${measured.ratio.toFixed(2)}x (${seconds(measured.program!.medianMs)} s against ${seconds(measured.baseline!.medianMs)} s, ${fleetLabel(TARGET)}, median of ${measured.runs} each)`,
+        measured.ratio <= PROCESS_TARGET,
+    );
 }
 
 // ---- Child processes --------------------------------------------------------
@@ -589,6 +634,9 @@ function main(): void {
         growthReport(out, judge);
         orgScopeReport(out, judge);
     }
+
+    // The ECR program as a whole process, start-up and module loading included, against an SDK-only process.
+    processReport(out, judge);
 
     // Where the time goes, when a target failed.
     if ((failedTargets.length > 0 && !QUICK) || FORCE_PROFILE) {
