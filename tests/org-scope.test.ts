@@ -224,6 +224,10 @@ describe("organization scope: the cluster side", () => {
         const bad = new Problems((p) => `ecrpull:${p}`);
         readGrantDefinitions([{ name: "team-a", path: "chaining", scope: { organization: "acme" } }], bad);
         expect(bad.list[0]).to.match(/^ecrpull:grants\[0\]\.scope\.organization "acme" is not an AWS organization ID/);
+        const federated = new Problems((p) => `ecrpull:${p}`);
+        readGrantDefinitions([{ name: "team-a", scope: { organization: ORG } }], federated);
+        expect(federated.list).to.have.length(1);
+        expect(federated.list[0]).to.match(/^ecrpull:grants\[0\]\.scope .*"federation" keeps exact scope/);
     });
 });
 

@@ -47,6 +47,9 @@ export function readGrantDefinitions(value: unknown, problems: Problems, key = "
             checkIntegerInRange(problems, `${at}.shards`, grant.shards, 1, MAX_SHARDS);
         }
         const scope = grant.scope === undefined ? undefined : checkOrganizationScope(problems, `${at}.scope`, grant.scope);
+        if (scope && (grant.path ?? DEFAULT_ACCESS_PATH) === "federation") {
+            problems.add(`${at}.scope`, grant.scope, 'applies to paths "chaining" and "podIdentity" only: "federation" keeps exact scope (list its clusters).');
+        }
         if (problems.list.length === before) {
             const name = grant.name as string;
             definitions.set(name, {
