@@ -114,14 +114,18 @@ function clusterStack(index: number, size: FleetSize, grants: readonly string[])
         name: `acme/ecrpull/${clusterName}`,
         accountId,
         region: REGION,
-        existingClusters: { [clusterName]: { issuerUrl: `https://oidc.eks.${REGION}.amazonaws.com/id/${String(index).padStart(32, "C")}`, addons: ["eks-pod-identity-agent"] } },
+        existingClusters: {
+            [clusterName]: { issuerUrl: `https://oidc.eks.${REGION}.amazonaws.com/id/${String(index).padStart(32, "C")}`, addons: ["eks-pod-identity-agent"] },
+        },
         existingRoles: { [`${clusterName}-nodes`]: { tags } },
         config: {
             "ecrpull:registryAccountId": REGISTRY_ACCOUNT,
             "ecrpull:cluster": { name: clusterName, create: false, nodeRoleArns: [`arn:aws:iam::${accountId}:role/${clusterName}-nodes`] },
             "ecrpull:oidcThumbprint": "omit",
             "ecrpull:grants": definitions,
-            "ecrpull:workloads": grants.flatMap((g) => byName.get(g)!.serviceAccounts.map((sa) => ({ namespace: sa.namespace, serviceAccount: sa.name, grant: g }))),
+            "ecrpull:workloads": grants.flatMap((g) =>
+                byName.get(g)!.serviceAccounts.map((sa) => ({ namespace: sa.namespace, serviceAccount: sa.name, grant: g })),
+            ),
         },
     };
 }
