@@ -315,7 +315,7 @@ describe("access report", function () {
         it("says what it assumes: the adopted cluster's node role policy", () => {
             expect(report.assumptions).to.deep.equal([{ kind: "node role policy", stack: "eks-b", subject: "apps-b-nodes" }]);
             expect(renderMarkdown(report)).to.include(
-                "Assumed (not in the documents):\n- node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly: apps-b-nodes (eks-b).",
+                "Assumed (not in the documents):\n- node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly, and the node-pull tags of the organization-scoped grants their stack names (the eks stack checks them at deploy time): apps-b-nodes (eks-b).",
             );
         });
 

@@ -119,7 +119,8 @@ export interface Assumption {
 
 /** What each kind of assumption means, for the Markdown. */
 const ASSUMPTION_TEXT: Readonly<Record<Assumption["kind"], string>> = {
-    "node role policy": "node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly",
+    "node role policy":
+        "node roles not managed by this package (adopted clusters) are assumed to carry AmazonEC2ContainerRegistryPullOnly, and the node-pull tags of the organization-scoped grants their stack names (the eks stack checks them at deploy time)",
     "oidc provider":
         "adopted clusters' accounts are assumed to have an IAM OIDC provider for the cluster's issuer with the client ID sts.amazonaws.com (the eks stack checks it at deploy time)",
 };
