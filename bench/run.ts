@@ -63,27 +63,38 @@ const REPOSITORIES_PER_TENANT = 10;
 
 // ---- Growth (bench/growth.ts, in a child) ------------------------------------
 
-function growthReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
+/**
+ * Runs a bench script in a child process under ts-node and reads the one line
+ * it prints as `<MARKER> <json>`; when there is none, the error says what the
+ * child printed last.
+ */
+function benchChild<T>(script: string, args: unknown, marker: string, timeoutMinutes: number): { result?: T; stdout: string; error: string } {
     childCount++;
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/growth.ts", JSON.stringify(TARGET)], {
+    const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, JSON.stringify(args)], {
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 64 * 1024 * 1024,
-        timeout: 10 * 60 * 1000,
+        timeout: timeoutMinutes * 60 * 1000,
     });
-    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("GROWTH_RESULT "));
-    if (!line) {
-        judge(
-            "adding a cluster changes only its grants' roles and repositories",
-            `bench/growth.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`,
-            false,
-        );
+    const stdout = run.stdout ?? "";
+    const line = stdout.split("\n").find((l) => l.startsWith(`${marker} `));
+    return line
+        ? { result: JSON.parse(line.slice(marker.length + 1)) as T, stdout, error: "" }
+        : { stdout, error: `${script} printed no result: ${(run.stderr ?? "").trim().split("\n").slice(-5).join(" ")}` };
+}
+
+function growthReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
+    const child = benchChild<{ cases: GrowthCase[]; written: { size: FleetSize; problems: number; first: string[] }[] }>(
+        "bench/growth.ts",
+        TARGET,
+        "GROWTH_RESULT",
+        10,
+    );
+    if (!child.result) {
+        judge("adding a cluster changes only its grants' roles and repositories", child.error, false);
         return;
     }
-    const { cases, written } = JSON.parse(line.slice("GROWTH_RESULT ".length)) as {
-        cases: GrowthCase[];
-        written: { size: FleetSize; problems: number; first: string[] }[];
-    };
+    const { cases, written } = child.result;
     out();
     out(`Adding a cluster to ${fleetLabel(TARGET)} (exact scope), every registered input of the ECR program diffed before and after:`);
     out();
@@ -112,20 +123,13 @@ const ORG_TARGET_SECONDS = 30;
 const ORG_TARGET_MEMORY_MIB = 1536;
 
 function orgScopeReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
-    childCount++;
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/org-scope.ts", JSON.stringify(ORG_TARGET)], {
-        cwd: ROOT,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 10 * 60 * 1000,
-    });
     const label = fleetLabel(ORG_TARGET);
-    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("ORG_RESULT "));
-    if (!line) {
-        judge(`${label} on organization scope`, `bench/org-scope.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`, false);
+    const child = benchChild<OrgResult>("bench/org-scope.ts", ORG_TARGET, "ORG_RESULT", 10);
+    if (!child.result) {
+        judge(`${label} on organization scope`, child.error, false);
         return;
     }
-    const r = JSON.parse(line.slice("ORG_RESULT ".length)) as OrgResult;
+    const r = child.result;
     out();
     out(
         `Organization scope, ${label} (every tenant's grant spans every cluster; tenants on chaining and Pod Identity in turn, plus the platform grant): the ECR program ran in ${seconds(r.ecrMs)} s, peak ${mib(r.maxRssKiB)} MiB, reading ${r.stackReferences} cluster stacks; ${r.pullRoles} pull roles, ${r.oidcProviders} OIDC providers, ${r.repositories} repositories, ${r.overQuota} of ${r.documents} documents over quota. The EKS program of a cluster running every tenant: ${seconds(r.eksMs)} s, ${r.eksResources} resources.`,
@@ -156,23 +160,16 @@ function processReport(out: (line?: string) => void, judge: (name: string, figur
         return;
     }
     progress(`ECR program as a whole process against an SDK-only one, ${fleetLabel(TARGET)}, ${PROCESS_RUNS} alternating runs each ...`);
-    childCount++;
     const args: ProcessArgs = { size: TARGET, runs: PROCESS_RUNS };
     // Its own children are compiled JavaScript (see its header); it runs under ts-node like growth.ts.
-    const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/process.ts", JSON.stringify(args)], {
-        cwd: ROOT,
-        encoding: "utf8",
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: 20 * 60 * 1000,
-    });
-    const line = (result.stdout ?? "").split("\n").find((l) => l.startsWith("PROCESS_RESULT "));
-    if (!line) {
-        judge(name, `bench/process.ts printed no result: ${(result.stderr ?? "").trim().split("\n").slice(-5).join(" ")}`, false);
+    const child = benchChild<ProcessResult>("bench/process.ts", args, "PROCESS_RESULT", 20);
+    if (!child.result) {
+        judge(name, child.error, false);
         return;
     }
-    const measured = JSON.parse(line.slice("PROCESS_RESULT ".length)) as ProcessResult;
+    const measured = child.result;
     out();
-    for (const text of (result.stdout ?? "").split("\n").filter((l) => l !== "" && !l.startsWith("PROCESS_RESULT ") && !l.startsWith("target "))) {
+    for (const text of child.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("PROCESS_RESULT ") && !l.startsWith("target "))) {
         out(text);
     }
     if (!measured.ok || measured.ratio === undefined) {
