@@ -6,6 +6,7 @@
  * none may violate a guardrail.
  */
 import { expect } from "chai";
+import { runProject } from "../tools/engine/project-run";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
@@ -603,6 +604,19 @@ describe("guardrail policy pack", () => {
             resources.push(...ecr.resources);
             expect(checkedDocuments(resources)).to.be.greaterThan(10);
             expect(violationsOf(resources)).to.deep.equal([]);
+        });
+
+        it("the organization-scope example (scoped trusts and repository policies with Principal *), as ecrpull plan runs it", async () => {
+            const run = await runProject({ ecrFile: path.join(ROOT, "examples/organization-scope/Pulumi.ecr.yaml") });
+            const resources = [...run.eks.flatMap((e) => e.run.resources), ...run.ecr.run.resources];
+            expect(resources.some((r) => r.type === CHECKED_TYPES.role && String(r.inputs.assumeRolePolicy).includes('"AWS":"*"'))).to.equal(true);
+            expect(violationsOf(resources)).to.deep.equal([]);
+            // Not vacuous: the same trust without its organization condition is a public principal.
+            const role = run.ecr.run.resources.find((r) => r.type === CHECKED_TYPES.role && r.inputs.name === "ecr-pull-platform")!;
+            const document = JSON.parse(String(role.inputs.assumeRolePolicy));
+            delete document.Statement[0].Condition.StringEquals;
+            const rules = checkResource(CHECKED_TYPES.role, { ...role.inputs, assumeRolePolicy: JSON.stringify(document) }).violations.map((v) => v.rule);
+            expect(rules).to.include("public-principal-needs-organization");
         });
 
         it("the checks are not vacuous on these documents: the generated IRSA trust without its sub condition fails", async () => {
