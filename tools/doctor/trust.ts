@@ -11,6 +11,7 @@ import { Documents, federatedPrincipals, findRole, grantOfRole, KnownProvider, K
 import { AUDIENCE_FIX, STS_ERRORS } from "./provider";
 import { DoctorCheck, TokenClaims } from "./types";
 import { accountIdOfArn, issuerHostPath, PULL_ROLE_NAME_PREFIX, STS_AUDIENCE } from "../../components/iam/names";
+import { orgRolePath } from "../../components/iam/org-scope";
 
 interface StatementResult {
     readonly sid: string;
@@ -202,21 +203,36 @@ function subjectCheck(allows: readonly StatementResult[], issuerKey: string, cla
     };
 }
 
-/** Chaining's second hop: the registry pull role must trust the cluster-account role with sts:AssumeRole. */
+/**
+ * Chaining's second hop: the registry pull role must trust the cluster-account
+ * role with sts:AssumeRole. On organization scope (Principal "*" within
+ * aws:PrincipalOrgID or aws:PrincipalOrgPaths) the role's path is checked
+ * here; the account's place in the organization is not in any document, and
+ * the evidence says so.
+ */
 export function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
     const pull = findRole(docs, workload.roleArn);
     if (!pull?.trust) {
         return { check: "chain", verdict: "skip", evidence: `the pull role ${workload.roleArn} is not in the ECR state given` };
     }
     const account = accountIdOfArn(workload.clusterRoleArn);
+    const organizationKeys = ["aws:PrincipalOrgID", "aws:PrincipalOrgPaths"];
+    const unseen: string[] = [];
     const hit = pull.trust.Statement.find((s) => {
         if ((s.Effect ?? "Allow") !== "Allow" || !actionMatches(s.Action, "sts:AssumeRole")) return false;
         const principals = strings((s.Principal as { AWS?: unknown })?.AWS) ?? [];
-        if (!principals.some((p) => p === workload.clusterRoleArn || p === account || (/:root$/.test(p) && accountIdOfArn(p) === account))) return false;
-        return Object.entries(s.Condition ?? {}).every(([operator, block]) =>
+        const everyone = principals.includes("*");
+        if (!everyone && !principals.some((p) => p === workload.clusterRoleArn || p === account || (/:root$/.test(p) && accountIdOfArn(p) === account)))
+            return false;
+        const organization: string[] = [];
+        const matches = Object.entries(s.Condition ?? {}).every(([operator, block]) =>
             Object.entries(block ?? {}).every(([key, expected]) => {
-                if (key !== "aws:PrincipalArn") return false;
                 const values = strings(expected) ?? [];
+                if (organizationKeys.includes(key) && (operator === "StringEquals" || operator === "ForAnyValue:StringLike")) {
+                    organization.push(`${key} ${values.join(", ")}`);
+                    return true;
+                }
+                if (key !== "aws:PrincipalArn") return false;
                 return operator.startsWith("ArnEquals")
                     ? values.includes(workload.clusterRoleArn)
                     : operator.startsWith("ArnLike")
@@ -224,19 +240,33 @@ export function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
                       : false;
             }),
         );
+        // "*" alone would admit anyone: only an organization condition makes it a scope.
+        if (matches && (!everyone || organization.length > 0)) {
+            unseen.push(...organization);
+            return true;
+        }
+        return false;
     });
     if (hit) {
+        const organizationId = /o-[a-z0-9]{10,32}/.exec(unseen.join(" "))?.[0];
+        const membership =
+            unseen.length > 0
+                ? ` if account ${account} is in organization ${organizationId ?? "(see the condition)"} (${unseen.join("; ")}), which the doctor cannot see: \`aws organizations describe-account --account-id ${account}\` from the management account says`
+                : "";
         return {
             check: "chain",
             verdict: "pass",
-            evidence: `then ${pull.name} trusts ${workload.clusterRoleArn} for sts:AssumeRole (statement ${hit.Sid ?? "?"})`,
+            evidence: `then ${pull.name} trusts ${workload.clusterRoleArn} for sts:AssumeRole (statement ${hit.Sid ?? "?"})${membership}`,
         };
     }
+    const scoped = pull.trust.Statement.some((s) => organizationKeys.some((key) => Object.values(s.Condition ?? {}).some((block) => key in (block ?? {}))));
     return {
         check: "chain",
         verdict: "fail",
         evidence: `the trust of ${pull.arn} does not allow sts:AssumeRole from ${workload.clusterRoleArn}`,
-        fix: `Add the cluster's stack to the clusters of grant "${workload.grant}" (ecrpull:grants) and run \`pulumi up\` on the ECR stack after the EKS stack.`,
+        fix: scoped
+            ? `Grant "${workload.grant}" has an organization scope: its pull role trusts only roles at IAM path ${orgRolePath(workload.grant)}. Give that EKS stack the grant definitions (ecrpull:grants) so that it puts the role there, and run \`pulumi up\` on it.`
+            : `Add the cluster's stack to the clusters of grant "${workload.grant}" (ecrpull:grants) and run \`pulumi up\` on the ECR stack after the EKS stack.`,
         sts: "AccessDenied: ... is not authorized to perform: sts:AssumeRole",
     };
 }
