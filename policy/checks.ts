@@ -13,6 +13,7 @@
  */
 import { ECR_PULL_ACTIONS, POLICY_LIMITS, policySize } from "../components/iam/policies";
 import { wildcardMatches } from "../components/iam/wildcards";
+import { ORGANIZATION_CONDITION_KEYS } from "../components/iam/org-scope";
 
 /** The rules, by the names the pack's policies carry. */
 export const RULES = {
@@ -338,19 +339,12 @@ export function crossAccountViolations(statements: readonly Statement[], registr
 
 // ---- Rule 3: public principals ---------------------------------------------
 
-/**
- * Keys that limit callers to an organization. `aws:ResourceOrgID` does not
- * count: it describes the resource being called, which in a resource policy
- * is always the policy's own, so it limits no caller.
- */
-const ORGANIZATION_KEYS = ["aws:PrincipalOrgID", "aws:PrincipalOrgPaths"];
-
 /** Rule 3 on one resource or trust policy. */
 export function publicPrincipalViolations(statements: readonly Statement[]): Violation[] {
     const out: Violation[] = [];
     for (const s of statements) {
         const everyone = s.notPrincipal || (s.principal?.AWS ?? []).includes("*");
-        if (s.effect !== "Allow" || !everyone || ORGANIZATION_KEYS.some((key) => pins(s, key))) {
+        if (s.effect !== "Allow" || !everyone || ORGANIZATION_CONDITION_KEYS.some((key) => pins(s, key))) {
             continue;
         }
         const who = s.notPrincipal ? "NotPrincipal (every principal but the listed ones)" : `Principal "*"`;

@@ -15,15 +15,12 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     DEFAULT_DEPLOYER_ROLE_PATTERN,
-    NODE_PULL_TAG_PREFIX,
-    nodePullTagKey,
-    ORG_ROLE_PATH_PREFIX,
-    orgRolePath,
     orgScopeServiceControlPolicy,
     PROTECTED_TAG_KEY_PATTERNS,
     SCP_MAX_SIZE,
     serviceControlPolicyFileText,
 } from "../components/iam/org-scp";
+import { NODE_PULL_TAG_PREFIX, nodePullTagKey, ORG_ROLE_PATH_PREFIX, orgRolePath } from "../components/iam/org-scope";
 import { PolicyDocument, serializePolicy } from "../components/iam/policies";
 import { wildcardMatches } from "../components/iam/wildcards";
 import { AccountActionRequest, FULL_AWS_ACCESS, IamSimulator, NamedPolicy, OrgLevel, RoleSessionRequest, validatePolicy } from "./support/simulate";

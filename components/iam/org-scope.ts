@@ -67,6 +67,23 @@ export function nodePullTagKey(grant: string): string {
  */
 export const EC2_INSTANCE_CREDENTIALS_KEY = "aws:Ec2InstanceSourceVpc";
 
+/**
+ * The condition keys that keep a statement's callers inside an organization.
+ * `aws:ResourceOrgID` is not one: it describes the resource being called,
+ * which in a resource policy is always the policy's own, so it limits no caller.
+ */
+export const ORGANIZATION_CONDITION_KEYS: readonly string[] = ["aws:PrincipalOrgID", "aws:PrincipalOrgPaths"];
+
+/** Whether a policy document (parsed, or as JSON text) has a statement conditioned on the caller's organization. */
+export function conditionsOnOrganization(document: string | { readonly Statement?: readonly { readonly Condition?: unknown }[] }): boolean {
+    const parsed = typeof document === "string" ? (JSON.parse(document) as { Statement?: { Condition?: unknown }[] }) : document;
+    return (parsed.Statement ?? []).some((s) =>
+        Object.values((s.Condition ?? {}) as Record<string, Record<string, unknown>>).some((block) =>
+            ORGANIZATION_CONDITION_KEYS.some((key) => key in (block ?? {})),
+        ),
+    );
+}
+
 /** The `aws:PrincipalArn` pattern the registry trusts for an organization-scoped grant. */
 export function orgRoleArnPattern(partition: string, grant: string): string {
     return `arn:${partition}:iam::*:role${orgRolePath(grant)}*`;

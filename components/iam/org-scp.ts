@@ -18,11 +18,10 @@
  */
 import { PolicyDocument, PolicyStatement, serializePolicy } from "./policies";
 import { NODE_PULL_TAG_PREFIX, ORG_ROLE_PATH_PREFIX, TAG_KEY_PREFIX } from "./org-scope";
+import { wildcardMayMatchPrefix } from "./wildcards";
 
 /** Organizations quotas page: the largest SCP document. Every character counts, white space included. */
 export const SCP_MAX_SIZE = 5120;
-
-export { NODE_PULL_TAG_PREFIX, nodePullTagKey, ORG_ROLE_PATH_PREFIX, orgRolePath, TAG_KEY_PREFIX } from "./org-scope";
 
 /** The deployer role pattern of the committed SCP file (`policy/ecrpull-org-scope.scp.json`). */
 export const DEFAULT_DEPLOYER_ROLE_PATTERN = "arn:aws:iam::*:role/ecrpull-deployer";
@@ -48,36 +47,6 @@ export const PROTECTED_TAG_KEY_PATTERNS: readonly string[] = [`${TAG_KEY_PREFIX}
 /** `arn:<partition>:iam::<account or *>:role/<path/name>`, IAM's characters plus the wildcards `*` and `?`. */
 const ROLE_ARN_PATTERN = /^arn:([a-z][a-z-]*):iam::(\d{12}|\*):role\/([\w+=,.@*?-]+(?:\/[\w+=,.@*?-]+)*)$/;
 
-/**
- * Whether an IAM wildcard pattern matches at least one string that starts
- * with `prefix`: the pattern is run as an automaton over the prefix, and any
- * state still alive afterwards can be completed.
- */
-function mayMatchWithPrefix(pattern: string, prefix: string): boolean {
-    const closure = (states: Set<number>): Set<number> => {
-        const out = new Set(states);
-        for (const s of out) {
-            if (pattern[s] === "*") {
-                out.add(s + 1); // `*` may match nothing
-            }
-        }
-        return out;
-    };
-    let states = closure(new Set([0]));
-    for (const c of prefix) {
-        const next = new Set<number>();
-        for (const s of states) {
-            if (pattern[s] === "*") {
-                next.add(s);
-            } else if (s < pattern.length && (pattern[s] === "?" || pattern[s] === c)) {
-                next.add(s + 1);
-            }
-        }
-        states = closure(next);
-    }
-    return states.size > 0;
-}
-
 function checkDeployerPatterns(patterns: readonly string[], partition: string): void {
     if (patterns.length === 0) {
         throw new Error("The organization-scope SCP needs at least one deployer role ARN pattern: without one, nobody could create the roles it protects.");
@@ -96,7 +65,7 @@ function checkDeployerPatterns(patterns: readonly string[], partition: string): 
         if (/^[*/]+$/.test(rolePart)) {
             throw new Error(`"${pattern}" matches every role: the SCP would exempt everyone. Name the deployer roles.`);
         }
-        if (mayMatchWithPrefix(rolePart, ORG_ROLE_PATH_PREFIX.slice(1))) {
+        if (wildcardMayMatchPrefix(rolePart, ORG_ROLE_PATH_PREFIX.slice(1))) {
             throw new Error(
                 `"${pattern}" may match a role under ${ORG_ROLE_PATH_PREFIX}, the path organization-scoped trusts admit: a deployer role must not be a role that pulls.`,
             );

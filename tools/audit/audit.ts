@@ -18,6 +18,7 @@
  * sets of states; this module compares values and does no I/O.
  */
 import { accessReport, AccessReport, FleetState, FleetStateOptions, readFleetState } from "../report/report";
+import { conditionsOnOrganization } from "../../components/iam/org-scope";
 import { pullAllowed, roleNameOf } from "../report/evaluator";
 import { ROLE_ARN_ANNOTATION } from "../../components/cluster/plan";
 import { policySize } from "../../components/iam/policies";
@@ -319,7 +320,8 @@ function checkUse(states: StateSet, fleet: FleetState, access: AccessReport, fin
     );
     for (const [grant, arn] of Object.entries(pullRoles).sort()) {
         // An organization-scoped grant's clusters are not listed anywhere: any cluster of the scope may use it.
-        const scoped = fleet.roles.get(arn)?.trustPolicy.includes('"aws:PrincipalOrg');
+        const trust = fleet.roles.get(arn)?.trustPolicy;
+        const scoped = trust !== undefined && conditionsOnOrganization(trust);
         if (workloads.some((w) => w.roleArn === arn) || scoped) {
             continue;
         }

@@ -11,7 +11,7 @@ import { Documents, federatedPrincipals, findRole, grantOfRole, KnownProvider, K
 import { AUDIENCE_FIX, STS_ERRORS } from "./provider";
 import { DoctorCheck, TokenClaims } from "./types";
 import { accountIdOfArn, issuerHostPath, PULL_ROLE_NAME_PREFIX, STS_AUDIENCE } from "../../components/iam/names";
-import { orgRolePath } from "../../components/iam/org-scope";
+import { conditionsOnOrganization, ORGANIZATION_CONDITION_KEYS, orgRolePath } from "../../components/iam/org-scope";
 
 interface StatementResult {
     readonly sid: string;
@@ -216,7 +216,6 @@ export function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
         return { check: "chain", verdict: "skip", evidence: `the pull role ${workload.roleArn} is not in the ECR state given` };
     }
     const account = accountIdOfArn(workload.clusterRoleArn);
-    const organizationKeys = ["aws:PrincipalOrgID", "aws:PrincipalOrgPaths"];
     const unseen: string[] = [];
     const hit = pull.trust.Statement.find((s) => {
         if ((s.Effect ?? "Allow") !== "Allow" || !actionMatches(s.Action, "sts:AssumeRole")) return false;
@@ -228,7 +227,7 @@ export function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
         const matches = Object.entries(s.Condition ?? {}).every(([operator, block]) =>
             Object.entries(block ?? {}).every(([key, expected]) => {
                 const values = strings(expected) ?? [];
-                if (organizationKeys.includes(key) && (operator === "StringEquals" || operator === "ForAnyValue:StringLike")) {
+                if (ORGANIZATION_CONDITION_KEYS.includes(key) && (operator === "StringEquals" || operator === "ForAnyValue:StringLike")) {
                     organization.push(`${key} ${values.join(", ")}`);
                     return true;
                 }
@@ -259,7 +258,7 @@ export function chainCheck(docs: Documents, workload: Workload): DoctorCheck {
             evidence: `then ${pull.name} trusts ${workload.clusterRoleArn} for sts:AssumeRole (statement ${hit.Sid ?? "?"})${membership}`,
         };
     }
-    const scoped = pull.trust.Statement.some((s) => organizationKeys.some((key) => Object.values(s.Condition ?? {}).some((block) => key in (block ?? {}))));
+    const scoped = conditionsOnOrganization(pull.trust);
     return {
         check: "chain",
         verdict: "fail",
