@@ -119,6 +119,10 @@ async function readStackOutputs(stackName: string): Promise<Record<string, unkno
     if (!(await (reference.outputs as unknown as { isKnown: Promise<boolean> }).isKnown)) {
         return "unknown";
     }
-    const details = await Promise.all(EKS_OUTPUT_KEYS.map((key) => reference.getOutputDetails(key)));
-    return Object.fromEntries(EKS_OUTPUT_KEYS.map((key, i) => [key, details[i].value ?? details[i].secretValue]));
+    // One read of the whole record, not a getOutputDetails per key: each of
+    // those builds its own chain of Outputs, and a fleet has a stack per cluster.
+    const values = await new Promise<Record<string, unknown>>((resolve) => {
+        reference.outputs.apply((outputs) => resolve(outputs ?? {}));
+    });
+    return Object.fromEntries(EKS_OUTPUT_KEYS.map((key) => [key, values[key]]));
 }

@@ -268,6 +268,7 @@ export function registryOwner(): string {
     return `ecrpull ${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
+/** One `pulumi.all` over the record: an Output per entry would cost a chain of promises for each of hundreds of repositories. */
 function recordOf(entries: [string, pulumi.Output<string>][]): pulumi.Output<Record<string, string>> {
-    return pulumi.all(entries.map(([key, value]) => pulumi.all([key, value]))).apply((pairs) => Object.fromEntries(pairs));
+    return pulumi.all(Object.fromEntries(entries));
 }

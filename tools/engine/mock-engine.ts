@@ -101,6 +101,9 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
     const recorded: RecordedResource[] = [];
     const { accountId, region } = options;
     const pending = new Map<string, Omit<RecordedResource, "urn" | "inputs" | "id" | "state">>();
+    // Recorded resources whose URN the monitor has not answered yet, by `type::name`, oldest first:
+    // a lookup per answer, not a scan of every resource (quadratic in a fleet's thousands).
+    const awaitingUrn = new Map<string, RecordedResource[]>();
 
     const cloud: FakeCloud = {
         accountId,
@@ -130,8 +133,9 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
             // the EKS issuer) stays unknown, as it does before anything exists.
             const state = options.preview && args.type !== STACK_REFERENCE_TYPE ? inputs : fakeState(args.type, args.name, inputs, cloud);
             const id = fakeId(args.type, args.name, inputs);
-            const meta = pending.get(`${args.type}::${args.name}`);
-            recorded.push({
+            const key = `${args.type}::${args.name}`;
+            const meta = pending.get(key);
+            const entry: RecordedResource = {
                 type: args.type,
                 name: args.name,
                 urn: "",
@@ -145,7 +149,9 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
                 inputs,
                 id,
                 state,
-            });
+            };
+            recorded.push(entry);
+            awaitingUrn.set(key, [...(awaitingUrn.get(key) ?? []), entry]);
             return { id, state };
         },
     };
@@ -174,7 +180,7 @@ export async function runProgram<T>(program: () => Promise<T>, options: RunOptio
             return original(req, (err: any, res: any) => {
                 if (res) {
                     const urn: string = res.getUrn();
-                    const entry = recorded.find((r) => r.type === req.getType() && r.name === req.getName() && r.urn === "");
+                    const entry = awaitingUrn.get(`${req.getType()}::${req.getName()}`)?.shift();
                     if (entry) {
                         (entry as { urn: string }).urn = urn;
                     }
