@@ -15,13 +15,25 @@
  *   stack's outputs are what its export resolves to; stack `ecr`, the fleet's
  *   ECR config, every EKS stack's outputs behind the stack references;
  * - baseline: a process that loads `@pulumi/pulumi` and `@pulumi/aws` (and the
- *   mock engine) only and registers the custom resources a first program run
- *   recorded (same type, name and inputs; stack references as
- *   `pulumi.StackReference`s), each by its SDK class (`aws.iam.Role`, ...),
- *   flat: no components, no parents, no program. A first run of each checks
- *   that both register the same resources with the same inputs. (It reads
- *   them from a file, about 1.2 MB of JSON for the target fleet, some 10 ms:
- *   what a program written out by hand would carry as literals.)
+ *   mock engine) only and makes the same registrations a first program run
+ *   recorded, in the same order: every resource the program registers, the
+ *   559 components included (as plain `pulumi.ComponentResource`s), each
+ *   custom resource by its SDK class (`aws.iam.Role`, ...), with the same
+ *   type, name, parent, inputs (as literals), aliases, explicit
+ *   dependencies and retain/protect options, so with the same URNs; stack
+ *   references as `pulumi.StackReference`s. A first run of each checks all
+ *   of that resource by resource. What it leaves out is what the package
+ *   adds to the SDK's work: its modules, config reading, validation and
+ *   planning, the stack references' reads, inputs that are other
+ *   resources' outputs, the components' registered outputs and the stack's
+ *   outputs. (It reads the registrations from a file, about 1.5 MB of JSON
+ *   for the target fleet, some 10 ms: what a program written out by hand
+ *   would carry as literals.)
+ * - flat, for the record: the same custom resources by their SDK classes,
+ *   with no components and no parents (a different set of URNs). This was
+ *   the baseline until 0.4; a component tree is part of what the program
+ *   registers, so it is not what the target judges, but its ratio is
+ *   printed beside the target's.
  *
  * Each is timed from spawn to exit in this process (wall clock: node's
  * start-up, module loading, the run and exit), alternating program and
@@ -45,6 +57,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { FleetSize } from "./fleet";
+import type { RecordedResource } from "../tools/engine/mock-engine";
+import type { CustomResourceOptions } from "@pulumi/pulumi";
 
 export interface ProcessArgs {
     readonly size?: FleetSize;
@@ -91,24 +105,30 @@ export interface ProcessResult {
     readonly build: string;
     readonly runs: number;
     readonly program?: ProcessSide;
+    /** The same registrations, components included, by the SDK alone: what the target judges against. */
     readonly baseline?: ProcessSide;
+    /** The custom resources alone, flat (the baseline until 0.4), for the record. */
+    readonly flat?: ProcessSide;
     /** program median / baseline median: what the target judges. */
     readonly ratio?: number;
     /** The median of each pair's program / baseline (the pair ran back to back), for the record. */
     readonly pairRatio?: number;
-    /** Custom resources whose type, name or inputs differ between the program's and the baseline's first runs. */
+    /** program median / flat median, for the record. */
+    readonly flatRatio?: number;
+    /** Registrations that differ between the program's first run and the baseline's (or the flat replay's custom resources). */
     readonly mismatches?: readonly string[];
 }
 
-interface Recorded {
-    readonly type: string;
-    readonly name: string;
-    readonly custom: boolean;
-    readonly inputs: Record<string, any>;
-}
+/** What a first program run registered, as the replays make it again. */
+export type Recorded = Pick<
+    RecordedResource,
+    "type" | "name" | "urn" | "parent" | "provider" | "custom" | "retainOnDelete" | "protect" | "dependsOn" | "aliases" | "inputs"
+>;
+
+export type ReplayShape = "tree" | "flat";
 
 /** What both kinds of child read: the stack's config and the referenced stacks' outputs. */
-interface StackInput {
+export interface StackInput {
     readonly stack: string;
     readonly config: Record<string, unknown>;
     readonly accountId: string;
@@ -164,8 +184,7 @@ async function programChild(inputFile: string, save: string | undefined): Promis
             stackReferences: input.references,
         });
         if (save) {
-            const recorded: Recorded[] = run.resources.map((r) => ({ type: r.type, name: r.name, custom: r.custom, inputs: r.inputs }));
-            fs.writeFileSync(save, JSON.stringify(recorded));
+            fs.writeFileSync(save, JSON.stringify(run.resources.map(recordedOf)));
         }
         return childResult(true, undefined, run.resources);
     } catch (e) {
@@ -173,48 +192,109 @@ async function programChild(inputFile: string, save: string | undefined): Promis
     }
 }
 
-async function baselineChild(inputFile: string, load: string, save: string | undefined): Promise<ChildResult> {
+function recordedOf(r: RecordedResource): Recorded {
+    const { type, name, urn, parent, provider, custom, retainOnDelete, protect, dependsOn, aliases, inputs } = r;
+    return { type, name, urn, parent, provider, custom, retainOnDelete, protect, dependsOn, aliases, inputs };
+}
+
+/**
+ * Makes the recorded registrations again with the SDK alone: "tree", every one
+ * of them with its parent, options and aliases (so the same URNs); "flat", the
+ * custom resources only, with none of those.
+ */
+async function replayChild(shape: ReplayShape, inputFile: string, load: string, save: string | undefined): Promise<ChildResult> {
     const pulumi = await import("@pulumi/pulumi");
     const aws = await import("@pulumi/aws");
     const { runProgram } = await import("../tools/engine/mock-engine");
+    type AnyResource = InstanceType<typeof pulumi.Resource>;
     const input = JSON.parse(fs.readFileSync(inputFile, "utf8")) as StackInput;
-    const recorded = (JSON.parse(fs.readFileSync(load, "utf8")) as Recorded[]).filter((r) => r.custom);
-    const classOf = (type: string): (new (name: string, inputs: any) => unknown) | undefined => {
+    const recorded = (JSON.parse(fs.readFileSync(load, "utf8")) as Recorded[]).filter((r) => shape === "tree" || r.custom);
+    const classOf = (type: string): (new (name: string, inputs: any, opts?: CustomResourceOptions) => AnyResource) | undefined => {
         if (type === "pulumi:pulumi:StackReference") {
             return class {
-                constructor(name: string, inputs: any) {
-                    return new pulumi.StackReference(name, { name: inputs.name });
+                constructor(name: string, inputs: any, opts?: CustomResourceOptions) {
+                    return new pulumi.StackReference(name, { name: inputs.name }, opts);
                 }
-            };
-        }
-        if (type === "pulumi:providers:aws") {
-            return aws.Provider;
+            } as unknown as new (name: string, inputs: any, opts?: CustomResourceOptions) => AnyResource;
         }
         const [pkg, module, cls] = type.split(":");
         const namespace = module.split("/")[0];
         const holder = pkg !== "aws" ? undefined : namespace === "index" ? aws : (aws as unknown as Record<string, unknown>)[namespace];
         const found = (holder as Record<string, unknown> | undefined)?.[cls];
-        return typeof found === "function" ? (found as new (name: string, inputs: any) => unknown) : undefined;
+        return typeof found === "function" ? (found as new (name: string, inputs: any, opts?: CustomResourceOptions) => AnyResource) : undefined;
     };
     try {
         const run = await runProgram(
             async () => {
-                for (const r of recorded) {
-                    const Class = classOf(r.type);
-                    if (!Class) {
-                        throw new Error(`the baseline has no SDK class for ${r.type}`);
+                // Recorded in registration order: a parent or a dependency is always registered before its dependents.
+                const byUrn = new Map<string, AnyResource>();
+                const made = (urn: string, of: Recorded) => {
+                    const found = byUrn.get(urn);
+                    if (!found) {
+                        throw new Error(`the replay of ${of.type} "${of.name}" refers to ${urn}, which it has not made (yet)`);
                     }
-                    new Class(r.name, r.inputs);
+                    return found;
+                };
+                for (const r of recorded) {
+                    const opts: CustomResourceOptions = {};
+                    if (shape === "tree") {
+                        if (r.parent && !r.parent.includes("::pulumi:pulumi:Stack::")) {
+                            opts.parent = made(r.parent, r);
+                        }
+                        if (r.dependsOn.length > 0) {
+                            opts.dependsOn = r.dependsOn.map((urn) => made(urn, r));
+                        }
+                        if (r.retainOnDelete) {
+                            opts.retainOnDelete = true;
+                        }
+                        if (r.protect) {
+                            opts.protect = true;
+                        }
+                        if (r.provider) {
+                            throw new Error(`the replay does not make explicit providers (${r.type} "${r.name}")`);
+                        }
+                        if (r.aliases.length > 0) {
+                            opts.aliases = r.aliases.map((a) => {
+                                if (a.urn) {
+                                    return a.urn;
+                                }
+                                if (a.noParent || (a.parentUrn && a.parentUrn !== r.parent)) {
+                                    throw new Error(`the replay makes aliases under the resource's own parent only (${r.type} "${r.name}")`);
+                                }
+                                // Unset parts are the resource's own, as the SDK sends them.
+                                return {
+                                    ...(a.name && { name: a.name }),
+                                    ...(a.type && { type: a.type }),
+                                    ...(a.stack && { stack: a.stack }),
+                                    ...(a.project && { project: a.project }),
+                                };
+                            });
+                        }
+                    }
+                    let resource: AnyResource;
+                    if (!r.custom) {
+                        // Registers its outputs ({}) by itself once made, as a component without registerOutputs does.
+                        resource = new pulumi.ComponentResource(r.type, r.name, {}, opts);
+                    } else {
+                        const Class = classOf(r.type);
+                        if (!Class) {
+                            throw new Error(`the baseline has no SDK class for ${r.type}`);
+                        }
+                        resource = new Class(r.name, r.inputs, opts);
+                    }
+                    if (r.urn) {
+                        byUrn.set(r.urn, resource);
+                    }
                 }
                 return {};
             },
             { stack: input.stack, config: input.config, accountId: input.accountId, region: input.region, stackReferences: input.references },
         );
         if (save) {
-            fs.writeFileSync(save, JSON.stringify(run.resources.map((r) => ({ type: r.type, name: r.name, custom: r.custom, inputs: r.inputs }))));
+            fs.writeFileSync(save, JSON.stringify(run.resources.map(recordedOf)));
         }
         if (run.resources.length !== recorded.length) {
-            return childResult(false, `the baseline registered ${run.resources.length} resources, the program ${recorded.length}`, run.resources);
+            return childResult(false, `the ${shape} replay registered ${run.resources.length} resources, the program ${recorded.length}`, run.resources);
         }
         return childResult(true, undefined, run.resources);
     } catch (e) {
@@ -263,30 +343,49 @@ function spawnChild(script: string, args: readonly string[]): { ms: number; resu
     return { ms, result };
 }
 
-/** Custom resources of the two first runs that differ in type, name or inputs. */
-function compareRecorded(programFile: string, baselineFile: string): string[] {
-    const key = (r: Recorded) => `${r.type}::${r.name}`;
-    const read = (file: string) => new Map((JSON.parse(fs.readFileSync(file, "utf8")) as Recorded[]).filter((r) => r.custom).map((r) => [key(r), r]));
-    const [program, baseline] = [read(programFile), read(baselineFile)];
+/**
+ * Registrations of the two first runs that differ: for the tree replay every
+ * resource by URN, in everything the replay makes again; for the flat one the
+ * custom resources by type and name, in their inputs.
+ */
+export function compareRecorded(program: readonly Recorded[], replay: readonly Recorded[], shape: ReplayShape): string[] {
+    const key = (r: Recorded) => (shape === "tree" ? r.urn : `${r.type}::${r.name}`);
+    const compared = (r: Recorded) => (shape === "tree" ? JSON.stringify({ ...r, dependsOn: [...r.dependsOn].sort() }) : JSON.stringify(r.inputs));
+    const read = (list: readonly Recorded[]) => new Map(list.filter((r) => shape === "tree" || r.custom).map((r) => [key(r), r]));
+    const [expected, made] = [read(program), read(replay)];
     const differ: string[] = [];
-    for (const [k, r] of program) {
-        const b = baseline.get(k);
+    for (const [k, r] of expected) {
+        const b = made.get(k);
         if (!b) {
-            differ.push(`${k}: not registered by the baseline`);
-        } else if (JSON.stringify(r.inputs) !== JSON.stringify(b.inputs)) {
-            differ.push(`${k}: inputs differ`);
+            differ.push(`${k}: not registered by the ${shape} replay`);
+        } else if (compared(r) !== compared(b)) {
+            differ.push(`${k}: ${shape === "tree" ? "registration" : "inputs"} differs`);
         }
     }
-    for (const k of baseline.keys()) {
-        if (!program.has(k)) {
-            differ.push(`${k}: registered by the baseline only`);
+    for (const k of made.keys()) {
+        if (!expected.has(k)) {
+            differ.push(`${k}: registered by the ${shape} replay only`);
         }
     }
     return differ;
 }
 
+/** The ECR stack of a fleet laid out as `npm run bench` lays it out: what every child reads. */
+export async function stackInputOf(size: FleetSize): Promise<StackInput> {
+    // Loaded here, not at the top: the children load nothing of the package but what they run.
+    const { generateFleet, planFleet, REGISTRY_ACCOUNT, REGION } = await import("./fleet");
+    const fleet = generateFleet(planFleet(size).options);
+    return {
+        stack: "ecr",
+        config: { ...fleet.ecrConfig, "ecrpull:program": "ecr" },
+        accountId: REGISTRY_ACCOUNT,
+        region: REGION,
+        references: fleet.references as unknown as Record<string, Record<string, unknown>>,
+    };
+}
+
 export async function measureProcesses(args: ProcessArgs, progress: (text: string) => void = () => undefined): Promise<ProcessResult> {
-    const { fleetLabel, generateFleet, planFleet, REGISTRY_ACCOUNT, REGION } = await import("./fleet");
+    const { fleetLabel } = await import("./fleet");
     const size = args.size ?? DEFAULT_SIZE;
     const runs = args.runs ?? DEFAULT_RUNS;
     const base = { fleet: fleetLabel(size), node: process.version, build: "tsc (tsconfig.build.json) to JavaScript, plain node", runs };
@@ -294,62 +393,63 @@ export async function measureProcesses(args: ProcessArgs, progress: (text: strin
     try {
         progress(`compiling the program and the baseline with tsc ...`);
         const script = compile(dir);
-        const fleet = generateFleet(planFleet(size).options);
-        const input: StackInput = {
-            stack: "ecr",
-            config: { ...fleet.ecrConfig, "ecrpull:program": "ecr" },
-            accountId: REGISTRY_ACCOUNT,
-            region: REGION,
-            references: fleet.references as unknown as Record<string, Record<string, unknown>>,
+        const input = await stackInputOf(size);
+        const files = {
+            input: path.join(dir, "input.json"),
+            program: path.join(dir, "program.json"),
+            baseline: path.join(dir, "baseline.json"),
+            flat: path.join(dir, "flat.json"),
         };
-        const files = { input: path.join(dir, "input.json"), program: path.join(dir, "program.json"), baseline: path.join(dir, "baseline.json") };
         fs.writeFileSync(files.input, JSON.stringify(input));
+        const read = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as Recorded[];
 
-        // Untimed first runs: record the resources, check the baseline registers the same, warm the file cache.
-        progress(`${base.fleet}: a first program run records its resources ...`);
+        // Untimed first runs: record the registrations, check that each replay makes the same, warm the file cache.
+        progress(`${base.fleet}: a first program run records its registrations ...`);
         spawnChild(script, ["program", files.input, files.program]);
-        progress(`${base.fleet}: a first baseline run replays them ...`);
+        progress(`${base.fleet}: a first run of each replay makes them again ...`);
         spawnChild(script, ["baseline", files.input, files.program, files.baseline]);
-        const mismatches = compareRecorded(files.program, files.baseline);
+        spawnChild(script, ["flat", files.input, files.program, files.flat]);
+        const mismatches = [
+            ...compareRecorded(read(files.program), read(files.baseline), "tree"),
+            ...compareRecorded(read(files.program), read(files.flat), "flat").map((m) => `flat: ${m}`),
+        ];
 
-        const program: { ms: number; result: ChildResult }[] = [];
-        const baseline: { ms: number; result: ChildResult }[] = [];
+        // Program, baseline and flat in turn, the order rotated each round so that the machine's load falls on all alike.
+        const kinds = ["program", "baseline", "flat"] as const;
+        const measured: Record<(typeof kinds)[number], { ms: number; result: ChildResult }[]> = { program: [], baseline: [], flat: [] };
         for (let i = 0; i < runs; i++) {
-            const order = i % 2 === 0 ? (["program", "baseline"] as const) : (["baseline", "program"] as const);
-            for (const kind of order) {
-                if (kind === "program") {
-                    program.push(spawnChild(script, ["program", files.input]));
-                } else {
-                    baseline.push(spawnChild(script, ["baseline", files.input, files.program]));
-                }
+            for (let k = 0; k < kinds.length; k++) {
+                const kind = kinds[(i + k) % kinds.length];
+                measured[kind].push(spawnChild(script, kind === "program" ? ["program", files.input] : [kind, files.input, files.program]));
             }
-            progress(
-                `${base.fleet}: pair ${i + 1} of ${runs}: program ${(program[i].ms / 1000).toFixed(2)} s, baseline ${(baseline[i].ms / 1000).toFixed(2)} s`,
-            );
+            const s = (kind: (typeof kinds)[number]) => (measured[kind][i].ms / 1000).toFixed(2);
+            progress(`${base.fleet}: round ${i + 1} of ${runs}: program ${s("program")} s, baseline ${s("baseline")} s, flat ${s("flat")} s`);
         }
-        const side = (measured: readonly { ms: number; result: ChildResult }[]): ProcessSide => {
-            const last = measured[measured.length - 1].result;
+        const side = (runsOf: readonly { ms: number; result: ChildResult }[]): ProcessSide => {
+            const last = runsOf[runsOf.length - 1].result;
             return {
-                samples: measured.map((m) => m.ms),
-                medianMs: median(measured.map((m) => m.ms)),
-                cpuSamples: measured.map((m) => m.result.cpuMs),
-                cpuMedianMs: median(measured.map((m) => m.result.cpuMs)),
+                samples: runsOf.map((m) => m.ms),
+                medianMs: median(runsOf.map((m) => m.ms)),
+                cpuSamples: runsOf.map((m) => m.result.cpuMs),
+                cpuMedianMs: median(runsOf.map((m) => m.result.cpuMs)),
                 modules: last.modules,
                 packages: last.packages,
                 registered: last.registered,
                 custom: last.custom,
-                maxRssKiB: Math.max(...measured.map((m) => m.result.maxRssKiB)),
+                maxRssKiB: Math.max(...runsOf.map((m) => m.result.maxRssKiB)),
             };
         };
-        const [p, b] = [side(program), side(baseline)];
+        const [p, b, f] = [side(measured.program), side(measured.baseline), side(measured.flat)];
         return {
             ok: mismatches.length === 0,
-            error: mismatches.length > 0 ? `${mismatches.length} resources differ` : undefined,
+            error: mismatches.length > 0 ? `${mismatches.length} registrations differ` : undefined,
             ...base,
             program: p,
             baseline: b,
+            flat: f,
             ratio: p.medianMs / b.medianMs,
             pairRatio: median(p.samples.map((ms, i) => ms / b.samples[i])),
+            flatRatio: p.medianMs / f.medianMs,
             mismatches,
         };
     } catch (e) {
@@ -372,25 +472,29 @@ export function extraPackages(result: ProcessResult): { name: string; modules: n
 /** The report lines, shared with bench/run.ts. */
 export function describe(result: ProcessResult): string[] {
     const s = (ms: number) => (ms / 1000).toFixed(2);
-    if (!result.program || !result.baseline) {
+    if (!result.program || !result.baseline || !result.flat) {
         return [`ECR program as a whole process (${result.fleet}): not measured: ${result.error}`];
     }
-    const { program, baseline } = result;
+    const { program, baseline, flat } = result;
     const extra = extraPackages(result);
+    const line = (label: string, side: ProcessSide, what: string) =>
+        `  ${label.padEnd(58)} ${s(side.medianMs)} s  [${side.samples.map(s).join(", ")}]  CPU ${s(side.cpuMedianMs)} s, ${side.modules} modules, ${what}, peak ${Math.round(side.maxRssKiB / 1024)} MiB`;
     return [
-        `ECR program as a whole process against an SDK-only process (${result.fleet}; ${result.build}, node ${result.node}; spawn to exit, median of ${result.runs} alternating runs each):`,
-        `  program  (stacks/index.ts, stack ecr):                  ${s(program.medianMs)} s  [${program.samples.map(s).join(", ")}]  ${program.modules} modules, ${program.custom} custom resources of ${program.registered} registered, peak ${Math.round(program.maxRssKiB / 1024)} MiB`,
-        `  baseline (@pulumi/pulumi + @pulumi/aws, flat by class): ${s(baseline.medianMs)} s  [${baseline.samples.map(s).join(", ")}]  ${baseline.modules} modules, ${baseline.custom} custom resources, peak ${Math.round(baseline.maxRssKiB / 1024)} MiB`,
-        `  ratio ${result.ratio!.toFixed(2)}x (median of the pairs' ratios ${result.pairRatio!.toFixed(2)}x); CPU time ${s(program.cpuMedianMs)} s against ${s(baseline.cpuMedianMs)} s, ${(program.cpuMedianMs / baseline.cpuMedianMs).toFixed(2)}x`,
-        `  same type, name and inputs: ${result.mismatches?.length === 0 ? "yes" : `NO (${result.mismatches?.slice(0, 5).join("; ")})`}`,
+        `ECR program as a whole process against SDK-only processes (${result.fleet}; ${result.build}, node ${result.node}; spawn to exit, median of ${result.runs} runs each, in rotating order):`,
+        line("program (stacks/index.ts, stack ecr):", program, `${program.registered} registered (${program.custom} custom)`),
+        line("baseline (the same registrations by the SDK alone):", baseline, `${baseline.registered} registered (${baseline.custom} custom)`),
+        line("flat (the custom resources alone, no components):", flat, `${flat.registered} registered`),
+        `  ratio to the baseline ${result.ratio!.toFixed(2)}x (median of the rounds' ratios ${result.pairRatio!.toFixed(2)}x; CPU time ${(program.cpuMedianMs / baseline.cpuMedianMs).toFixed(2)}x); to the flat replay ${result.flatRatio!.toFixed(2)}x (CPU time ${(program.cpuMedianMs / flat.cpuMedianMs).toFixed(2)}x), for the record`,
+        `  same registrations (URN, parent, inputs, aliases, dependencies, options): ${result.mismatches?.length === 0 ? "yes" : `NO (${result.mismatches?.slice(0, 5).join("; ")})`}`,
         `  modules the program loaded beyond the baseline's: ${extra.length === 0 ? "none" : extra.map((x) => `${x.name} ${x.modules}`).join(", ")}`,
     ];
 }
 
 async function main(): Promise<void> {
     const [mode, ...rest] = process.argv.slice(2);
-    if (mode === "program" || mode === "baseline") {
-        const result = mode === "program" ? await programChild(rest[0], rest[1]) : await baselineChild(rest[0], rest[1], rest[2]);
+    if (mode === "program" || mode === "baseline" || mode === "flat") {
+        const result =
+            mode === "program" ? await programChild(rest[0], rest[1]) : await replayChild(mode === "baseline" ? "tree" : "flat", rest[0], rest[1], rest[2]);
         process.stdout.write(`CHILD_RESULT ${JSON.stringify(result)}\n`);
         return;
     }

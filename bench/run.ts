@@ -28,7 +28,8 @@
  *   npm run bench -- --profile  # profile the target (or largest) ECR run even when every target passes
  *
  * Full runs also time the ECR program as a whole process, node's start-up and module loading included,
- * against a process that loads only the Pulumi SDKs and registers the same resources (bench/process.ts).
+ * against a process that loads only the Pulumi SDKs and makes the same registrations, components
+ * included (bench/process.ts), and print the ratio to a flat replay of the custom resources alone.
  *
  * When a target fails (full runs), the target fleet's ECR run and its baseline are profiled with
  * `node --cpu-prof`, and the same resources replayed in two more shapes to split the overhead.
@@ -154,12 +155,12 @@ function orgScopeReport(out: (line?: string) => void, judge: (name: string, figu
 // ---- The whole process (bench/process.ts, in a child) ------------------------------
 
 function processReport(out: (line?: string) => void, judge: (name: string, figure: string, pass: boolean | undefined) => void): void {
-    const name = `ECR program as a whole process <= ${PROCESS_TARGET}x a process that loads only the Pulumi SDKs and registers the same resources`;
+    const name = `ECR program as a whole process <= ${PROCESS_TARGET}x a process that loads only the Pulumi SDKs and makes the same registrations`;
     if (QUICK) {
         judge(name, "not run (--quick)", undefined);
         return;
     }
-    progress(`ECR program as a whole process against an SDK-only one, ${fleetLabel(TARGET)}, ${PROCESS_RUNS} alternating runs each ...`);
+    progress(`ECR program as a whole process against SDK-only ones, ${fleetLabel(TARGET)}, ${PROCESS_RUNS} runs each in rotating order ...`);
     const args: ProcessArgs = { size: TARGET, runs: PROCESS_RUNS };
     // Its own children are compiled JavaScript (see its header); it runs under ts-node like growth.ts.
     const child = benchChild<ProcessResult>("bench/process.ts", args, "PROCESS_RESULT", 20);
@@ -178,7 +179,7 @@ function processReport(out: (line?: string) => void, judge: (name: string, figur
     }
     judge(
         name,
-        `${measured.ratio.toFixed(2)}x (${seconds(measured.program!.medianMs)} s against ${seconds(measured.baseline!.medianMs)} s, ${fleetLabel(TARGET)}, median of ${measured.runs} each)`,
+        `${measured.ratio.toFixed(2)}x (${seconds(measured.program!.medianMs)} s against ${seconds(measured.baseline!.medianMs)} s, ${fleetLabel(TARGET)}, median of ${measured.runs} each; ${measured.flatRatio!.toFixed(2)}x a flat replay without the components)`,
         measured.ratio <= PROCESS_TARGET,
     );
 }
