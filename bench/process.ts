@@ -1,12 +1,12 @@
 /**
  * The ECR stack program as a whole process against a process that loads only
- * the Pulumi SDKs and registers the same resources (issue 13: at most 1.2x).
+ * the Pulumi SDKs and makes the same registrations (issue 13: at most 1.2x).
  *
  *   npx ts-node --transpile-only bench/process.ts                # the target fleet, 7 runs of each
  *   npx ts-node --transpile-only bench/process.ts '{"runs": 5}'  # what bench/run.ts passes: { size, runs }
  *
- * Two kinds of fresh `node` process, on the Pulumi SDK's mock engine
- * (tools/engine/mock-engine.ts, which both load), against the fleet of
+ * Three kinds of fresh `node` process, on the Pulumi SDK's mock engine
+ * (tools/engine/mock-engine.ts, which all load), against the fleet of
  * bench/fleet.ts (by default the target fleet, 100 clusters, 50 tenants and
  * 500 repositories, laid out by `planFleet` as `npm run bench` lays it out):
  *
@@ -31,16 +31,16 @@
  *   would carry as literals.)
  * - flat, for the record: the same custom resources by their SDK classes,
  *   with no components and no parents (a different set of URNs). This was
- *   the baseline until 0.4; a component tree is part of what the program
+ *   the baseline at first; a component tree is part of what the program
  *   registers, so it is not what the target judges, but its ratio is
  *   printed beside the target's.
  *
  * Each is timed from spawn to exit in this process (wall clock: node's
- * start-up, module loading, the run and exit), alternating program and
- * baseline (the order swapped every pair) so that the shared machine's load
- * falls on both alike; the figures are the medians.
+ * start-up, module loading, the run and exit), the three in turn with the
+ * order rotated every round so that the shared machine's load falls on all
+ * alike; the figures are the medians.
  *
- * Both run as JavaScript compiled by `tsc` (the package's build settings,
+ * All run as JavaScript compiled by `tsc` (the package's build settings,
  * tsconfig.build.json) into a temporary directory, with plain `node`. Here
  * module loading is the point, and under ts-node the program side would pay
  * the transpilation of every package file it loads while the baseline (the
@@ -107,7 +107,7 @@ export interface ProcessResult {
     readonly program?: ProcessSide;
     /** The same registrations, components included, by the SDK alone: what the target judges against. */
     readonly baseline?: ProcessSide;
-    /** The custom resources alone, flat (the baseline until 0.4), for the record. */
+    /** The custom resources alone, flat (the baseline at first), for the record. */
     readonly flat?: ProcessSide;
     /** program median / baseline median: what the target judges. */
     readonly ratio?: number;

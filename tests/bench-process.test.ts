@@ -58,8 +58,14 @@ describe("the whole-process benchmark's replays", function () {
             "ecrpull:index:PullRepository",
         ]);
         expect(program.filter((r) => r.aliases.length > 0)).to.have.length(program.filter((r) => !r.custom).length);
-        expect(program.some((r) => r.dependsOn.length > 0), "a pull role waits for its OIDC provider").to.equal(true);
-        expect(program.some((r) => r.retainOnDelete), "repositories are retained").to.equal(true);
+        expect(
+            program.some((r) => r.dependsOn.length > 0),
+            "a pull role waits for its OIDC provider",
+        ).to.equal(true);
+        expect(
+            program.some((r) => r.retainOnDelete),
+            "repositories are retained",
+        ).to.equal(true);
         expect(program.filter((r) => r.custom && r.parent.includes("$ecrpull:index:PullRepository::"))).to.have.length.greaterThan(0);
     });
 
