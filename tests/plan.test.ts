@@ -128,3 +128,75 @@ describe("npm run plan on every supported shape of project", () => {
         expect(result.stdout).to.contain("| apps-prod-euw1, apps-west | ci/image-builder | federation | ecr-pull-ci-builders |");
     });
 });
+
+describe("npm run plan on organization scope", function () {
+    this.timeout(120000);
+    const EXAMPLE = path.join(ROOT, "examples/organization-scope");
+    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+    /** The example project, copied, with the ECR stack file's config changed. */
+    function orgProject(change: (config: Record<string, unknown>) => void): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-plan-org-"));
+        dirs.push(dir);
+        fs.cpSync(EXAMPLE, dir, { recursive: true });
+        const file = path.join(dir, "Pulumi.ecr.yaml");
+        const stack = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+        change(stack.config);
+        fs.writeFileSync(file, yaml.dump(stack));
+        return dir;
+    }
+
+    // It refused before: the adopted node role could not be read ("was not found in this account").
+    it("plans a listed adopted cluster of an organization-scoped grant, its node role taken to carry the grant's tag, and says so", async () => {
+        const dir = orgProject((c) => (c["ecrpull:clusterStacks"] = [...(c["ecrpull:clusterStacks"] as string[]), "acme/organization-scope/eks-green"]));
+        const run = await runProject({ ecrFile: path.join(dir, "Pulumi.ecr.yaml") });
+        expect(run.eks.map((e) => [e.clusterName, e.adopted])).to.deep.equal([
+            ["apps-blue", false],
+            ["apps-green", true],
+        ]);
+        expect(run.joining).to.deep.equal([]);
+        expect(run.notes).to.include(
+            "acme/organization-scope/eks-green: the adopted node role apps-green-nodes is taken to carry ecrpull.dev/node-pull/platform=true; `pulumi up` reads it first and refuses, with the `aws iam tag-role` command, a role that lacks a tag.",
+        );
+        expect(run.eks[1].run.outputs.nodePullGrants).to.deep.equal(["platform"]);
+    });
+
+    it("runs the EKS stack files the registry does not list as clusters that join by scope, and shows what the scope gives them", async () => {
+        const run = await runProject({ ecrFile: path.join(EXAMPLE, "Pulumi.ecr.yaml"), accounts: { "eks-green": "210987654321" } });
+        expect(run.eks.map((e) => e.name)).to.deep.equal(["acme/organization-scope/eks-blue"]);
+        expect(run.joining.map((e) => [e.name, e.clusterName, e.accountId, e.accountGiven])).to.deep.equal([["eks-green", "apps-green", "210987654321", true]]);
+        // The registry did not read it: its stack references are the listed stack's only.
+        const references = run.ecr.run.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").map((r) => r.name);
+        expect(references).to.deep.equal(["acme/organization-scope/eks-blue"]);
+
+        const result = spawnSync("npx", ["ts-node", "--transpile-only", path.join(ROOT, "tools/cli/main.ts"), "plan", "--dir", EXAMPLE, "--json"], {
+            cwd: ROOT,
+            encoding: "utf8",
+            timeout: 120000,
+        });
+        expect(result.status, result.stderr).to.equal(0);
+        const json = JSON.parse(result.stdout) as {
+            clusterStacks: { stack: string }[];
+            joiningStacks: { stack: string; cluster: string }[];
+            access: { principals: { cluster?: string; serviceAccount?: string; access: { repository: string }[] }[] };
+        };
+        expect(json.clusterStacks.map((s) => s.stack)).to.deep.equal(["acme/organization-scope/eks-blue"]);
+        expect(json.joiningStacks.map((s) => [s.stack, s.cluster])).to.deep.equal([["eks-green", "apps-green"]]);
+        // The joining cluster's workload and nodes pull the scoped grant's repository, and only that.
+        const green = json.access.principals.filter((p) => JSON.stringify(p).includes("apps-green"));
+        expect(green.map((p) => [p.serviceAccount ?? "node", p.access.map((a) => a.repository).sort()]).sort()).to.deep.equal([
+            ["image-builder", ["platform/base-images"]],
+            ["node", ["platform/base-images"]],
+        ]);
+    });
+
+    it("runs no unlisted stack file when no grant is scoped", async () => {
+        const dir = project((c) => (c["ecrpull:clusterStacks"] = ["acme/ecrpull/eks"]), {
+            eks: exampleEks(),
+            "eks-west": adopted("apps-west", "210987654321"),
+        });
+        const run = await runProject({ ecrFile: path.join(dir, "Pulumi.ecr.yaml") });
+        expect(run.eks.map((e) => e.clusterName)).to.deep.equal(["apps-prod-euw1"]);
+        expect(run.joining).to.deep.equal([]);
+    });
+});

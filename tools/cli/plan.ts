@@ -4,7 +4,9 @@
  *
  * It runs the EKS program of every stack the ECR stack file lists, then the
  * ECR program with their outputs behind its stack references (the order and
- * wiring of `pulumi up`, on the mock engine), and says per account what
+ * wiring of `pulumi up`, on the mock engine), with organization-scoped grants
+ * the other EKS stack files beside it (clusters that join by scope, which the
+ * registry does not read), and says per account what
  * would be created, who could pull what (evaluated from the documents the
  * runs registered, not from the config) and which documents are near their
  * limits. `--documents` adds every document and each chained workload's pod
@@ -284,25 +286,32 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
     const access = accessReport(
         readFleetState(
             asState(run.ecr.run, "ecr"),
-            run.eks.map((e) => asState(e.run, e.name.split("/").pop()!)),
+            [...run.eks, ...run.joining].map((e) => asState(e.run, e.name.split("/").pop()!)),
             organization ? { organization: { id: organization.id, pathOf: () => organization.path } } : {},
         ),
     );
     const admissions = organizationAdmissions(scoped, partitionOfRegion(String(ecrConfig["aws:region"] ?? "eu-west-1")));
     const sizes = [
-        ...run.eks.flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
+        ...[...run.eks, ...run.joining].flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
         ...documentSizes(run.ecr.accountId, run.ecr.run.resources, registryLimits),
     ];
 
     const out: string[] = [
-        `ecrpull plan: what \`pulumi up\` would do in each account, from ${path.relative(process.cwd(), ecrFile) || ecrFile} and the stacks it lists (nothing is sent to AWS)`,
+        `ecrpull plan: what \`pulumi up\` would do in each account, from ${path.relative(process.cwd(), ecrFile) || ecrFile} and the stacks it lists${run.joining.length > 0 ? ` or that join by organization scope (${run.joining.map((e) => e.name).join(", ")})` : ""} (nothing is sent to AWS)`,
         "",
     ];
     const clusterHeading = (e: EksStackRunResult) =>
         `Cluster account ${e.accountId}${e.accountGiven ? "" : " (example)"} - stack ${e.name} - cluster ${e.clusterName} (${e.adopted ? "adopted" : "created"})`;
-    for (const e of run.eks) {
+    const joins = new Set(run.joining);
+    for (const e of [...run.eks, ...run.joining]) {
         const podSpecs = (e.run.outputs as Resolved<EksProgramOutputs>).podSpecs as Record<string, WorkloadPodSettings>;
-        out.push(clusterHeading(e), `  creates ${resourceSummary(e.run.resources)}`, "  workloads:", ...workloadLines(podSpecs, e.run.resources));
+        out.push(clusterHeading(e));
+        if (joins.has(e)) {
+            out.push(
+                `  joins by organization scope: ${path.basename(ecrFile)} does not list it in ecrpull:clusterStacks, so the registry does not read it; only organization-scoped grants admit it`,
+            );
+        }
+        out.push(`  creates ${resourceSummary(e.run.resources)}`, "  workloads:", ...workloadLines(podSpecs, e.run.resources));
         if (options.documents) {
             out.push("", ...documentLines(e.run.resources, podSpecs));
         }
@@ -321,7 +330,7 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
     ].sort();
     for (const region of replicaRegions) {
         const here = run.ecr.run.resources.filter((r) => r.type === "aws:ecr/repository:Repository" && r.inputs.region === region).map((r) => r.inputs.name);
-        const clusters = run.eks.filter((e) => String(e.run.outputs.region) === region).map((e) => e.clusterName);
+        const clusters = [...run.eks, ...run.joining].filter((e) => String(e.run.outputs.region) === region).map((e) => e.clusterName);
         out.push(
             `  replicates to ${region}: ${here.sort().join(", ")}; pulled there by ${clusters.length > 0 ? clusters.join(", ") : "no cluster of these stacks"}`,
         );
@@ -375,16 +384,19 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
     if (!options.documents) {
         out.push("`ecrpull plan --documents` prints every document and the chained pod settings; `--json` gives all of it as JSON.");
     }
+    const clusterJson = (e: EksStackRunResult) => ({
+        stack: e.name,
+        account: e.accountId,
+        accountIsExample: !e.accountGiven,
+        cluster: e.clusterName,
+        adopted: e.adopted,
+        resources: e.run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name })),
+        outputs: e.run.outputs,
+    });
     const json = {
-        clusterStacks: run.eks.map((e) => ({
-            stack: e.name,
-            account: e.accountId,
-            accountIsExample: !e.accountGiven,
-            cluster: e.clusterName,
-            adopted: e.adopted,
-            resources: e.run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name })),
-            outputs: e.run.outputs,
-        })),
+        clusterStacks: run.eks.map(clusterJson),
+        /** EKS stacks the registry does not list, which join by organization scope. */
+        joiningStacks: run.joining.map(clusterJson),
         registryStack: {
             account: run.ecr.accountId,
             resources: run.ecr.run.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name })),
@@ -412,8 +424,9 @@ export const planCommand: Command = {
         "usage: ecrpull plan [--dir <project>] [--stack <ecr stack>] [--account <eks stack>=<12-digit account>]... [--documents] [--json] [--import-file <file>]",
         "",
         "Runs the EKS program of every stack the ECR stack file lists, then the ECR program with their",
-        "outputs, on Pulumi's mock engine: no CLI, no credentials, no network. Prints per account what",
-        "would be created, who could pull what, and the documents near their limits.",
+        "outputs, on Pulumi's mock engine: no CLI, no credentials, no network. With organization-scoped",
+        "grants, the other EKS stack files beside it run too, as clusters that join by scope. Prints per",
+        "account what would be created, who could pull what, and the documents near their limits.",
         "",
         "  --dir <project>        the Pulumi project directory (Pulumi.yaml and stack files); default: here",
         "  --stack <ecr stack>    the ECR stack (Pulumi.<stack>.yaml); default: the one whose ecrpull:program is ecr",

@@ -2,24 +2,30 @@
  * Runs the stacks of a project directory the way `pulumi up` would run them,
  * one account after the other, on the mock engine: every EKS stack the ECR
  * stack file lists (`Pulumi.<last part of its name>.yaml` beside it), then
- * the ECR stack with their outputs behind its stack references. What the
- * plan, the example state and the tests run.
+ * the ECR stack with their outputs behind its stack references. When the
+ * registry has organization-scoped grants, the other EKS stack files beside
+ * it run too, as clusters that join by scope: the registry does not read
+ * them, and they get only what the scope admits. What the plan, the example
+ * state and the tests run.
  *
  * Each stack runs the program its file's `ecrpull:program` names (or its
  * stack name), as the project's entry point does. What AWS would tell the
  * programs about an adopted cluster is made up, and said so in `notes`.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { POD_IDENTITY_AGENT_ADDON } from "../../components/cluster/cluster-pull-access";
 import { isStackName } from "../../components/validation";
 import { partitionOfRegion, PULL_ROLE_NAME_PREFIX } from "../../components/iam/names";
-import { RepositorySpec, withRepositoryDefaults } from "../../components/registry/spec";
+import { GrantSpec, RepositorySpec, withRepositoryDefaults } from "../../components/registry/spec";
+import { nodePullTags } from "../../components/cluster/plan";
 import { ExistingRegistryFixture } from "./fake-cloud";
 import { EcrProgramOutputs } from "../../stacks/ecr";
 import { EksProgramOutputs } from "../../stacks/eks";
 import { selectProgram } from "../../stacks/program";
 import { fakeIssuerId, ProgramRun, Resolved } from "./mock-engine";
 import { checkStackConfig, Project, withDeclaredDefaults } from "../state/project-config";
+import { CONFIG_NAMESPACE, ConfigReader, readEksStackConfig } from "../../stacks/config";
 import { StackFileError } from "../state/stack-file";
 import { effectiveStackConfig } from "../state/esc";
 import { runEcrStack, runEksStack } from "./two-stacks";
@@ -32,7 +38,7 @@ export const EXAMPLE_REGISTRY_ACCOUNT = "111122223333";
 export interface ProjectRunOptions {
     /** The ECR stack's file; the EKS stack files are found beside it. */
     readonly ecrFile: string;
-    /** The account of each EKS stack, by its name in `ecrpull:clusterStacks` (or its last part). Others get example accounts. */
+    /** The account of each EKS stack, by its name in `ecrpull:clusterStacks` (or its last part, or a joining stack's name). Others get example accounts. */
     readonly accounts?: Readonly<Record<string, string>>;
     /** What `pulumi up` would fetch as the issuer's thumbprint. Default: nothing (no network), said in the notes. */
     readonly fetchThumbprint?: (issuerUrl: string) => Promise<string>;
@@ -43,7 +49,7 @@ export interface ProjectRunOptions {
 }
 
 export interface EksStackRunResult {
-    /** Its name in `ecrpull:clusterStacks`. */
+    /** Its name in `ecrpull:clusterStacks`; a joining stack's is its stack name. */
     readonly name: string;
     readonly file: string;
     readonly accountId: string;
@@ -57,7 +63,14 @@ export interface EksStackRunResult {
 }
 
 export interface ProjectRun {
+    /** The EKS stacks `ecrpull:clusterStacks` lists, in its order. */
     readonly eks: readonly EksStackRunResult[];
+    /**
+     * The other EKS stack files beside the ECR stack's, when it has
+     * organization-scoped grants: clusters that join by scope, which the
+     * registry does not read (by file name).
+     */
+    readonly joining: readonly EksStackRunResult[];
     readonly ecr: {
         readonly file: string;
         readonly accountId: string;
@@ -122,23 +135,24 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     const fetched = new Set<string>();
     const fetchThumbprint = options.fetchThumbprint ?? (async (url: string) => (fetched.add(new URL(url).host), ""));
 
-    const unknownAccounts = Object.keys(options.accounts ?? {}).filter((k) => !names.some((n) => n === k || n.split("/").pop() === k));
+    // Clusters joining by organization scope are not listed: any other EKS stack file beside it, when a grant is scoped.
+    const scoped = Array.isArray(ecrStack.config["ecrpull:grants"]) && (ecrStack.config["ecrpull:grants"] as GrantSpec[]).some((g) => g?.scope);
+    const listedFiles = new Set(names.map((name) => `Pulumi.${name.split("/").pop()}.yaml`));
+    const joiningFiles = scoped ? otherEksStackFiles(ecrFile, listedFiles, options, notes) : [];
+
+    const givenNames = [...names, ...joiningFiles.map((f) => f.stack)];
+    const unknownAccounts = Object.keys(options.accounts ?? {}).filter((k) => !givenNames.some((n) => n === k || n.split("/").pop() === k));
     if (unknownAccounts.length > 0) {
         throw new StackFileError(
-            `--account names ${unknownAccounts.join(", ")}, which ${ecrFile} does not list in ecrpull:clusterStacks (${names.join(", ") || "none"}).`,
+            `--account names ${unknownAccounts.join(", ")}, which ${ecrFile} does not list in ecrpull:clusterStacks (${names.join(", ") || "none"})${scoped ? " and which is no other EKS stack file beside it" : ""}.`,
         );
     }
 
-    const eks: EksStackRunResult[] = [];
     let registryAccountId = "";
-    for (const [i, name] of names.entries()) {
-        const file = path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`);
-        options.onProgress?.(i, names.length, name);
-        const config = configOf(file, options, notes);
-        requireProgram(file, config, "eks", `${path.basename(ecrFile)} lists its stack ${name} in ecrpull:clusterStacks`);
+    const runCluster = async (name: string, file: string, config: Record<string, unknown>, index: number): Promise<EksStackRunResult> => {
         registryAccountId ||= typeof config["ecrpull:registryAccountId"] === "string" ? config["ecrpull:registryAccountId"] : "";
         const given = options.accounts?.[name] ?? options.accounts?.[name.split("/").pop()!];
-        const accountId = given ?? EXAMPLE_CLUSTER_ACCOUNTS[i % EXAMPLE_CLUSTER_ACCOUNTS.length];
+        const accountId = given ?? EXAMPLE_CLUSTER_ACCOUNTS[index % EXAMPLE_CLUSTER_ACCOUNTS.length];
         const cluster = (config["ecrpull:cluster"] ?? {}) as {
             name?: unknown;
             create?: unknown;
@@ -146,6 +160,7 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
             podIdentityAgent?: unknown;
             vpcId?: unknown;
             subnetIds?: unknown;
+            nodeRoleArns?: unknown;
         };
         const clusterName = typeof cluster.name === "string" ? cluster.name : "";
         const adopted = cluster.create !== true;
@@ -162,6 +177,14 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
                   },
               }
             : undefined;
+        // Its node roles as IAM would describe them: tagged for the organization-scoped grants it pulls.
+        const existingRoles = adopted ? adoptedNodeRoles(strings(cluster.nodeRoleArns), config, name) : undefined;
+        if (existingRoles && Object.keys(existingRoles).length > 0) {
+            const tags = Object.keys(Object.values(existingRoles)[0].tags ?? {});
+            notes.push(
+                `${name}: the adopted node role${Object.keys(existingRoles).length > 1 ? "s" : ""} ${Object.keys(existingRoles).join(", ")} ${Object.keys(existingRoles).length > 1 ? "are" : "is"} taken to carry ${tags.map((t) => `${t}=true`).join(", ")}; \`pulumi up\` reads ${Object.keys(existingRoles).length > 1 ? "them" : "it"} first and refuses, with the \`aws iam tag-role\` command, a role that lacks a tag.`,
+            );
+        }
         // A created cluster's subnets, as EC2 would describe them: in its VPC, one zone each.
         const subnetIds = !adopted && Array.isArray(cluster.subnetIds) ? cluster.subnetIds.filter((id): id is string => typeof id === "string") : [];
         const vpcId = typeof cluster.vpcId === "string" ? cluster.vpcId : "vpc-0defa017";
@@ -171,7 +194,17 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
                 `${name}: the subnets ${subnetIds.join(", ")} are taken to be in ${vpcId}, each in its own zone; \`pulumi up\` reads them from EC2 first.`,
             );
         }
-        const run = await runEksStack({ name, config, accountId, region: stackRegion, existingClusters, fetchThumbprint, subnets, defaultVpcId: vpcId });
+        const run = await runEksStack({
+            name,
+            config,
+            accountId,
+            region: stackRegion,
+            existingClusters,
+            existingRoles,
+            fetchThumbprint,
+            subnets,
+            defaultVpcId: vpcId,
+        });
         if (adopted) {
             notes.push(
                 `${name}: the adopted cluster "${clusterName}" stands for what EKS would report: its issuer is made up (${issuerUrl}), and its IAM OIDC provider and Pod Identity agent are taken to be as ecrpull:cluster says.`,
@@ -180,7 +213,21 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
         if (!given) {
             notes.push(`${name}: account ${accountId} is an example; give the real one with --account ${name.split("/").pop()}=<12 digits>.`);
         }
-        eks.push({ name, file, accountId, accountGiven: given !== undefined, clusterName, adopted, config, run });
+        return { name, file, accountId, accountGiven: given !== undefined, clusterName, adopted, config, run };
+    };
+
+    const eks: EksStackRunResult[] = [];
+    for (const [i, name] of names.entries()) {
+        const file = path.join(path.dirname(ecrFile), `Pulumi.${name.split("/").pop()}.yaml`);
+        options.onProgress?.(i, names.length + joiningFiles.length, name);
+        const config = configOf(file, options, notes);
+        requireProgram(file, config, "eks", `${path.basename(ecrFile)} lists its stack ${name} in ecrpull:clusterStacks`);
+        eks.push(await runCluster(name, file, config, i));
+    }
+    const joining: EksStackRunResult[] = [];
+    for (const [j, { stack, file, config }] of joiningFiles.entries()) {
+        options.onProgress?.(names.length + j, names.length + joiningFiles.length, stack);
+        joining.push(await runCluster(stack, file, config, names.length + j));
     }
     if (fetched.size > 0) {
         notes.push(
@@ -197,7 +244,71 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
         );
     }
     const ecr = await runEcrStack({ config: ecrStack.config, accountId, region, existingRegistry }, references);
-    return { eks, ecr: { file: ecrFile, accountId, config: ecrStack.config, run: ecr }, notes };
+    return { eks, joining, ecr: { file: ecrFile, accountId, config: ecrStack.config, run: ecr }, notes };
+}
+
+/** The EKS stack files beside the ECR stack's that it does not list, with their config (others are skipped). */
+function otherEksStackFiles(
+    ecrFile: string,
+    listedFiles: ReadonlySet<string>,
+    options: ProjectRunOptions,
+    notes: string[],
+): { stack: string; file: string; config: Record<string, unknown> }[] {
+    const dir = path.dirname(ecrFile);
+    return fs
+        .readdirSync(dir)
+        .filter((f) => /^Pulumi\.[^.]+\.ya?ml$/.test(f) && f !== path.basename(ecrFile) && !listedFiles.has(f))
+        .sort()
+        .flatMap((f) => {
+            const file = path.join(dir, f);
+            const config = configOf(file, options, notes);
+            const configured = config["ecrpull:program"];
+            try {
+                return selectProgram(typeof configured === "string" ? configured : undefined, stackOfFile(file)) === "eks"
+                    ? [{ stack: stackOfFile(file), file, config }]
+                    : [];
+            } catch {
+                // Not a stack of either program: not a cluster.
+                return [];
+            }
+        });
+}
+
+/**
+ * An adopted cluster's node roles as IAM would describe them to its EKS
+ * program: at the path their ARNs name, tagged for the organization-scoped
+ * grants the stack's nodes pull (the program refuses a role without them).
+ * None when the stack's config does not read: its run says why.
+ */
+function adoptedNodeRoles(
+    nodeRoleArns: readonly string[],
+    config: Readonly<Record<string, unknown>>,
+    stack: string,
+): Record<string, { path: string; tags: Record<string, string> }> | undefined {
+    const reader: ConfigReader = {
+        get: (key) => config[`${CONFIG_NAMESPACE}:${key}`],
+        keys: () =>
+            Object.keys(config)
+                .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
+                .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),
+    };
+    let tags: Record<string, string>;
+    try {
+        tags = nodePullTags(readEksStackConfig(reader, stack.split("/").pop()!).nodePullGrants);
+    } catch {
+        return undefined;
+    }
+    if (Object.keys(tags).length === 0) {
+        return undefined;
+    }
+    const roles: Record<string, { path: string; tags: Record<string, string> }> = {};
+    for (const arn of nodeRoleArns) {
+        const match = /^arn:[^:]+:iam::\d{12}:role(\/(?:[^/]+\/)*)([^/]+)$/.exec(arn);
+        if (match) {
+            roles[match[2]] = { path: match[1], tags };
+        }
+    }
+    return roles;
 }
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
