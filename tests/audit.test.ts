@@ -90,6 +90,21 @@ describe("audit of deployed stacks", function () {
         expect(result.access.totals).to.deep.equal({ federation: 4, chaining: 2, podIdentity: 2, node: 7 });
     });
 
+    it("refuses the export of a stack the registry does not list (no grant is scoped), naming the file", async () => {
+        const d = await deploy([clusterA(), clusterB()], registry());
+        const extra = path.join(d.dir, "eks-extra.json");
+        // Another cluster's export: clusterB's, its URNs moved to a stack the registry does not list.
+        const text = fs.readFileSync(d.files.eks[1], "utf8");
+        fs.writeFileSync(extra, text.split(`urn:pulumi:${short(clusterB().name)}::`).join("urn:pulumi:eks-extra::"));
+        let error: unknown;
+        try {
+            await runAudit({ ecrFile: d.files.ecr, eksFiles: [...d.files.eks, extra], configDir: d.dir });
+        } catch (e) {
+            error = e;
+        }
+        expect(String(error)).to.contain(`${extra}: the stack eks-extra is not one the ecr stack references`);
+    });
+
     it("reports a widened trust policy as drift, with the path of each difference", async () => {
         const d = await deploy([clusterA(), clusterB()], registry());
         const issuer = issuerHostPath(String(d.exports.eks[1].deployment.resources[0].outputs.oidcIssuerUrl));

@@ -21,7 +21,10 @@ import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { parseStackExport } from "../tools/state/stack-export";
 import { auditStates, AuditResult } from "../tools/audit/audit";
-import { organizationFromPaths } from "../tools/cli/audit";
+import { organizationFromPaths, runAudit } from "../tools/cli/audit";
+import * as fs from "fs";
+import * as os from "os";
+import * as yaml from "js-yaml";
 import { DEFAULT_LIMITS } from "../components/iam/quotas";
 
 const ORG = "o-a1b2c3d4e5";
@@ -244,5 +247,55 @@ describe("organization scope: the audit of deployed states", function () {
         expect(pulls(elsewhere)).to.deep.equal(["image-builder: platform/base-images", "mirror: platform/base-images", "node: platform/base-images"]);
         expect(seen.findings.filter((f) => f.kind === "unused grant")).to.deep.equal([]);
         expect(() => organizationFromPaths(["ou-ab12-11111111"])).to.throw(/--org-path ou-ab12-11111111: give an account's path/);
+    });
+
+    /** The example project copied, its stacks run as the plan runs them and exported as `pulumi stack export` writes them. */
+    async function deployedExample(change?: (ecrConfig: Record<string, unknown>) => void) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-org-audit-"));
+        fs.cpSync(path.resolve(__dirname, "../examples/organization-scope"), dir, { recursive: true });
+        if (change) {
+            const file = path.join(dir, "Pulumi.ecr.yaml");
+            const stack = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+            change(stack.config);
+            fs.writeFileSync(file, yaml.dump(stack));
+        }
+        const run = await runProject({ ecrFile: path.join(dir, "Pulumi.ecr.yaml") });
+        const write = (r: ProgramRun<unknown>, stack: string) => {
+            const file = path.join(dir, `${stack}.json`);
+            fs.writeFileSync(file, JSON.stringify(toStackExport(r, { stack, project: "organization-scope" })));
+            return file;
+        };
+        const eksFiles = [...run.eks, ...run.joining].map((e) => write(e.run, e.name.split("/").pop()!));
+        return { dir, ecrFile: write(run.ecr.run, "ecr"), eksFiles };
+    }
+
+    // Before, `ecrpull audit` refused the joining cluster's export ("not one the ecr stack references").
+    it("ecrpull audit takes the export of a cluster that joined by scope, finds no drift, and shows what the scope gives it", async () => {
+        const deployed = await deployedExample();
+        try {
+            expect(deployed.eksFiles.map((f) => path.basename(f))).to.deep.equal(["eks-blue.json", "eks-green.json"]);
+            const result = await runAudit({ ...deployed, configDir: deployed.dir, orgPaths: ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"] });
+            expect(result.findings).to.deep.equal([]);
+            const green = result.access.principals.filter((p) => JSON.stringify(p).includes("apps-green"));
+            expect(green.map((p) => `${p.serviceAccount ?? "node"}: ${p.access.map((a) => a.repository).join(", ")}`).sort()).to.deep.equal([
+                "image-builder: platform/base-images",
+                "node: platform/base-images",
+            ]);
+        } finally {
+            fs.rmSync(deployed.dir, { recursive: true, force: true });
+        }
+    });
+
+    // Before, regenerating it failed: its node role could not be read ("nodeRoleArns[0] ... was not found in this account").
+    it("ecrpull audit regenerates a listed adopted cluster of a scoped grant, its node roles as tagged as its state says", async () => {
+        const deployed = await deployedExample(
+            (c) => (c["ecrpull:clusterStacks"] = [...(c["ecrpull:clusterStacks"] as string[]), "acme/organization-scope/eks-green"]),
+        );
+        try {
+            const result = await runAudit({ ...deployed, configDir: deployed.dir, orgPaths: ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"] });
+            expect(result.findings).to.deep.equal([]);
+        } finally {
+            fs.rmSync(deployed.dir, { recursive: true, force: true });
+        }
     });
 });

@@ -31,6 +31,8 @@ import { ProgramRun } from "../engine/mock-engine";
 import { toStackExport } from "../state/from-run";
 import { Command, Io, many, single, UsageError, Values } from "./command";
 import { runEcrStack, runEksStack } from "../engine/two-stacks";
+import { taggedNodeRoles } from "../engine/fake-cloud";
+import { GrantSpec } from "../../components/registry/spec";
 
 export interface AuditOptions {
     readonly ecrFile: string;
@@ -108,6 +110,8 @@ function asState(run: ProgramRun<unknown>, like: StackExport, substitutions: rea
 /** What the current code would deploy for the stacks of these states, with their config (the ECR stack's already read). */
 async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Record<string, unknown>): Promise<StateSet> {
     const referenced = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
+    // With organization-scoped grants, clusters join without being listed: their states are audited too.
+    const scoped = Array.isArray(ecrConfig["ecrpull:grants"]) && (ecrConfig["ecrpull:grants"] as GrantSpec[]).some((g) => g?.scope);
     const given = deployed.clusters.map((c) => c.stack);
     const byName = new Map<string, StackExport>();
     for (const name of referenced) {
@@ -119,15 +123,20 @@ async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Reco
         }
         byName.set(name, state);
     }
+    const joining = new Map<string, StackExport>();
     for (const state of deployed.clusters) {
-        if (![...byName.values()].includes(state)) {
+        if ([...byName.values()].includes(state)) {
+            continue;
+        }
+        if (!scoped) {
             throw new AuditError(
                 `${state.source}: the stack ${state.stack} is not one the ecr stack references (ecrpull:clusterStacks: ${referenced.join(", ") || "none"}).`,
             );
         }
+        joining.set(state.stack, state);
     }
     const clusters: StackExport[] = [];
-    for (const [name, state] of byName) {
+    for (const [name, state] of [...byName, ...joining]) {
         const outputs = state.outputs as {
             accountId?: string;
             region?: string;
@@ -135,6 +144,7 @@ async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Reco
             oidcIssuerUrl?: string;
             oidcThumbprint?: string;
             nodeRoleArns?: string[];
+            nodePullGrants?: string[];
         };
         if (!outputs.accountId || !outputs.region || !outputs.clusterName || !outputs.oidcIssuerUrl) {
             throw new AuditError(
@@ -146,8 +156,10 @@ async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Reco
             config: stackConfig(configDir, state.stack, state.source),
             accountId: outputs.accountId,
             region: outputs.region,
-            // An adopted cluster as EKS describes it: the deploy that wrote this state passed the stack's checks.
+            // An adopted cluster as EKS describes it, and its node roles as IAM does: the deploy that
+            // wrote this state passed the stack's checks (the node-pull tags of the grants it exported).
             existingClusters: { [outputs.clusterName]: { issuerUrl: outputs.oidcIssuerUrl, addons: ["eks-pod-identity-agent"] } },
+            existingRoles: taggedNodeRoles(outputs.nodeRoleArns ?? [], outputs.nodePullGrants ?? []),
             fetchThumbprint: async () => outputs.oidcThumbprint ?? "",
         });
         const generated = run.outputs as unknown as { oidcIssuerUrl: string; nodeRoleArns: string[] };
@@ -195,7 +207,8 @@ export const auditCommand: Command = {
         "quota, and who can pull what from the deployed documents.",
         "",
         "  --ecr <file>           the ECR stack's export",
-        "  --eks <file>           an EKS stack's export; one for each stack in ecrpull:clusterStacks",
+        "  --eks <file>           an EKS stack's export; one for each stack in ecrpull:clusterStacks (and, with",
+        "                         organization-scoped grants, of any cluster that joined by scope)",
         "  --config-dir <dir>     where the Pulumi.<stack>.yaml files are; default: here",
         "  --org-path <path>      where the accounts sit in AWS Organizations, for organization-scoped grants:",
         "                         o-<id>/r-<root>/ou-<id>/ for every account, or <account>=<path>; repeatable.",

@@ -19,7 +19,7 @@ import { isStackName } from "../../components/validation";
 import { partitionOfRegion, PULL_ROLE_NAME_PREFIX } from "../../components/iam/names";
 import { GrantSpec, RepositorySpec, withRepositoryDefaults } from "../../components/registry/spec";
 import { nodePullTags } from "../../components/cluster/plan";
-import { ExistingRegistryFixture } from "./fake-cloud";
+import { ExistingRegistryFixture, taggedNodeRoles } from "./fake-cloud";
 import { EcrProgramOutputs } from "../../stacks/ecr";
 import { EksProgramOutputs } from "../../stacks/eks";
 import { selectProgram } from "../../stacks/program";
@@ -178,9 +178,10 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
               }
             : undefined;
         // Its node roles as IAM would describe them: tagged for the organization-scoped grants it pulls.
-        const existingRoles = adopted ? adoptedNodeRoles(strings(cluster.nodeRoleArns), config, name) : undefined;
+        const nodePullGrants = adopted ? nodePullGrantsOf(config, name) : [];
+        const existingRoles = nodePullGrants.length > 0 ? taggedNodeRoles(strings(cluster.nodeRoleArns), nodePullGrants) : undefined;
         if (existingRoles && Object.keys(existingRoles).length > 0) {
-            const tags = Object.keys(Object.values(existingRoles)[0].tags ?? {});
+            const tags = Object.keys(nodePullTags(nodePullGrants));
             notes.push(
                 `${name}: the adopted node role${Object.keys(existingRoles).length > 1 ? "s" : ""} ${Object.keys(existingRoles).join(", ")} ${Object.keys(existingRoles).length > 1 ? "are" : "is"} taken to carry ${tags.map((t) => `${t}=true`).join(", ")}; \`pulumi up\` reads ${Object.keys(existingRoles).length > 1 ? "them" : "it"} first and refuses, with the \`aws iam tag-role\` command, a role that lacks a tag.`,
             );
@@ -275,16 +276,11 @@ function otherEksStackFiles(
 }
 
 /**
- * An adopted cluster's node roles as IAM would describe them to its EKS
- * program: at the path their ARNs name, tagged for the organization-scoped
- * grants the stack's nodes pull (the program refuses a role without them).
- * None when the stack's config does not read: its run says why.
+ * The organization-scoped grants whose images an adopted cluster's nodes
+ * pull, as its EKS program reads them from the stack's config; none when the
+ * config does not read (its run says why).
  */
-function adoptedNodeRoles(
-    nodeRoleArns: readonly string[],
-    config: Readonly<Record<string, unknown>>,
-    stack: string,
-): Record<string, { path: string; tags: Record<string, string> }> | undefined {
+function nodePullGrantsOf(config: Readonly<Record<string, unknown>>, stack: string): readonly string[] {
     const reader: ConfigReader = {
         get: (key) => config[`${CONFIG_NAMESPACE}:${key}`],
         keys: () =>
@@ -292,23 +288,11 @@ function adoptedNodeRoles(
                 .filter((k) => k.startsWith(`${CONFIG_NAMESPACE}:`))
                 .map((k) => k.slice(CONFIG_NAMESPACE.length + 1)),
     };
-    let tags: Record<string, string>;
     try {
-        tags = nodePullTags(readEksStackConfig(reader, stack.split("/").pop()!).nodePullGrants);
+        return readEksStackConfig(reader, stack.split("/").pop()!).nodePullGrants;
     } catch {
-        return undefined;
+        return [];
     }
-    if (Object.keys(tags).length === 0) {
-        return undefined;
-    }
-    const roles: Record<string, { path: string; tags: Record<string, string> }> = {};
-    for (const arn of nodeRoleArns) {
-        const match = /^arn:[^:]+:iam::\d{12}:role(\/(?:[^/]+\/)*)([^/]+)$/.exec(arn);
-        if (match) {
-            roles[match[2]] = { path: match[1], tags };
-        }
-    }
-    return roles;
 }
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
