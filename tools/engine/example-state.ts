@@ -32,9 +32,10 @@ export async function runExampleStacks(ecrFile: string): Promise<ExampleRuns> {
     return { eks: project.eks, ecr: project.ecr.run };
 }
 
-/** Writes the example's state files into `dir`; returns their paths (ECR first). */
+/** Writes the example's state files into `dir`, clusters that join by organization scope included; returns their paths (ECR first). */
 export async function writeExampleStates(dir: string, ecrFile: string): Promise<string[]> {
-    const runs = await runExampleStacks(ecrFile);
+    const project = await runProject({ ecrFile });
+    const runs = { ecr: project.ecr.run, eks: [...project.eks, ...project.joining] };
     fs.mkdirSync(dir, { recursive: true });
     const files: string[] = [];
     const write = (stack: string, run: ProgramRun<unknown>) => {
