@@ -286,6 +286,31 @@ describe("organization scope: the audit of deployed states", function () {
         }
     });
 
+    // Before, --org-path refused paths of two organizations ("an account belongs to one").
+    it("ecrpull audit places an account in another organization by its own --org-path, and the scope then admits nothing of it", async () => {
+        const deployed = await deployedExample();
+        try {
+            const green = deployed.eksFiles.find((f) => f.endsWith("eks-green.json"))!;
+            const greenAccount = String(
+                JSON.parse(fs.readFileSync(green, "utf8")).deployment.resources.find((r: { outputs?: { accountId?: string } }) => r.outputs?.accountId)?.outputs
+                    .accountId,
+            );
+            expect(greenAccount).to.match(/^\d{12}$/);
+            const result = await runAudit({
+                ...deployed,
+                configDir: deployed.dir,
+                orgPaths: ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", `${greenAccount}=o-zzzzzzzzzz/r-zz99/`],
+            });
+            const pulls = result.access.principals
+                .filter((p) => p.access.length > 0)
+                .map((p) => `${JSON.stringify(p).includes("apps-green") ? "green" : "blue"} ${p.serviceAccount ?? "node"}`)
+                .sort();
+            expect(pulls).to.deep.equal(["blue image-builder", "blue mirror", "blue node", "blue release-deployer"]);
+        } finally {
+            fs.rmSync(deployed.dir, { recursive: true, force: true });
+        }
+    });
+
     // Before, regenerating it failed: its node role could not be read ("nodeRoleArns[0] ... was not found in this account").
     it("ecrpull audit regenerates a listed adopted cluster of a scoped grant, its node roles as tagged as its state says", async () => {
         const deployed = await deployedExample(

@@ -44,8 +44,10 @@ export interface AuditOptions {
 }
 
 /**
- * `--org-path` values as the report's organization facts: one organization,
- * each account at its own path or at the path given without an account.
+ * `--org-path` values as the report's organization facts: each account at
+ * its own path or at the path given without an account; a path names its
+ * account's organization, so an account of another organization is said by
+ * its path.
  */
 export function organizationFromPaths(values: readonly string[]): OrganizationFacts | undefined {
     if (values.length === 0) {
@@ -66,11 +68,9 @@ export function organizationFromPaths(values: readonly string[]): OrganizationFa
             byAccount.set(account, orgPath);
         }
     }
-    const ids = new Set([...byAccount.values(), ...(fallback ? [fallback] : [])].map((p) => organizationOfPath(p)!));
-    if (ids.size > 1) {
-        throw new UsageError(`--org-path: the paths name ${ids.size} organizations (${[...ids].join(", ")}); an account belongs to one.`);
-    }
-    return { id: [...ids][0], pathOf: (account) => byAccount.get(account) ?? fallback };
+    // Each path names its account's organization: an account of another organization is said so by its own path.
+    const first = fallback ?? [...byAccount.values()][0];
+    return { id: organizationOfPath(first)!, pathOf: (account) => byAccount.get(account) ?? fallback };
 }
 
 function readState(file: string): StackExport {
@@ -211,7 +211,8 @@ export const auditCommand: Command = {
         "                         organization-scoped grants, of any cluster that joined by scope)",
         "  --config-dir <dir>     where the Pulumi.<stack>.yaml files are; default: here",
         "  --org-path <path>      where the accounts sit in AWS Organizations, for organization-scoped grants:",
-        "                         o-<id>/r-<root>/ou-<id>/ for every account, or <account>=<path>; repeatable.",
+        "                         o-<id>/r-<root>/ou-<id>/ for every account, or <account>=<path> (an account of",
+        "                         another organization by its own path); repeatable.",
         "                         Without it no account counts as in an organization, and scoped grants admit nobody.",
         "  --json                 the findings, the comparison and the access report as JSON",
         "",

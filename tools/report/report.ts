@@ -30,6 +30,7 @@ import {
 } from "./evaluator";
 import { nodePullTags, ROLE_ARN_ANNOTATION } from "../../components/cluster/plan";
 import { issuerHostPath, partitionOfRegion, STS_AUDIENCE } from "../../components/iam/names";
+import { organizationOfPath } from "../../components/iam/org-scope";
 import { ExportedResource, StackExport } from "../state/stack-export";
 
 /** How a principal pulls: the three service-account paths, and the kubelet with the node role. */
@@ -229,8 +230,9 @@ function chainsOf(config: string): { source: string; target: string }[] {
  * organization-scoped trusts check (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`).
  */
 export interface OrganizationFacts {
+    /** The organization of an account whose path does not name one. */
     readonly id: string;
-    /** An account's path, `o-…/r-…/ou-…/`; undefined when the account is not in the organization. */
+    /** An account's path, `o-…/r-…/ou-…/` (its organization first); undefined when the account is in no organization. */
     readonly pathOf: (account: string) => string | undefined;
 }
 
@@ -398,7 +400,8 @@ export function readFleetState(registry: StackExport, clusters: readonly StackEx
         for (const [arn, role] of roles) {
             const path = organization.pathOf(arn.split(":")[4]);
             if (path !== undefined) {
-                roles.set(arn, { ...role, organization: { id: organization.id, path } });
+                // The path names the account's own organization, which may be another than the registry's.
+                roles.set(arn, { ...role, organization: { id: organizationOfPath(path) ?? organization.id, path } });
             }
         }
     }
