@@ -35,6 +35,11 @@
  *   but no aws:Ec2InstanceSourceVpc, and is refused; with the `Null
  *   aws:Ec2InstanceSourceVpc` condition dropped from the documents, the same
  *   session pulls. That is the condition's reason to exist.
+ * - Experiment: a pod that no grant names, on a node whose IMDS its
+ *   containers can reach, falls through its credential chain to IMDS, ends
+ *   as the node role and pulls every repository the grants give that
+ *   cluster's nodes: what the node's metadata hop limit (or a network
+ *   policy) must prevent.
  *
  * Without root (no namespaces) the node runs are skipped and say why, and a
  * client that is not installed is skipped by name, as in the other
@@ -64,6 +69,7 @@ import {
 import { Harness, Scenario, ScenarioRun } from "./support/clients/harness";
 import { Op, REAL_CLIENTS, RealClient } from "./support/clients/real-clients";
 import { STACK_A, STACK_B } from "./support/fixtures";
+import { PodDeclaration } from "./support/pod/kubelet";
 import { NodeDeclaration } from "./support/pod/node";
 import { podsUnavailable } from "./support/pod/run";
 import { realClientsWorld, registryWithC } from "./support/pod-setups";
@@ -99,6 +105,39 @@ function onNode(world: World, cluster: WorldCluster, options: { roleArn?: string
                       why: "the region the kubelet's credential provider takes from the image's registry host",
                   },
               }),
+    };
+}
+
+/**
+ * A pod no grant names (namespace default, its default ServiceAccount, no
+ * annotation, no pod settings), with the region in its container's
+ * environment, on a node whose IMDS its containers reach: on EKS that is a
+ * node whose metadata hop limit is 2 and no network policy blocks
+ * 169.254.169.254 (EKS best practices advise a hop limit of 1).
+ */
+function podOfNoGrant(world: World, cluster: WorldCluster): PodDeclaration {
+    const region = world.registry.region;
+    return {
+        cluster,
+        pod: {
+            metadata: { name: "no-grant", namespace: "default" },
+            spec: {
+                serviceAccountName: "default",
+                containers: [
+                    {
+                        name: "app",
+                        env: [
+                            { name: "AWS_REGION", value: region },
+                            { name: "AWS_DEFAULT_REGION", value: region },
+                        ],
+                    },
+                ],
+            },
+        },
+        serviceAccounts: [{ metadata: { name: "default", namespace: "default" } }],
+        configMaps: [],
+        associations: [],
+        reachableInstance: nodeInstanceOf(world, cluster),
     };
 }
 
@@ -244,6 +283,12 @@ describe("real AWS clients on EKS nodes: the node role's EC2 credentials from IM
                 setup: onNode(h.world, clusterNamed(h.world, "apps-a"), { region: false }),
                 ops: [{ kind: "get-caller-identity" }, { kind: "get-authorization-token" }],
             });
+            // A pod of no grant whose containers reach the node's IMDS: every repository of the World.
+            scenarios.push({
+                key: "pod/no-grant-reaching-imds",
+                setup: podOfNoGrant(h.world, clusterNamed(h.world, "apps-a")),
+                ops: [{ kind: "get-caller-identity" }, ...h.world.repositories.map((r) => pull(h.world, r.name))],
+            });
             await h.runAll(scenarios, () => "node", CONCURRENCY);
         });
 
@@ -329,6 +374,26 @@ describe("real AWS clients on EKS nodes: the node role's EC2 credentials from IM
                         expect(tokenDecision).to.equal(undefined);
                     }
                     expect(h.endpoint.unknownImdsRequests.filter((r) => r.runId === run.run.runId)).to.deep.equal([]);
+                });
+            }
+        });
+
+        describe("experiment: a pod of no grant (default/default) on a node of apps-a whose IMDS its containers can reach (hop limit 2, no network policy)", () => {
+            for (const client of REAL_CLIENTS) {
+                it(`${client.label}: falls through its chain to IMDS, ends as the node role, and pulls exactly the repositories the grants give apps-a's nodes`, function () {
+                    skipUnlessRun(this, h, client);
+                    const run = h.get("pod/no-grant-reaching-imds", client);
+                    const instance = nodeInstanceOf(h.world, clusterNamed(h.world, "apps-a"));
+                    expectImdsV2(h, run);
+                    expectNodeSession(run, instance);
+                    const grants = registryWithC().config["ecrpull:grants"] as { serviceAccounts: { namespace: string; name: string }[] }[];
+                    expect(grants.some((g) => g.serviceAccounts.some((sa) => sa.namespace === "default"))).to.equal(false);
+                    h.world.repositories.forEach((repository, i) => {
+                        const granted = grantedByConfig(STACK_A, repository.name);
+                        expect(run.results[i + 1].ok, `${repository.name}\n${failureText(run)}`).to.equal(granted);
+                        expect(ecrDecision(run, "ecr:BatchGetImage", repository.arn)).to.include({ verdict: granted ? "allow" : "deny", reason: POLICY });
+                    });
+                    expect(h.world.repositories.filter((r) => grantedByConfig(STACK_A, r.name)).length).to.be.greaterThan(1);
                 });
             }
         });
