@@ -104,8 +104,6 @@ export interface RequestContext {
     readonly userAgent: string;
     /** The cluster whose node the pod runs on (the Pod Identity agent's cluster). */
     readonly cluster?: WorldCluster;
-    /** The EC2 instance the process runs on, when the run has one (its IMDS answers). */
-    readonly instance?: WorldInstance;
 }
 
 /** An AWS error as the API returns it. */

@@ -125,7 +125,7 @@ export class AwsEndpoint {
             : undefined;
         const imds = metadata
             ? http.createServer((request, response) => {
-                  const ctx = { runId, userAgent: userAgentOf(request), cluster, instance };
+                  const ctx = { runId, userAgent: userAgentOf(request), cluster };
                   readBody(request)
                       .then(() => metadata.handle(ctx, request.method ?? "", request.url ?? "", request.headers))
                       .then((answer) => send(response, answer))
