@@ -172,6 +172,24 @@ const sessionArnPattern = (roleArn: string) => {
 const orgContext = (orgPath: string) => ({ "aws:PrincipalOrgID": orgPath.split("/")[0], "aws:PrincipalOrgPaths": [orgPath] });
 
 /**
+ * What a request by a Pod Identity session carries besides the organization
+ * keys: the session tags EKS set, as principal tags (the pod's name and UID
+ * tags too, which differ per pod and are only checked to be there).
+ */
+function expectPodIdentityContext(decision: Decision, world: World, c: Case, orgPath: string): void {
+    const expected = {
+        ...orgContext(orgPath),
+        "aws:PrincipalTag/eks-cluster-arn": clusterNamed(world, c.workload.cluster).arn,
+        "aws:PrincipalTag/eks-cluster-name": c.workload.cluster,
+        "aws:PrincipalTag/kubernetes-namespace": c.workload.namespace,
+        "aws:PrincipalTag/kubernetes-service-account": c.workload.serviceAccount,
+    };
+    const podTags = ["aws:PrincipalTag/kubernetes-pod-name", "aws:PrincipalTag/kubernetes-pod-uid"];
+    expect(decision.context).to.deep.include(expected);
+    expect(Object.keys(decision.context ?? {}).sort()).to.deep.equal([...Object.keys(expected), ...podTags].sort());
+}
+
+/**
  * What a client surfaces when EKS Auth refuses: the JavaScript SDK retries
  * the agent, then falls through its chain to the ECS provider and throws
  * CredentialsProviderError (observed with credential-provider-node 3.972;
@@ -353,7 +371,7 @@ describe("real AWS clients in emulated pods: organization-scoped grants (example
                 for (const action of ["sts:AssumeRole", "sts:TagSession"] as const) {
                     const decision = assumeDecision(run, h.world, PAYMENTS, action);
                     expect(decision).to.include({ api: "eks-auth", verdict: "allow", reason: POLICY });
-                    expect(decision.context).to.deep.equal(orgContext(placements!.cluster.inOrganization!));
+                    expectPodIdentityContext(decision, h.world, PAYMENTS, placements!.cluster.inOrganization!);
                 }
                 const [, token, granted, outside] = run.results;
                 expect(token.ok, failureText(run)).to.equal(true);
@@ -382,7 +400,7 @@ describe("real AWS clients in emulated pods: organization-scoped grants (example
                 expect(first, decisionsText(run)).to.include({ verdict: "allow", resource: clusterRoleOf(h.world, PAYMENTS) });
                 const assume = assumeDecision(run, h.world, PAYMENTS, "sts:AssumeRole");
                 expect(assume).to.include({ api: "eks-auth", verdict: "deny", reason: POLICY });
-                expect(assume.context).to.deep.equal(orgContext(placements!.cluster.otherOu!));
+                expectPodIdentityContext(assume, h.world, PAYMENTS, placements!.cluster.otherOu!);
                 expect(run.decisions.filter((d) => d.api === "ecr")).to.deep.equal([]);
                 expect(`${run.results[0].code} ${run.results[0].message}`).to.contain(SURFACED_POD_IDENTITY_ERROR[client.id] ?? "AccessDeniedException");
             });

@@ -175,7 +175,8 @@ export interface RoleSessionRequest extends InOrganization {
 export interface ServiceRequest {
     /** `pods.eks.amazonaws.com`, `ec2.amazonaws.com`... */
     readonly service: string;
-    readonly sourceAccount: string;
+    /** `aws:SourceAccount`, where the service sets it (EKS Pod Identity does); absent: the request carries none (EC2's instance-role assumption here: a node role's trust conditions on nothing). */
+    readonly sourceAccount?: string;
     readonly sourceArn?: string;
     readonly action: "sts:AssumeRole" | "sts:TagSession";
     readonly roleArn: string;
@@ -371,7 +372,7 @@ export class IamSimulator {
                 action: request.action,
                 resource: { resource: request.roleArn, accountId: accountOfArn(request.roleArn) },
                 contextVariables: {
-                    "aws:SourceAccount": request.sourceAccount,
+                    ...(request.sourceAccount ? { "aws:SourceAccount": request.sourceAccount } : {}),
                     ...(request.sourceArn ? { "aws:SourceArn": request.sourceArn } : {}),
                     ...tagKeys(request.sessionTags),
                 },

@@ -21,11 +21,37 @@
  * account is a member of an organization; the paths key is multivalued, one
  * path per account). A web identity and an AWS service principal are no
  * member of an organization: their requests carry neither.
+ *
+ * Principal tags: a request by a role session carries the role's own tags,
+ * and the session's tags (Pod Identity's), as `aws:PrincipalTag/<key>`; a
+ * session tag overrides a role tag of the same key (IAM user guide, "AWS
+ * global condition context keys", aws:PrincipalTag: present "for a
+ * principal using an IAM role with attached tags or session tags"; "Pass
+ * session tags in AWS STS": session tags override role tags).
+ *
+ * EC2 instance credentials (`ec2Instance`, what the Instance Metadata Service
+ * of tests/support/aws/imds.ts hands out): EC2 assumes the instance
+ * profile's role as `ec2.amazonaws.com` (decided by the role's trust), with
+ * the instance ID as session name and no session tags. A request signed with
+ * those credentials, and only such a request, carries
+ * `aws:Ec2InstanceSourceVpc` (the instance's VPC) and
+ * `aws:Ec2InstanceSourcePrivateIPv4` (its primary private address): IAM user
+ * guide, "AWS global condition context keys", both keys are included in the
+ * request context when the requester signs with Amazon EC2 role credentials;
+ * AWS Security Blog, "How to use policies to restrict where EC2 instance
+ * credentials can be used from" (2023-03): "available only for use with
+ * credentials issued to an EC2 instance". It also carries
+ * `ec2:SourceInstanceArn` and `ec2:RoleDelivery` (2.0: delivered over
+ * IMDSv2, the only version this IMDS serves) (Amazon EC2 user guide, "IAM
+ * roles for Amazon EC2"; Service Authorization Reference, Amazon EC2
+ * condition keys). A session that an EC2 session then assumes (role
+ * chaining), and every web identity, AssumeRole and Pod Identity session,
+ * carries none of these keys.
  */
 import * as crypto from "crypto";
 import { IamSimulator, NamedPolicy } from "../simulate";
 import { audiences, parseJwt, verifyJwt } from "./jwt";
-import { organizationIdOfPath, World, WorldCluster, WorldRole } from "./world";
+import { organizationIdOfPath, World, WorldCluster, WorldInstance, WorldRole } from "./world";
 
 export interface Session {
     readonly accessKeyId: string;
@@ -40,10 +66,12 @@ export interface Session {
     readonly assumedRoleId: string;
     readonly tags: Readonly<Record<string, string>>;
     readonly expiration: Date;
-    /** How it was obtained: `web-identity`, `assume-role`, `pod-identity`. */
+    /** How it was obtained: `web-identity`, `assume-role`, `pod-identity`, `ec2-instance`. */
     readonly via: string;
     /** Whether it is a role-chained session (AssumeRole by a role session): one hour at most. */
     readonly chained: boolean;
+    /** The instance EC2 issued these credentials to (`via` "ec2-instance"); absent for every other session. */
+    readonly instance?: WorldInstance;
 }
 
 export type Verdict = "allow" | "deny";
@@ -52,7 +80,8 @@ export interface Decision {
     readonly seq: number;
     /** The pod run whose connection carried the request. */
     readonly runId: string;
-    readonly api: "sts" | "ecr" | "eks-auth" | "endpoint";
+    /** `ec2`: EC2 assuming an instance profile's role to hand its credentials to the instance (IMDS). */
+    readonly api: "sts" | "ecr" | "eks-auth" | "ec2" | "endpoint";
     /** The session ARN, `<issuer> <sub>` for a web identity, or a service principal. */
     readonly caller: string;
     readonly action: string;
@@ -61,7 +90,11 @@ export interface Decision {
     /** `policy evaluation` when IamSimulator decided, else the check that decided. */
     readonly reason: string;
     readonly userAgent: string;
-    /** The organization keys the request context carried (`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths`); absent when it carried none. */
+    /**
+     * The global keys the endpoint added to the request context (see the
+     * header): organization keys, principal tags, the EC2 instance keys;
+     * absent when it added none.
+     */
     readonly context?: Readonly<Record<string, string | readonly string[]>>;
 }
 
@@ -89,10 +122,23 @@ const random = (alphabet: string, length: number) => Array.from(crypto.randomByt
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const hostPath = (url: string) => url.replace(/^https:\/\//, "");
 const accountOf = (arn: string) => arn.split(":")[4] ?? "";
+const EC2_SERVICE = "ec2.amazonaws.com";
+
+/** The keys a request signed with EC2 instance credentials carries about the instance (see the header). */
+export function ec2InstanceContext(instance: WorldInstance, partition: string): Record<string, string> {
+    return {
+        "aws:Ec2InstanceSourceVpc": instance.vpcId,
+        "aws:Ec2InstanceSourcePrivateIPv4": instance.privateIp,
+        "ec2:SourceInstanceArn": `arn:${partition}:ec2:${instance.region}:${instance.account}:instance/${instance.instanceId}`,
+        "ec2:RoleDelivery": "2.0",
+    };
+}
 
 export class ControlPlane {
     readonly sessions = new Map<string, Session>();
     readonly decisions: Decision[] = [];
+    /** EC2 instance credentials already delivered, by run and instance. */
+    private readonly instanceSessions = new Map<string, Session>();
 
     constructor(
         readonly world: World,
@@ -125,12 +171,36 @@ export class ControlPlane {
         return { "aws:PrincipalOrgID": organizationIdOfPath(orgPath), "aws:PrincipalOrgPaths": [orgPath] };
     }
 
+    /**
+     * Every global key AWS adds to a request signed by `caller` (see the
+     * header): the organization keys of its account, its principal tags, and
+     * for EC2 instance credentials the instance's keys. Undefined when none.
+     */
+    requestContext(caller: Session): Record<string, string | string[]> | undefined {
+        const role = this.role(caller.roleArn);
+        const tags = { ...(role?.tags ?? {}), ...caller.tags };
+        const context: Record<string, string | string[]> = {
+            ...this.organizationContext(caller.account),
+            ...Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:PrincipalTag/${key}`, value])),
+            ...(caller.instance ? ec2InstanceContext(caller.instance, this.world.partition) : {}),
+        };
+        return Object.keys(context).length > 0 ? context : undefined;
+    }
+
     private identityPolicies(role: WorldRole): NamedPolicy[] {
         return role.identityPolicies.map((p) => ({ name: p.name, json: p.json }));
     }
 
     /** Temporary credentials for a session of `role`, remembered for SigV4 and GetCallerIdentity. */
-    issue(role: WorldRole, sessionName: string, tags: Record<string, string>, durationSeconds: number, via: string, chained: boolean): Session {
+    issue(
+        role: WorldRole,
+        sessionName: string,
+        tags: Record<string, string>,
+        durationSeconds: number,
+        via: string,
+        chained: boolean,
+        instance?: WorldInstance,
+    ): Session {
         const session: Session = {
             accessKeyId: `ASIA${random(UPPER, 16)}`,
             secretAccessKey: random("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40),
@@ -145,6 +215,7 @@ export class ControlPlane {
             expiration: new Date(Date.now() + durationSeconds * 1000),
             via,
             chained,
+            ...(instance ? { instance } : {}),
         };
         this.sessions.set(session.accessKeyId, session);
         return session;
@@ -308,7 +379,7 @@ export class ControlPlane {
         const callerRole = this.role(caller.roleArn)!;
         const role = this.role(roleArn);
         const actions: ("sts:AssumeRole" | "sts:TagSession")[] = Object.keys(tags).length > 0 ? ["sts:AssumeRole", "sts:TagSession"] : ["sts:AssumeRole"];
-        const context = this.organizationContext(caller.account);
+        const context = this.requestContext(caller);
         for (const action of actions) {
             const allowed =
                 role !== undefined &&
@@ -384,10 +455,49 @@ export class ControlPlane {
         return { ok: true, session: this.issue(role!, sessionName, tags, durationSeconds, "pod-identity", false) };
     }
 
+    /**
+     * The credentials EC2 delivers to `instance` through its IMDS: a session
+     * of the instance profile's role, assumed by `ec2.amazonaws.com` if the
+     * role's trust allows it (IamSimulator decides, recorded as api `ec2`),
+     * named after the instance, with no session tags, lasting six hours.
+     * The same credentials for every request of one run, as IMDS serves the
+     * same credentials until EC2 rotates them.
+     */
+    async ec2Instance(ctx: RequestContext, instance: WorldInstance): Promise<Outcome<{ session: Session }>> {
+        const key = `${ctx.runId}/${instance.instanceId}`;
+        const delivered = this.instanceSessions.get(key);
+        if (delivered) {
+            return { ok: true, session: delivered };
+        }
+        const role = this.role(instance.roleArn);
+        const allowed =
+            role !== undefined &&
+            (await this.simulator.service({ service: EC2_SERVICE, action: "sts:AssumeRole", roleArn: role.arn, trustPolicy: role.trustPolicy }));
+        this.record(ctx, {
+            api: "ec2",
+            caller: EC2_SERVICE,
+            action: "sts:AssumeRole",
+            resource: instance.roleArn,
+            verdict: allowed ? "allow" : "deny",
+            reason: role ? POLICY : "no such role",
+        });
+        if (!allowed) {
+            return {
+                ok: false,
+                status: 403,
+                code: "AccessDenied",
+                message: `${EC2_SERVICE} is not authorized to perform: sts:AssumeRole on resource: ${instance.roleArn}`,
+            };
+        }
+        const session = this.issue(role!, instance.instanceId, {}, 6 * 3600, "ec2-instance", false, instance);
+        this.instanceSessions.set(key, session);
+        return { ok: true, session };
+    }
+
     /** An ECR action by a session, on a repository ARN (with its policy) or on `*`. */
     async ecr(ctx: RequestContext, caller: Session, action: string, repository?: { readonly arn: string; readonly policy?: string }): Promise<boolean> {
         const role = this.role(caller.roleArn)!;
-        const context = this.organizationContext(caller.account);
+        const context = this.requestContext(caller);
         const allowed = await this.simulator.ecr({
             principalRoleArn: caller.roleArn,
             identityPolicies: this.identityPolicies(role),

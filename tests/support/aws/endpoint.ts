@@ -1,13 +1,17 @@
 /**
  * The local AWS endpoint: STS and ECR over HTTPS (TLS terminated here, with a
  * CA made for the run, so SNI and certificate names are checked by the
- * clients as against AWS), and the EKS Pod Identity agent over HTTP.
+ * clients as against AWS), the EKS Pod Identity agent over HTTP, and, for a
+ * run on an EC2 instance (a process on a node), that instance's Instance
+ * Metadata Service over HTTP (imds.ts).
  *
- * It listens on Unix sockets only, one pair per pod run: the pod's network
+ * It listens on Unix sockets only, one set per pod run: the pod's network
  * namespace has nothing but loopback, and a relay inside it (pod-init.js)
- * pipes 127.0.0.1:443 and 169.254.170.23:80 to these sockets. A run's
- * sockets tell which pod (and which cluster's node) a request came from, so
- * decisions are logged per run and the agent knows its cluster.
+ * pipes 127.0.0.1:443, 169.254.170.23:80 and, on a node, 169.254.169.254:80
+ * to these sockets. A run's sockets tell which pod (and which cluster's node)
+ * a request came from, so decisions are logged per run, the agent knows its
+ * cluster and the IMDS its instance. A pod run has no IMDS socket: nothing
+ * listens at 169.254.169.254 in a pod, as on nodes that block pods from it.
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -16,17 +20,20 @@ import * as net from "net";
 import { IamSimulator } from "../simulate";
 import { ControlPlane, RequestContext } from "./control-plane";
 import { ECR_TARGET_PREFIX, ecrError, ecrRegionOfHost, handleEcr } from "./ecr";
+import { ImdsRequest, InstanceMetadataService } from "./imds";
 import { handleAgent } from "./pod-identity";
 import { headerValues } from "./sigv4";
 import { HttpAnswer, handleSts, stsRegionOfHost } from "./sts";
 import { EndpointTls, makeEndpointTls } from "./tls";
-import { World, WorldCluster } from "./world";
+import { World, WorldCluster, WorldInstance } from "./world";
 
 export interface RunSockets {
     /** HTTPS (STS, ECR): what 127.0.0.1:443 in the pod is relayed to. */
     readonly aws: string;
     /** HTTP (the Pod Identity agent of the pod's node): what 169.254.170.23:80 is relayed to. */
     readonly agent: string;
+    /** HTTP (the IMDS of the run's instance): what 169.254.169.254:80 is relayed to; only for a run on an instance. */
+    readonly imds?: string;
     close(): Promise<void>;
 }
 
@@ -57,6 +64,9 @@ export class AwsEndpoint {
     readonly hostNames: readonly string[];
     /** Requests for hosts the endpoint does not serve (a client resolving something unexpected). */
     readonly strayRequests: string[] = [];
+    /** Every request the runs' IMDS answered, and those for paths it does not model. */
+    readonly imdsRequests: ImdsRequest[] = [];
+    readonly unknownImdsRequests: ImdsRequest[] = [];
 
     constructor(world: World, simulator: IamSimulator) {
         this.plane = new ControlPlane(world, simulator);
@@ -79,8 +89,12 @@ export class AwsEndpoint {
         send(response, ecrError("UnknownOperationException", `the local endpoint does not serve ${request.method} ${host}${request.url}`, 404));
     }
 
-    /** Opens the sockets of one pod run in `dir`; `cluster` is the cluster whose node runs the pod. */
-    async openRun(runId: string, dir: string, cluster: WorldCluster | undefined): Promise<RunSockets> {
+    /**
+     * Opens the sockets of one run in `dir`; `cluster` is the cluster whose
+     * node runs the pod, `instance` the EC2 instance of a run on a node
+     * (then its IMDS is served too).
+     */
+    async openRun(runId: string, dir: string, cluster: WorldCluster | undefined, instance?: WorldInstance): Promise<RunSockets> {
         const fail = (response: http.ServerResponse, error: unknown) => {
             if (!response.headersSent) {
                 response.writeHead(500, { "content-type": "text/plain" });
@@ -106,21 +120,30 @@ export class AwsEndpoint {
                 .then((answer) => send(response, answer))
                 .catch((e) => fail(response, e));
         });
+        const metadata = instance
+            ? new InstanceMetadataService(this.plane, instance, { requests: this.imdsRequests, unknown: this.unknownImdsRequests })
+            : undefined;
+        const imds = metadata
+            ? http.createServer((request, response) => {
+                  const ctx = { runId, userAgent: userAgentOf(request), cluster };
+                  readBody(request)
+                      .then(() => metadata.handle(ctx, request.method ?? "", request.url ?? "", request.headers))
+                      .then((answer) => send(response, answer))
+                      .catch((e) => fail(response, e));
+              })
+            : undefined;
         aws.on("tlsClientError", () => undefined);
         const sockets = new Set<net.Socket>();
-        const servers = [aws, agent] as net.Server[];
+        const servers = [aws, agent, ...(imds ? [imds] : [])] as net.Server[];
         for (const server of servers) {
             server.on("connection", (s: net.Socket) => {
                 sockets.add(s);
                 s.on("close", () => sockets.delete(s));
             });
         }
-        const paths = { aws: `${dir}/aws.sock`, agent: `${dir}/agent.sock` };
+        const paths = { aws: `${dir}/aws.sock`, agent: `${dir}/agent.sock`, ...(imds ? { imds: `${dir}/imds.sock` } : {}) };
         await Promise.all(
-            [
-                [aws, paths.aws],
-                [agent, paths.agent],
-            ].map(
+            [[aws, paths.aws], [agent, paths.agent], ...(imds ? [[imds, paths.imds]] : [])].map(
                 ([server, path]) =>
                     new Promise<void>((resolve, reject) => {
                         (server as net.Server).once("error", reject);

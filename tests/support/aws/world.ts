@@ -11,12 +11,22 @@
  * - the IAM OIDC provider of an adopted cluster's account: present when the
  *   fixture says so (`ExistingClusterFixture.oidcProviderInAccount`, default
  *   true, as the mock engine answers `getOpenIdConnectProvider`);
- * - each issuer's signing key: made here, since the issuer is emulated.
+ * - each issuer's signing key: made here, since the issuer is emulated;
+ * - the node roles of an adopted cluster (its stack's `nodeRoleArns`), which
+ *   no run creates: a role that EC2 may assume (EKS user guide, "Amazon EKS
+ *   node IAM role": its trust names `ec2.amazonaws.com`), with the managed
+ *   `AmazonEC2ContainerRegistryPullOnly` attached (as the access report
+ *   assumes, tools/report/report.ts ASSUMED_NODE_POLICY) and the tags its
+ *   stack requires of it (`nodePullTags` of its `nodePullGrants` output: the
+ *   EKS program refuses to deploy when an adopted node role lacks one).
+ *   A created cluster's node role is a recorded `aws:iam/role:Role`, with
+ *   the tags `ManagedCluster` gave it (`nodeRoleTags`).
  */
 import { createHash } from "crypto";
 import { ExistingClusterFixture, RecordedResource } from "../../../tools/engine/mock-engine";
 import { EksStackRun, TwoStackRun } from "../../../tools/engine/two-stacks";
 import { OrganizationFacts } from "../../../tools/report/report";
+import { nodePullTags } from "../../../components/cluster/plan";
 import { IssuerKey, newIssuerKey } from "./jwt";
 import { managedPolicy } from "./managed-policies";
 
@@ -35,6 +45,10 @@ export interface WorldRole {
     readonly maxSessionDuration: number;
     /** Inline (`aws:iam/rolePolicy:RolePolicy`) and attached managed policies. */
     readonly identityPolicies: readonly NamedDocument[];
+    /** The role's own tags: every session of the role carries them as `aws:PrincipalTag/<key>`. */
+    readonly tags: Readonly<Record<string, string>>;
+    /** Where it came from: a recorded resource, or what the World assumes of a role no run created (an adopted node role). */
+    readonly origin: string;
 }
 
 export interface WorldOidcProvider {
@@ -176,6 +190,8 @@ function rolesOf(run: StackRunInput): WorldRole[] {
         trustPolicy: requireString(r.inputs.assumeRolePolicy, `the trust policy of role ${r.name}`),
         maxSessionDuration: typeof r.inputs.maxSessionDuration === "number" ? r.inputs.maxSessionDuration : 3600,
         identityPolicies: [] as NamedDocument[],
+        tags: { ...((r.inputs.tags ?? {}) as Record<string, string>) },
+        origin: `resource ${r.name}`,
     }));
     const byName = (name: unknown, what: string) => {
         const role = roles.find((r) => r.name === name);
@@ -195,6 +211,32 @@ function rolesOf(run: StackRunInput): WorldRole[] {
         byName(a.inputs.role, `attachment ${a.name}`).identityPolicies.push({ name: arn.split("/").pop()!, json: managedPolicy(arn) });
     }
     return roles;
+}
+
+/** The trust every EKS node role has: EC2 may assume it for the instances of its instance profile. */
+const EC2_NODE_TRUST = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+const ASSUMED_NODE_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly";
+
+/** An adopted cluster's node role, which no run created: see the header for what is assumed of it, and why. */
+function adoptedNodeRole(arn: string, nodePullGrants: readonly string[]): WorldRole {
+    const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:[^/]+\/)*([\w+=,.@-]+)$/.exec(arn);
+    if (!match) {
+        throw new Error(`world: nodeRoleArns names ${JSON.stringify(arn)}, which is not a role ARN`);
+    }
+    return {
+        arn,
+        name: match[2],
+        account: match[1],
+        uniqueId: `AROA${sha256(arn).slice(0, 17).toUpperCase()}`,
+        trustPolicy: EC2_NODE_TRUST,
+        maxSessionDuration: 3600,
+        identityPolicies: [{ name: ASSUMED_NODE_POLICY.split("/").pop()!, json: managedPolicy(ASSUMED_NODE_POLICY) }],
+        tags: nodePullTags(nodePullGrants),
+        origin: "adopted node role (trust, policy and tags assumed as its stack requires them)",
+    };
 }
 
 /** A few images per repository, deterministic, with real manifest digests. */
@@ -315,6 +357,11 @@ export function worldFromRuns(runs: WorldRuns): World {
                 origin: "package",
             });
         }
+        for (const arn of (outputs.nodeRoleArns ?? []) as string[]) {
+            if (!world.roles.has(arn)) {
+                world.roles.set(arn, adoptedNodeRole(arn, (outputs.nodePullGrants ?? []) as string[]));
+            }
+        }
         world.kube.set(cluster.arn, {
             serviceAccounts: ofType(run.resources, "kubernetes:core/v1:ServiceAccount").map((r) => ({
                 metadata: { name: r.inputs.metadata.name, namespace: r.inputs.metadata.namespace, annotations: { ...(r.inputs.metadata.annotations ?? {}) } },
@@ -415,6 +462,53 @@ export function organizationOf(id: string, paths: Readonly<Record<string, string
         organizationIdOfPath(orgPath);
     }
     return { id, pathOf: (account) => paths[account] };
+}
+
+// ---- nodes ----------------------------------------------------------------------------
+
+/**
+ * An EC2 instance of a cluster's node group, as its Instance Metadata
+ * Service describes it: the instance profile's role (the node role), where
+ * it runs, and the network facts EC2 binds to the credentials it delivers
+ * (`aws:Ec2InstanceSourceVpc`, `aws:Ec2InstanceSourcePrivateIPv4`).
+ */
+export interface WorldInstance {
+    readonly instanceId: string;
+    readonly account: string;
+    readonly region: string;
+    readonly availabilityZone: string;
+    readonly vpcId: string;
+    readonly privateIp: string;
+    /** The role of its instance profile. */
+    readonly roleArn: string;
+    /** The cluster whose node it is. */
+    readonly clusterArn: string;
+}
+
+/**
+ * A node of `cluster` whose instance profile holds `roleArn` (default: the
+ * cluster's first node role, as its EKS stack exports them). The instance's
+ * IDs and addresses are derived from the cluster and role, so a test names
+ * the same instance on every run.
+ */
+export function nodeInstanceOf(world: World, cluster: WorldCluster, roleArn?: string): WorldInstance {
+    const exported = (world.eksOutputs.get(cluster.arn)?.nodeRoleArns ?? []) as string[];
+    const role = roleArn ?? exported[0];
+    if (!role || !world.roles.has(role)) {
+        throw new Error(`world: cluster ${cluster.name} has no node role ${role ?? "(none exported)"} in the World`);
+    }
+    const digest = sha256(`${cluster.arn}/${role}`);
+    const byte = (i: number) => parseInt(digest.slice(2 * i, 2 * i + 2), 16);
+    return {
+        instanceId: `i-0${digest.slice(0, 16)}`,
+        account: role.split(":")[4],
+        region: cluster.region,
+        availabilityZone: `${cluster.region}${"abc"[byte(8) % 3]}`,
+        vpcId: `vpc-0${sha256(cluster.arn).slice(0, 16)}`,
+        privateIp: `10.0.${byte(9) % 250}.${1 + (byte(10) % 250)}`,
+        roleArn: role,
+        clusterArn: cluster.arn,
+    };
 }
 
 // ---- look-ups ------------------------------------------------------------------------

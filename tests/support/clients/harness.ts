@@ -1,7 +1,7 @@
 /**
- * Runs scenarios (a pod setup and the operations to make from it) with each
- * real client in emulated pods against the local endpoint, a few at a time,
- * and keeps what each run gave: the client's results, the endpoint's
+ * Runs scenarios (a pod setup, or a process on a node, and the operations to
+ * make from it) with each real client in emulated pods against the local
+ * endpoint, a few at a time, and keeps what each run gave: the client's results, the endpoint's
  * decisions for that run, timings. Also keeps why a client, or a client on
  * one path, was skipped, and prints one summary line per skipped client.
  */
@@ -9,6 +9,7 @@ import { Decision } from "../aws/control-plane";
 import { AwsEndpoint } from "../aws/endpoint";
 import { World } from "../aws/world";
 import { EmulatedPod, emulatePod, PodDeclaration } from "../pod/kubelet";
+import { EmulatedNode, emulateNode, isNodeDeclaration, NodeDeclaration } from "../pod/node";
 import { PodRun, runInPod } from "../pod/run";
 import { goBuild, Op, OpResult, RealClient } from "./real-clients";
 import { IamSimulator } from "../simulate";
@@ -16,14 +17,15 @@ import { IamSimulator } from "../simulate";
 export interface Scenario {
     /** Unique: `<group>/<name>`. */
     readonly key: string;
-    readonly setup: PodDeclaration;
+    /** A pod, or a process on a node (no pod: its credentials come from the instance's IMDS). */
+    readonly setup: PodDeclaration | NodeDeclaration;
     readonly ops: readonly Op[];
 }
 
 export interface ScenarioRun {
     readonly scenario: Scenario;
     readonly client: RealClient;
-    readonly pod: EmulatedPod;
+    readonly pod: EmulatedPod | EmulatedNode;
     readonly run: PodRun;
     readonly results: readonly OpResult[];
     readonly decisions: readonly Decision[];
@@ -59,7 +61,7 @@ export class Harness {
     readonly usable: RealClient[] = [];
     readonly skips: Skip[] = [];
     private readonly runs = new Map<string, ScenarioRun>();
-    private readonly pods = new Map<string, EmulatedPod>();
+    private readonly pods = new Map<string, EmulatedPod | EmulatedNode>();
     readonly timings = { startedAt: Date.now(), worldMs: 0, goBuildMs: 0, goBuildCached: false, runsMs: 0 };
 
     constructor(readonly clients: readonly RealClient[]) {}
@@ -90,10 +92,10 @@ export class Harness {
         return this.skips.find((s) => s.client === client && (s.scope === "all" || s.scope === scope))?.reason;
     }
 
-    private podOf(scenario: Scenario): EmulatedPod {
+    private podOf(scenario: Scenario): EmulatedPod | EmulatedNode {
         let pod = this.pods.get(scenario.key);
         if (!pod) {
-            pod = emulatePod(this.world, scenario.setup);
+            pod = isNodeDeclaration(scenario.setup) ? emulateNode(scenario.setup) : emulatePod(this.world, scenario.setup);
             this.pods.set(scenario.key, pod);
         }
         return pod;

@@ -12,7 +12,7 @@
  * `<mount>/..data` → it, `<mount>/<file>` → `..data/<file>`).
  */
 import * as crypto from "crypto";
-import { KubeConfigMap, KubeServiceAccount, World, WorldAssociation, WorldCluster } from "../aws/world";
+import { KubeConfigMap, KubeServiceAccount, World, WorldAssociation, WorldCluster, WorldInstance } from "../aws/world";
 import { signJwt } from "../aws/jwt";
 import { admit, eksWebhookConfig, PodRejected } from "./admission";
 import { ConfigMapVolumeSource, Pod, PodFile, Volume } from "./types";
@@ -37,6 +37,12 @@ export interface PodDeclaration {
      * token taken from another cluster). Default: the pod's cluster.
      */
     readonly tokenCluster?: WorldCluster;
+    /**
+     * Test-only: the pod can reach this instance's metadata service (a node
+     * whose IMDS lets containers through: a hop limit of 2, no network
+     * policy). Default: nothing listens at 169.254.169.254 in the pod.
+     */
+    readonly reachableInstance?: WorldInstance;
 }
 
 export interface MintedToken {
@@ -57,6 +63,8 @@ export interface EmulatedPod {
     readonly env: readonly (readonly [string, string])[];
     readonly files: readonly PodFile[];
     readonly tokens: readonly MintedToken[];
+    /** The instance whose IMDS the pod reaches, when the declaration says so. */
+    readonly instance?: WorldInstance;
 }
 
 const uuid = () => crypto.randomUUID();
@@ -215,5 +223,6 @@ export function emulatePod(world: World, declaration: PodDeclaration): EmulatedP
         env: [...env.entries()],
         files,
         tokens,
+        ...(declaration.reachableInstance ? { instance: declaration.reachableInstance } : {}),
     };
 }

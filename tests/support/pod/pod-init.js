@@ -5,15 +5,17 @@
  *   unshare --net --mount --propagation private -- node pod-init.js
  * with a JSON spec on stdin. Inside the new network namespace (nothing but
  * loopback) and mount namespace it:
- * 1. brings `lo` up and adds the Pod Identity agent's address to it;
+ * 1. brings `lo` up and adds the spec's link-local addresses to it (the Pod
+ *    Identity agent's; on a node, the Instance Metadata Service's);
  * 2. mounts a tmpfs on the run's (empty) stage directory and, for each
  *    existing directory the pod's files go under (/etc, /run...), an overlay
  *    whose upper layer is on that tmpfs, so the files appear at their exact
  *    absolute paths and nothing is written to the host;
  * 3. writes the files (tokens, config maps, /etc/hosts, the test CA) and
  *    creates HOME;
- * 4. relays 127.0.0.1:443 and 169.254.170.23:80 to the endpoint's Unix
- *    sockets (TLS is not terminated here: SNI reaches the endpoint);
+ * 4. relays 127.0.0.1:443, 169.254.170.23:80 (and 169.254.169.254:80 on a
+ *    node) to the endpoint's Unix sockets (TLS is not terminated here: SNI
+ *    reaches the endpoint);
  * 5. runs the commands one after the other with exactly the given
  *    environment, and prints their results as one JSON document.
  * Plain JavaScript: it runs under plain node, before any client starts.

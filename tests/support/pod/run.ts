@@ -1,10 +1,12 @@
 /**
  * Runs commands in an emulated pod: a new network namespace with nothing but
- * loopback (127.0.0.1, plus 169.254.170.23 for the Pod Identity agent) and a
+ * loopback (127.0.0.1, plus 169.254.170.23 for the Pod Identity agent, and
+ * 169.254.169.254 for the Instance Metadata Service when the run is a
+ * process on an EC2 instance, node.ts) and a
  * new mount namespace where the pod's files sit at their exact absolute paths
  * (tmpfs + overlays, see pod-init.js), `/etc/hosts` sends the AWS host names
- * to 127.0.0.1, and a relay pipes 127.0.0.1:443 and 169.254.170.23:80 to the
- * endpoint's Unix sockets in this (the mocha) process, where every decision
+ * to 127.0.0.1, and a relay pipes 127.0.0.1:443 and 169.254.170.23:80 (and
+ * 169.254.169.254:80 on a node) to the endpoint's Unix sockets in this (the mocha) process, where every decision
  * is made. The environment is the container's and nothing else, plus HOME
  * (an empty directory), PATH, and the test CA in the variables the clients
  * read (AWS_CA_BUNDLE: AWS CLI, botocore, Go SDK; NODE_EXTRA_CA_CERTS: Node).
@@ -15,8 +17,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AwsEndpoint } from "../aws/endpoint";
+import { IMDS_HOST } from "../aws/imds";
 import { AGENT_HOST } from "../aws/pod-identity";
-import { EmulatedPod } from "./kubelet";
+import { WorldCluster, WorldInstance } from "../aws/world";
 import { PodFile } from "./types";
 
 export const POD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -50,6 +53,17 @@ export interface PodRun {
     readonly env: Readonly<Record<string, string>>;
 }
 
+/** What a run needs of what it runs in: an emulated pod (kubelet.ts) or a process on a node (node.ts). */
+export interface Sandbox {
+    readonly name: string;
+    /** The cluster whose node it runs on (the Pod Identity agent's). */
+    readonly cluster?: WorldCluster;
+    readonly env: readonly (readonly [string, string])[];
+    readonly files: readonly PodFile[];
+    /** The EC2 instance it runs on, when its IMDS is reachable (a process on a node; never a pod here). */
+    readonly instance?: WorldInstance;
+}
+
 /** Undefined when pods can run here; else why not. */
 export function podsUnavailable(): string | undefined {
     if (process.getuid?.() !== 0) {
@@ -72,12 +86,12 @@ function hostsFile(names: readonly string[]): string {
 
 let runs = 0;
 
-export async function runInPod(endpoint: AwsEndpoint, pod: EmulatedPod, commands: readonly Command[], label = pod.name): Promise<PodRun> {
+export async function runInPod(endpoint: AwsEndpoint, pod: Sandbox, commands: readonly Command[], label = pod.name): Promise<PodRun> {
     const runId = `${++runs}-${label}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecrpull-pod-"));
     const stage = path.join(dir, "stage");
     fs.mkdirSync(stage);
-    const sockets = await endpoint.openRun(runId, dir, pod.cluster);
+    const sockets = await endpoint.openRun(runId, dir, pod.cluster, pod.instance);
     const started = Date.now();
     try {
         const env: Record<string, string> = {
@@ -94,12 +108,13 @@ export async function runInPod(endpoint: AwsEndpoint, pod: EmulatedPod, commands
         ];
         const spec = {
             stage,
-            loopbackAddresses: [`${AGENT_HOST}/32`],
+            loopbackAddresses: [`${AGENT_HOST}/32`, ...(sockets.imds ? [`${IMDS_HOST}/32`] : [])],
             files,
             env,
             relays: [
                 { listen: { host: "127.0.0.1", port: 443 }, socket: sockets.aws },
                 { listen: { host: AGENT_HOST, port: 80 }, socket: sockets.agent },
+                ...(sockets.imds ? [{ listen: { host: IMDS_HOST, port: 80 }, socket: sockets.imds }] : []),
             ],
             commands,
         };
