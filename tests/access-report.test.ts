@@ -23,9 +23,10 @@ import {
     renderMermaid,
     Route,
 } from "../tools/report/report";
-import { allows, EvaluatorError, podIdentityTags, RoleDocuments } from "../tools/report/evaluator";
+import { allows, EvaluatorError, MANAGED_POLICY_DOCUMENTS, podIdentityTags, pullAllowed, RoleDocuments } from "../tools/report/evaluator";
+import { MANAGED_POLICIES } from "./support/aws/managed-policies";
 import { issuerHostPath, oidcProviderArn } from "../components/iam/names";
-import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS } from "../components/iam/policies";
+import { ECR_AUTH_TOKEN_ACTION, ECR_IMAGE_PULL_CALLS, ECR_PULL_ACTIONS } from "../components/iam/policies";
 import { parseStackExport, StackExport } from "../tools/state/stack-export";
 import { runExampleStacks } from "../tools/engine/example-state";
 import { readStackConfig } from "../tools/state/stack-file";
@@ -33,7 +34,7 @@ import { ProgramRun } from "../tools/engine/mock-engine";
 import { toStackExport } from "../tools/state/from-run";
 import { EcrStackRun, EksStackRun, runTwoStacks } from "../tools/engine/two-stacks";
 import { ACCOUNT_A, ACCOUNT_B, clusterA, clusterB, clusterUs, GRANTS, registry, replicatedRegistry, STACK_A, STACK_B } from "./support/fixtures";
-import { FleetModel, patternFleet, randomFleet, shardedFleet } from "./support/fleets";
+import { FleetModel, MANAGED_POLICIES as FLEET_MANAGED_POLICIES, patternFleet, randomFleet, shardedFleet } from "./support/fleets";
 import { IamSimulator, providerAdmits } from "./support/simulate";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -102,7 +103,7 @@ async function simulatePull(sim: IamSimulator, role: RoleDocuments, repository: 
     if (!(await sim.ecr({ principalRoleArn: role.arn, identityPolicies, action: ECR_AUTH_TOKEN_ACTION }))) {
         return false;
     }
-    for (const action of ECR_PULL_ACTIONS) {
+    for (const action of ECR_IMAGE_PULL_CALLS) {
         if (!(await sim.ecr({ principalRoleArn: role.arn, identityPolicies, action, repositoryArn: repository.arn, repositoryPolicy: repository.policy }))) {
             return false;
         }
@@ -365,7 +366,7 @@ describe("access report", function () {
             const builder = { cluster: clusterOfA, namespace: "ci", serviceAccount: "image-builder" };
             expect(evaluateRoute(fleet, builder, irsa, repo("ci/cache")).allowed).to.equal(true);
             expect(evaluateRoute(fleet, builder, irsa, repo("payments/api")).reason).to.equal(
-                "the policies of ecr-pull-ci-builders do not allow ecr:BatchCheckLayerAvailability on payments/api",
+                "the policies of ecr-pull-ci-builders do not allow ecr:BatchGetImage on payments/api",
             );
             expect(evaluateRoute(fleet, builder, irsa, repo("archive/legacy")).allowed).to.equal(false);
         });
@@ -558,5 +559,44 @@ describe("access report", function () {
     it("uses the fixture accounts it claims to", () => {
         // Guards the expectations above against a change of fixtures.
         expect([ACCOUNT_A, ACCOUNT_B, STACK_A, STACK_B]).to.deep.equal(["444455556666", "777788889999", "acme/ecrpull/eks-a", "acme/ecrpull/eks-b"]);
+    });
+});
+
+describe("the report's models of AWS managed policies", () => {
+    const actionsOf = (document: string) => [...(JSON.parse(document).Statement[0].Action as string[])].sort();
+
+    // The report modelled PullOnly with ecr:BatchCheckLayerAvailability, which AWS's policy does not grant.
+    it("models AmazonEC2ContainerRegistryPullOnly as AWS publishes it, as the real-client test bed does", () => {
+        const arn = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly";
+        expect(actionsOf(MANAGED_POLICY_DOCUMENTS[arn])).to.deep.equal([
+            "ecr:BatchGetImage",
+            "ecr:BatchImportUpstreamImage",
+            "ecr:GetAuthorizationToken",
+            "ecr:GetDownloadUrlForLayer",
+        ]);
+        for (const [policy, document] of Object.entries(MANAGED_POLICIES).filter(([p]) => p.includes("ContainerRegistry"))) {
+            expect(actionsOf(MANAGED_POLICY_DOCUMENTS[policy]), policy).to.deep.equal(actionsOf(document));
+        }
+        // And as the iam-simulate agreement suite's fleets do.
+        expect(actionsOf(FLEET_MANAGED_POLICIES[arn])).to.deep.equal(actionsOf(MANAGED_POLICY_DOCUMENTS[arn]));
+    });
+
+    it("a node role with AmazonEC2ContainerRegistryPullOnly pulls a repository whose policy admits it, and one without the manifest call does not", () => {
+        const node: RoleDocuments = {
+            arn: "arn:aws:iam::444455556666:role/apps-a-nodes",
+            trustPolicy: "{}",
+            identityPolicies: [
+                { name: "AmazonEC2ContainerRegistryPullOnly", json: MANAGED_POLICY_DOCUMENTS["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"] },
+            ],
+        };
+        const policy = (actions: readonly string[]) =>
+            JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: node.arn }, Action: actions }] });
+        const repository = (actions: readonly string[]) => ({
+            name: "platform/base",
+            arn: "arn:aws:ecr:eu-west-1:111122223333:repository/platform/base",
+            policy: policy(actions),
+        });
+        expect(pullAllowed(node, repository(ECR_PULL_ACTIONS)).allowed).to.equal(true);
+        expect(pullAllowed(node, repository(["ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"])).allowed).to.equal(false);
     });
 });

@@ -467,8 +467,9 @@ describe("independent evaluation with @cloud-copilot/iam-simulate", function () 
                 return result.mismatches.filter((m) => m.includes(":role/apps-nodes "));
             };
             expect(await nodeMismatches("444455556666")).to.deep.equal([]);
+            // What its own AmazonEC2ContainerRegistryPullOnly grants on any repository of its account: the two calls of a pull.
             expect(await nodeMismatches("111122223333")).to.deep.equal(
-                ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map(
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map(
                     (action) => `ecr: arn:aws:iam::111122223333:role/apps-nodes ${action} secret/vault: simulator says ALLOWED, the config does not`,
                 ),
             );

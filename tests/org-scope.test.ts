@@ -20,7 +20,7 @@ import { nodePullTagKey, orgRolePath } from "../components/iam/org-scope";
 import { policySize } from "../components/iam/policies";
 import { Problems } from "../components/validation";
 import { assumeRoleAllowed, MANAGED_POLICY_DOCUMENTS, podIdentityTags, pullAllowed, RoleDocuments } from "../tools/report/evaluator";
-import { ECR_PULL_ACTIONS } from "../components/iam/policies";
+import { ECR_IMAGE_PULL_CALLS, ECR_PULL_ACTIONS } from "../components/iam/policies";
 import { IamSimulator } from "./support/simulate";
 
 const ORG = "o-a1b2c3d4e5";
@@ -306,7 +306,7 @@ describe("organization scope: both evaluators agree with the config", function (
             action: "ecr:GetAuthorizationToken",
             context: contextOf(caller),
         });
-        for (const action of ECR_PULL_ACTIONS) {
+        for (const action of ECR_IMAGE_PULL_CALLS) {
             theirs &&= await sim.ecr({
                 principalRoleArn: caller.arn,
                 identityPolicies: caller.identityPolicies,

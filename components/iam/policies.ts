@@ -13,8 +13,16 @@ import { accountIdOfArn, accountRootArn, issuerHostPath, STS_AUDIENCE } from "./
 import { EC2_INSTANCE_CREDENTIALS_KEY, nodePullTagKey, NODE_PULL_TAG_VALUE, OrganizationScope, orgRoleArnPattern, orgScopeCondition } from "./org-scope";
 import { createHash } from "crypto";
 
-/** The actions a cross-account pull needs, and nothing more (docs/aws-facts.md). */
+/** The read-only actions a cross-account grant carries for pulls, and nothing more (docs/aws-facts.md). */
 export const ECR_PULL_ACTIONS: readonly string[] = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+
+/**
+ * What pulling an image calls: the manifest (BatchGetImage) and each layer
+ * (GetDownloadUrlForLayer). `ecr:BatchCheckLayerAvailability` is not among
+ * them: AWS's own `AmazonEC2ContainerRegistryPullOnly`, made for nodes that
+ * pull, leaves it out.
+ */
+export const ECR_IMAGE_PULL_CALLS: readonly string[] = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
 
 /** Cannot be scoped to a repository: identity policy only, resource `*` (docs/aws-facts.md). */
 export const ECR_AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken";

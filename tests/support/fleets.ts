@@ -86,6 +86,10 @@ const PARTITION = "aws";
 export const FOREIGN_ACCOUNT = "999988887777";
 export const FOREIGN_ISSUER = "https://oidc.eks.eu-west-1.amazonaws.com/id/FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF";
 export const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+/** What pulling an image calls: its manifest and its layers. */
+export const PULL_CALLS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+/** What AWS's AmazonEC2ContainerRegistryPullOnly (v1) grants on ECR repositories: not BatchCheckLayerAvailability. */
+const PULL_ONLY_REPOSITORY_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage"];
 export const WRITE_ACTIONS = ["ecr:PutImage", "ecr:BatchDeleteImage", "ecr:SetRepositoryPolicy", "ecr:DeleteRepository", "ecr:InitiateLayerUpload"];
 export const TOKEN_ACTION = "ecr:GetAuthorizationToken";
 const STS_ACTIONS = ["sts:AssumeRole", "sts:TagSession"] as const;
@@ -290,8 +294,12 @@ export class Oracle {
         return false;
     }
 
-    /** (c) May a session of `principal` call `action` on the repository? */
-    ecr(principal: CatalogRole, action: string, repository: string): boolean {
+    /**
+     * (c) May a session of `principal` call `action` on the repository? With
+     * `identity` "guard" the principal's own policies allow everything, so
+     * only the registry's documents decide.
+     */
+    ecr(principal: CatalogRole, action: string, repository: string, identity: "actual" | "guard" = "actual"): boolean {
         if (!PULL_ACTIONS.includes(action)) {
             return false;
         }
@@ -300,7 +308,9 @@ export class Oracle {
             return who.grant.repositories.includes(repository);
         }
         if (who.kind === "node") {
-            return this.model.grants.some((g) => g.clusters.includes(who.cluster.stack) && g.repositories.includes(repository));
+            // A node role's own policy is AWS's PullOnly, which does not grant every action the grants carry.
+            const ownPolicyAllows = identity === "guard" || PULL_ONLY_REPOSITORY_ACTIONS.includes(action);
+            return ownPolicyAllows && this.model.grants.some((g) => g.clusters.includes(who.cluster.stack) && g.repositories.includes(repository));
         }
         return false;
     }
@@ -351,12 +361,12 @@ const policyJson = (...statements: object[]) => JSON.stringify({ Version: "2012-
 
 /**
  * AWS managed policies the package attaches, as the simulator sees them.
- * AmazonEC2ContainerRegistryPullOnly is modelled as the three pull actions and
- * ecr:GetAuthorizationToken on `*`; the two EKS node policies hold no ECR or
+ * AmazonEC2ContainerRegistryPullOnly is AWS's (v1): ecr:GetAuthorizationToken,
+ * BatchGetImage, GetDownloadUrlForLayer and BatchImportUpstreamImage on `*`; the two EKS node policies hold no ECR or
  * STS action (a subset of their EC2/EKS actions is kept so they are real documents).
  */
 export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly": policyJson(statement([TOKEN_ACTION, ...PULL_ACTIONS])),
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly": policyJson(statement([TOKEN_ACTION, ...PULL_ONLY_REPOSITORY_ACTIONS])),
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy": policyJson(
         statement([
             "ec2:DescribeInstances",
@@ -886,7 +896,7 @@ async function runMatrix(
                         mode === "guard" ? "ecr (guard)" : "ecr",
                         mode === "actual" ? `ecr|${principal.arn}|${name}|${action}` : "",
                         got,
-                        oracle.ecr(principal, action, name),
+                        oracle.ecr(principal, action, name, mode),
                         `${principal.arn}${mode === "guard" ? " (identity sts:*, ecr:*)" : ""} ${action} ${name}`,
                     );
                 }
@@ -957,7 +967,7 @@ async function runMatrix(
             const pullable = [...documents.repositories.keys()]
                 .filter((repository) =>
                     [...held].some(
-                        (role) => allowed(`ecr|${role}|*|${TOKEN_ACTION}`) && PULL_ACTIONS.every((action) => allowed(`ecr|${role}|${repository}|${action}`)),
+                        (role) => allowed(`ecr|${role}|*|${TOKEN_ACTION}`) && PULL_CALLS.every((action) => allowed(`ecr|${role}|${repository}|${action}`)),
                     ),
                 )
                 .sort();

@@ -25,7 +25,7 @@
  * repository's own account either (where a statement naming only the
  * account root grants nothing by itself).
  */
-import { ECR_AUTH_TOKEN_ACTION, ECR_PULL_ACTIONS, POD_IDENTITY_TAGS } from "../../components/iam/policies";
+import { ECR_AUTH_TOKEN_ACTION, ECR_IMAGE_PULL_CALLS, ECR_PULL_ACTIONS, POD_IDENTITY_TAGS } from "../../components/iam/policies";
 import { issuerHostPath, serviceAccountSubject, STS_AUDIENCE } from "../../components/iam/names";
 import { wildcardRegExp } from "../../components/iam/wildcards";
 import { EC2_INSTANCE_CREDENTIALS_KEY } from "../../components/iam/org-scope";
@@ -340,7 +340,7 @@ export function pullAllowed(role: RoleDocuments, repository: RepositoryDocuments
         return denied(`the policies of ${roleNameOf(role.arn)} do not allow ${ECR_AUTH_TOKEN_ACTION}`);
     }
     const sameAccount = repository.arn.split(":")[4] === account;
-    for (const action of ECR_PULL_ACTIONS) {
+    for (const action of ECR_IMAGE_PULL_CALLS) {
         const identity = identityAllows(role, { action, resource: repository.arn, context });
         const resource =
             repository.policy !== undefined &&
@@ -369,7 +369,13 @@ const managed = (...actions: string[]) => JSON.stringify({ Version: "2012-10-17"
  * attachment of any other managed policy throws: its content is unknown here.
  */
 export const MANAGED_POLICY_DOCUMENTS: Readonly<Record<string, string>> = {
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly": managed(ECR_AUTH_TOKEN_ACTION, ...ECR_PULL_ACTIONS),
+    // AWS Managed Policy Reference, AmazonEC2ContainerRegistryPullOnly v1 (2024-10-04): no BatchCheckLayerAvailability.
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly": managed(
+        ECR_AUTH_TOKEN_ACTION,
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchImportUpstreamImage",
+    ),
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly": managed(
         ECR_AUTH_TOKEN_ACTION,
         ...ECR_PULL_ACTIONS,
