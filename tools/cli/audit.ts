@@ -31,7 +31,7 @@ import { ProgramRun } from "../engine/mock-engine";
 import { toStackExport } from "../state/from-run";
 import { Command, Io, many, single, UsageError, Values } from "./command";
 import { runEcrStack, runEksStack } from "../engine/two-stacks";
-import { taggedNodeRoles } from "../engine/fake-cloud";
+import { taggedNodeRoles } from "../engine/adopted-node-roles";
 import { GrantSpec } from "../../components/registry/spec";
 
 export interface AuditOptions {

@@ -12,7 +12,6 @@
  * - `fakeId`: the ID the provider gives it.
  */
 import { createHash } from "crypto";
-import { nodePullTags } from "../../components/cluster/plan";
 
 /** What AWS knows of an adopted cluster. */
 export interface ExistingClusterFixture {
@@ -74,24 +73,6 @@ export interface FakeCloud {
     readonly existingRoles?: Readonly<Record<string, { readonly path?: string; readonly tags?: Readonly<Record<string, string>> }>>;
     /** Provider functions the credentials may not call (by token): they fail with AWS's AccessDenied. */
     readonly deniedInvokes?: readonly string[];
-}
-
-/**
- * An adopted cluster's node roles as IAM would describe them: at the path
- * their ARNs name, carrying the node-pull tags of `grants` (what the EKS
- * program reads before it deploys, and refuses without). Keyed by role name,
- * as `FakeCloud.existingRoles`.
- */
-export function taggedNodeRoles(nodeRoleArns: readonly string[], grants: readonly string[]): NonNullable<FakeCloud["existingRoles"]> {
-    const tags = nodePullTags(grants);
-    const roles: Record<string, { path: string; tags: Record<string, string> }> = {};
-    for (const arn of nodeRoleArns) {
-        const match = /^arn:[^:]+:iam::\d{12}:role(\/(?:[^/]+\/)*)([^/]+)$/.exec(arn);
-        if (match) {
-            roles[match[2]] = { path: match[1], tags };
-        }
-    }
-    return roles;
 }
 
 /** A stable fake EKS issuer ID for a cluster, as EKS makes one (32 hex digits, upper case). */
