@@ -32,7 +32,7 @@ import { toStackExport } from "../state/from-run";
 import { Command, Io, many, single, UsageError, Values } from "./command";
 import { runEcrStack, runEksStack } from "../engine/two-stacks";
 import { taggedNodeRoles } from "../engine/adopted-node-roles";
-import { GrantSpec } from "../../components/registry/spec";
+import { hasScopedGrants } from "../engine/project-run";
 
 export interface AuditOptions {
     readonly ecrFile: string;
@@ -111,7 +111,7 @@ function asState(run: ProgramRun<unknown>, like: StackExport, substitutions: rea
 async function regenerate(deployed: StateSet, configDir: string, ecrConfig: Record<string, unknown>): Promise<StateSet> {
     const referenced = Array.isArray(ecrConfig["ecrpull:clusterStacks"]) ? (ecrConfig["ecrpull:clusterStacks"] as string[]) : [];
     // With organization-scoped grants, clusters join without being listed: their states are audited too.
-    const scoped = Array.isArray(ecrConfig["ecrpull:grants"]) && (ecrConfig["ecrpull:grants"] as GrantSpec[]).some((g) => g?.scope);
+    const scoped = hasScopedGrants(ecrConfig);
     const given = deployed.clusters.map((c) => c.stack);
     const byName = new Map<string, StackExport>();
     for (const name of referenced) {

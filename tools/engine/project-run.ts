@@ -137,7 +137,7 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     const fetchThumbprint = options.fetchThumbprint ?? (async (url: string) => (fetched.add(new URL(url).host), ""));
 
     // Clusters joining by organization scope are not listed: any other EKS stack file beside it, when a grant is scoped.
-    const scoped = Array.isArray(ecrStack.config["ecrpull:grants"]) && (ecrStack.config["ecrpull:grants"] as GrantSpec[]).some((g) => g?.scope);
+    const scoped = hasScopedGrants(ecrStack.config);
     const listedFiles = new Set(names.map((name) => `Pulumi.${name.split("/").pop()}.yaml`));
     const joiningFiles = scoped ? otherEksStackFiles(ecrFile, listedFiles, options, notes) : [];
 
@@ -247,6 +247,12 @@ export async function runProject(options: ProjectRunOptions): Promise<ProjectRun
     }
     const ecr = await runEcrStack({ config: ecrStack.config, accountId, region, existingRegistry }, references);
     return { eks, joining, ecr: { file: ecrFile, accountId, config: ecrStack.config, run: ecr }, notes };
+}
+
+/** Whether an ECR stack's config has an organization-scoped grant: then clusters join without being listed. */
+export function hasScopedGrants(ecrConfig: Readonly<Record<string, unknown>>): boolean {
+    const grants = ecrConfig["ecrpull:grants"];
+    return Array.isArray(grants) && (grants as GrantSpec[]).some((g) => g?.scope !== undefined);
 }
 
 /** The EKS stack files beside the ECR stack's that it does not list, with their config (others are skipped). */
