@@ -283,16 +283,18 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
             `every account is taken to be in organization ${organization.id}, at ${organization.path}, as the organization-scoped grants need; \`pulumi up\` does not check it, AWS does at each request.`,
         );
     }
+    // Every cluster the plan ran: the listed ones, then those that join by organization scope.
+    const clusterRuns = [...run.eks, ...run.joining];
     const access = accessReport(
         readFleetState(
             asState(run.ecr.run, "ecr"),
-            [...run.eks, ...run.joining].map((e) => asState(e.run, e.name.split("/").pop()!)),
+            clusterRuns.map((e) => asState(e.run, e.name.split("/").pop()!)),
             organization ? { organization: { id: organization.id, pathOf: () => organization.path } } : {},
         ),
     );
     const admissions = organizationAdmissions(scoped, partitionOfRegion(String(ecrConfig["aws:region"] ?? "eu-west-1")));
     const sizes = [
-        ...[...run.eks, ...run.joining].flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
+        ...clusterRuns.flatMap((e) => documentSizes(e.accountId, e.run.resources, clusterLimits(e))),
         ...documentSizes(run.ecr.accountId, run.ecr.run.resources, registryLimits),
     ];
 
@@ -303,7 +305,7 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
     const clusterHeading = (e: EksStackRunResult) =>
         `Cluster account ${e.accountId}${e.accountGiven ? "" : " (example)"} - stack ${e.name} - cluster ${e.clusterName} (${e.adopted ? "adopted" : "created"})`;
     const joins = new Set(run.joining);
-    for (const e of [...run.eks, ...run.joining]) {
+    for (const e of clusterRuns) {
         const podSpecs = (e.run.outputs as Resolved<EksProgramOutputs>).podSpecs as Record<string, WorkloadPodSettings>;
         out.push(clusterHeading(e));
         if (joins.has(e)) {
@@ -330,7 +332,7 @@ export async function plan(options: PlanOptions, progress?: (line: string) => vo
     ].sort();
     for (const region of replicaRegions) {
         const here = run.ecr.run.resources.filter((r) => r.type === "aws:ecr/repository:Repository" && r.inputs.region === region).map((r) => r.inputs.name);
-        const clusters = [...run.eks, ...run.joining].filter((e) => String(e.run.outputs.region) === region).map((e) => e.clusterName);
+        const clusters = clusterRuns.filter((e) => String(e.run.outputs.region) === region).map((e) => e.clusterName);
         out.push(
             `  replicates to ${region}: ${here.sort().join(", ")}; pulled there by ${clusters.length > 0 ? clusters.join(", ") : "no cluster of these stacks"}`,
         );
